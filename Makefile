@@ -1,0 +1,50 @@
+# The README names these targets. Only Python 3.11 and make are needed on the machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export DEBUG ?= 1
+
+.PHONY: install run test lint migrate seed messages bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m pip check >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+# Seeds demo data once (the command does nothing when orders exist), then serves HTTP and
+# websockets with the scheduler beside it. Without REDIS_URL tasks run in-process.
+run: migrate
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)/  (admin: demo / demo)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python manage.py compilemessages --ignore=.venv -v0
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+messages: install
+	$(BIN)/python manage.py makemessages -l de -l fr -l es --ignore=.venv --ignore=tests
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis staticfiles

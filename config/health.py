@@ -1,0 +1,64 @@
+"""GET /health/: the state of database, cache, broker and migrations as JSON (200 or 503)."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _cache() -> str:
+    cache.set("health-check", "ok", timeout=10)
+    if cache.get("health-check") != "ok":
+        raise RuntimeError("value written to the cache could not be read back")
+    return "ok"
+
+
+def _broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager (tasks run in-process)"
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+def _migrations() -> str:
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        raise RuntimeError(f"{len(plan)} migration(s) not applied")
+    return "ok"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": _database,
+    "cache": _cache,
+    "broker": _broker,
+    "migrations": _migrations,
+}
+
+
+@never_cache
+@require_GET
+def health(request):
+    results = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            results[name] = {"status": "ok", "detail": check()}
+        except Exception as error:  # noqa: BLE001  (any failure is reported, not raised)
+            healthy = False
+            results[name] = {"status": "error", "detail": f"{type(error).__name__}: {error}"}
+    return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)

@@ -1,0 +1,1 @@
+"""Source systems in (webhooks, MQTT, polling, files) and systems out; built by a later issue."""

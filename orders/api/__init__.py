@@ -1,0 +1,1 @@
+"""REST API v1 of the status core, for CRMs and partner systems."""

@@ -1,0 +1,26 @@
+"""Models of the status core: reference data, orders and lines, vocabulary, events, outbox."""
+
+from orders.models.events import ActorKind, EventOutcome, StatusEvent
+from orders.models.order import Order, OrderLine, Priority, ShipPolicy
+from orders.models.outbox import OutboxEvent
+from orders.models.reference import Account, Asset, Criticality, LineReference, Part, Region, Site
+from orders.models.vocabulary import StatusDefinition
+
+__all__ = [
+    "Account",
+    "ActorKind",
+    "Asset",
+    "Criticality",
+    "EventOutcome",
+    "LineReference",
+    "Order",
+    "OrderLine",
+    "OutboxEvent",
+    "Part",
+    "Priority",
+    "Region",
+    "ShipPolicy",
+    "Site",
+    "StatusDefinition",
+    "StatusEvent",
+]

@@ -1,0 +1,79 @@
+"""The append-only status event log: one row per status fact received, applied or not."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orders.status import LineStatus
+
+
+class ActorKind(models.TextChoices):
+    SYSTEM = "system", _("System")  # the product itself (rollup, split, schedule)
+    INTEGRATION = "integration", _("Integration")  # a source system's message
+    USER = "user", _("User")  # a person in the back office or a technician
+
+
+class EventOutcome(models.TextChoices):
+    APPLIED = "applied", _("Applied")  # moved the line to the new status
+    UNCHANGED = "unchanged", _("Confirmed unchanged")  # repeated the current status
+    STALE = "stale", _("Recorded as late")  # older than the current status: kept for analytics
+    REJECTED = "rejected", _("Rejected")  # not a legal move from the current status
+
+
+class AppendOnlyError(Exception):
+    """A status event row was about to be changed or deleted."""
+
+
+class StatusEvent(models.Model):
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, related_name="events", verbose_name=_("line")
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="events", verbose_name=_("order")
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+    from_status = models.CharField(_("from"), max_length=20, choices=LineStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=LineStatus.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=EventOutcome.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), help_text=_("Source clock"))
+    received_at = models.DateTimeField(_("received at"))
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=12, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    actor_label = models.CharField(_("actor"), max_length=120, blank=True)
+    source_system = models.CharField(_("source system"), max_length=40, blank=True, db_index=True)
+    # The InboundMessage the fact came from; integrations owns that table, orders keeps the id.
+    inbound_message_id = models.BigIntegerField(_("inbound message"), null=True, blank=True, db_index=True)
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_text = models.TextField(_("reason"), blank=True)
+    fact_key = models.CharField(_("fact key"), max_length=64)
+    previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        ordering = ["line_id", "sequence"]
+        verbose_name = _("status event")
+        verbose_name_plural = _("status events")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "sequence"], name="unique_event_sequence_per_line"),
+            models.UniqueConstraint(fields=["line", "fact_key"], name="unique_fact_per_line"),
+        ]
+        indexes = [models.Index(fields=["order", "occurred_at"], name="event_order_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}#{self.sequence} {self.from_status or '-'} -> {self.to_status} ({self.outcome})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Status events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Status events are append-only.")

@@ -1,0 +1,250 @@
+"""Orders and order lines; the line carries the status state machine.
+
+Transitions only change fields in memory. `orders.services.status` is the one place that
+calls them, saves the line and writes the event row.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from orders.models.reference import Account, Asset, Part, Region, Site
+from orders.status import (
+    AFTER_SHIPPING,
+    BEFORE_SHIPPING,
+    INTERRUPTIONS,
+    PATH,
+    RANK,
+    UNDELIVERED,
+    LineStatus,
+    sources_before,
+)
+
+
+class ShipPolicy(models.TextChoices):
+    # EDIFACT 4493 codes.
+    SHIP_COMPLETE = "SC", _("Ship complete")  # deliver only when every line is ready
+    PARTIAL_BACKORDER = "BK", _("Ship partial, backorder the rest")  # ship what is there, rest follows
+    PARTIAL_CANCEL = "SP", _("Ship partial, cancel the rest")  # ship what is there, cancel the rest
+
+
+class Priority(models.TextChoices):
+    EMERGENCY = "P1", _("P1 emergency")  # machine down, same day
+    URGENT = "P2", _("P2 urgent")  # next day
+    ROUTINE = "P3", _("P3 routine")  # standard lead time
+
+
+class Order(models.Model):
+    number = models.CharField(_("order number"), max_length=30, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"))
+    asset = models.ForeignKey(
+        Asset, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("asset")
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="orders", verbose_name=_("region"))
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.ROUTINE)
+    ship_policy = models.CharField(
+        _("ship policy"), max_length=2, choices=ShipPolicy.choices, default=ShipPolicy.PARTIAL_BACKORDER
+    )
+    customer_reference = models.CharField(_("customer reference"), max_length=60, blank=True)
+    requested_date = models.DateField(_("requested date"), null=True, blank=True)
+    promised_date = models.DateField(_("promised date"), null=True, blank=True)
+    is_test = models.BooleanField(
+        _("test order"), default=False, help_text=_("Test and training orders are kept out of reports.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    # Rollup of the leaf lines, recomputed by orders.services.rollup on every change.
+    status = models.CharField(
+        _("status"), max_length=20, choices=LineStatus.choices, default=LineStatus.RECEIVED, db_index=True
+    )
+    progress_percent = models.DecimalField(_("progress (%)"), max_digits=5, decimal_places=2, default=0)
+    earliest_eta = models.DateTimeField(_("earliest ETA"), null=True, blank=True)
+    latest_eta = models.DateTimeField(_("latest ETA"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["-updated_at", "-id"], name="order_feed")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+def _is_leaf(line: "OrderLine") -> bool:
+    return not line.is_split
+
+
+def _is_split(line: "OrderLine") -> bool:
+    return line.is_split
+
+
+def _requested_status(line: "OrderLine", status: str) -> str:
+    return status
+
+
+def _forward(name: str, target: str, *, also_from: tuple[str, ...] = ()):
+    """A transition to `target` from any earlier path status, an interruption, or `also_from`."""
+
+    def move(self: "OrderLine") -> None:
+        self.status_before_interruption = ""
+
+    move.__name__ = move.__qualname__ = name
+    move.__doc__ = f"Move the line forward to {target}."
+    return transition(
+        field="status", source=[*sources_before(target), *also_from], target=target, conditions=[_is_leaf]
+    )(move)
+
+
+class OrderLine(FSMModelMixin, models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("split from"),
+    )
+    number = models.CharField(_("line number"), max_length=30, help_text=_("Children of a split: 10.1, 10.2"))
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("part"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    site = models.ForeignKey(
+        Site,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order_lines",
+        verbose_name=_("fulfilling site"),
+    )
+    eta = models.DateTimeField(_("ETA"), null=True, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
+    carrier = models.CharField(_("carrier (SCAC)"), max_length=10, blank=True)
+    is_split = models.BooleanField(_("split into child lines"), default=False)
+
+    status = FSMField(_("status"), default=LineStatus.RECEIVED, choices=LineStatus.choices, protected=True)
+    status_before_interruption = models.CharField(
+        _("status before hold or exception"), max_length=20, choices=LineStatus.choices, blank=True
+    )
+    status_occurred_at = models.DateTimeField(
+        _("status occurred at"), null=True, blank=True, help_text=_("Source clock of the fact behind the status.")
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # Head of the per-line hash chain of StatusEvent rows: catches a deleted last event.
+    audit_sequence = models.PositiveIntegerField(_("events recorded"), default=0)
+    audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(bases=[FSMModelMixin, models.Model])
+
+    class Meta:
+        ordering = ["order_id", "number"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="unique_line_number_per_order"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="line_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["status"], name="line_status")]
+        permissions = [("override_line_status", _("Can override a line status"))]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}/{self.number}"
+
+    @property
+    def progress_status(self) -> str:
+        """The path status that counts for progress: the one before a hold or exception."""
+        return self.status_before_interruption or self.status
+
+    # Forward moves along the path; any step may be skipped because sources lose messages.
+    release = _forward("release", LineStatus.RELEASED)
+    # Backorder also from allocated or picking: the reservation was lost or the pick came up short.
+    backorder = _forward("backorder", LineStatus.AWAITING_PART, also_from=(LineStatus.ALLOCATED, LineStatus.PICKING))
+    allocate = _forward("allocate", LineStatus.ALLOCATED)
+    start_picking = _forward("start_picking", LineStatus.PICKING)
+    await_kitting = _forward("await_kitting", LineStatus.AWAITING_KITTING)
+    pack = _forward("pack", LineStatus.PACKED)
+    ship = _forward("ship", LineStatus.SHIPPED)
+    mark_in_transit = _forward("mark_in_transit", LineStatus.IN_TRANSIT)
+    mark_out_for_delivery = _forward("mark_out_for_delivery", LineStatus.OUT_FOR_DELIVERY)
+    deliver = _forward("deliver", LineStatus.DELIVERED)
+    verify = _forward("verify", LineStatus.VERIFIED)
+
+    @transition(
+        field=status, source=[*UNDELIVERED, LineStatus.EXCEPTION], target=LineStatus.ON_HOLD, conditions=[_is_leaf]
+    )
+    def hold(self) -> None:
+        self._remember_path_status()
+
+    @transition(
+        field=status,
+        source=[*PATH[: RANK[LineStatus.VERIFIED]], LineStatus.ON_HOLD],
+        target=LineStatus.EXCEPTION,
+        conditions=[_is_leaf],
+    )
+    def report_exception(self) -> None:
+        self._remember_path_status()
+
+    @transition(
+        field=status, source=[*BEFORE_SHIPPING, *INTERRUPTIONS], target=LineStatus.CANCELLED, conditions=[_is_leaf]
+    )
+    def cancel(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[*AFTER_SHIPPING, LineStatus.EXCEPTION],
+        target=LineStatus.RETURNED,
+        conditions=[_is_leaf],
+    )
+    def mark_returned(self) -> None:
+        self.status_before_interruption = ""
+
+    @transition(
+        field=status,
+        source="*",
+        target=GET_STATE(_requested_status, states=LineStatus.values),
+        permission="orders.override_line_status",
+        conditions=[_is_leaf],
+    )
+    def override(self, status: str) -> None:
+        """Any move, backwards included: only through orders.services.status.line_status_override."""
+        self.status_before_interruption = ""
+
+    @transition(
+        field=status,
+        source="*",
+        target=GET_STATE(_requested_status, states=LineStatus.values),
+        conditions=[_is_split],
+    )
+    def take_rollup_status(self, status: str) -> None:
+        """A split parent shows the rolled-up status of its children."""
+
+    def _remember_path_status(self) -> None:
+        if self.status in RANK:
+            self.status_before_interruption = self.status
+
+
+# The transition a source fact for each status goes through.
+TRANSITION_FOR_STATUS: dict[str, str] = {
+    LineStatus.RELEASED: "release",
+    LineStatus.AWAITING_PART: "backorder",
+    LineStatus.ALLOCATED: "allocate",
+    LineStatus.PICKING: "start_picking",
+    LineStatus.AWAITING_KITTING: "await_kitting",
+    LineStatus.PACKED: "pack",
+    LineStatus.SHIPPED: "ship",
+    LineStatus.IN_TRANSIT: "mark_in_transit",
+    LineStatus.OUT_FOR_DELIVERY: "mark_out_for_delivery",
+    LineStatus.DELIVERED: "deliver",
+    LineStatus.VERIFIED: "verify",
+    LineStatus.ON_HOLD: "hold",
+    LineStatus.EXCEPTION: "report_exception",
+    LineStatus.CANCELLED: "cancel",
+    LineStatus.RETURNED: "mark_returned",
+}

@@ -1,0 +1,45 @@
+"""Change publication: other apps register handlers here in their AppConfig.ready().
+
+`orders` imports no other app. It writes OutboxEvent rows in the same transaction as a change
+and delivers each row at least once to every handler registered for its topic.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from orders.models import OutboxEvent
+
+Handler = Callable[[OutboxEvent], None]
+
+
+class Topic:
+    LINE_STATUS_CHANGED = "line.status_changed"
+    LINE_SPLIT = "line.split"
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    topics: frozenset[str]
+    handler: Handler
+
+
+_registry: dict[str, Registration] = {}
+
+
+def register_handler(*, name: str, topics: list[str], handler: Handler) -> None:
+    """Deliver rows of `topics` to `handler`; `name` is recorded per row once delivered.
+
+    Handlers run inside a savepoint of the delivery transaction: their own database writes
+    commit together with the delivery mark (exactly once); effects outside the database
+    (an SMS, an HTTP call) are at least once and must use the row id as idempotency key.
+    """
+    _registry[name] = Registration(name=name, topics=frozenset(topics), handler=handler)
+
+
+def unregister_handler(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def handlers_for(topic: str) -> list[Registration]:
+    return [reg for reg in _registry.values() if topic in reg.topics or "*" in reg.topics]

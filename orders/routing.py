@@ -1,0 +1,9 @@
+"""Websocket routes of the status core."""
+
+from django.urls import path
+
+from orders.consumers import OrderChangesConsumer
+
+websocket_urlpatterns = [
+    path("ws/orders/<str:number>/", OrderChangesConsumer.as_asgi()),
+]

@@ -1,0 +1,17 @@
+"""Writes of the status core. Every status change goes through apply_status_update."""
+
+from orders.services.events import Actor, Provenance
+from orders.services.splitting import SplitPart, split_line
+from orders.services.status import DUPLICATE, LineIsSplit, StatusUpdateResult, apply_status_update, line_status_override
+
+__all__ = [
+    "DUPLICATE",
+    "Actor",
+    "LineIsSplit",
+    "Provenance",
+    "SplitPart",
+    "StatusUpdateResult",
+    "apply_status_update",
+    "line_status_override",
+    "split_line",
+]

@@ -1,0 +1,90 @@
+"""Recording status facts: who or what said it, when, from which message."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from orders.models import ActorKind, OrderLine, StatusEvent
+from orders.services.audit import audit_chain_append
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what made a status change."""
+
+    kind: str
+    label: str = ""
+    user: AbstractBaseUser | None = field(default=None, compare=False)
+
+    @classmethod
+    def system(cls, label: str) -> "Actor":
+        return cls(kind=ActorKind.SYSTEM, label=label)
+
+    @classmethod
+    def integration(cls, source_code: str) -> "Actor":
+        return cls(kind=ActorKind.INTEGRATION, label=source_code)
+
+    @classmethod
+    def person(cls, user: AbstractBaseUser) -> "Actor":
+        return cls(kind=ActorKind.USER, label=user.get_username(), user=user)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a fact came from: the source system, its message, and the reason it gave."""
+
+    source_system: str = ""
+    inbound_message_id: int | None = None
+    reason_code: str = ""
+    reason_text: str = ""
+
+
+def fact_key(*, line_id: int, status: str, occurred_at: datetime, source_system: str, fact_id: str) -> str:
+    """Identity of a fact: the same line, status, source time, source and id is the same fact."""
+    when = occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return hashlib.sha256(f"{line_id}|{status}|{when}|{source_system}|{fact_id}".encode()).hexdigest()
+
+
+def unique_fact_key() -> str:
+    """For facts that are never repeated by a source (a person's override, a rollup)."""
+    return uuid.uuid4().hex
+
+
+def status_event_record(
+    *,
+    line: OrderLine,
+    from_status: str,
+    to_status: str,
+    outcome: str,
+    occurred_at: datetime,
+    received_at: datetime,
+    applied_at: datetime | None,
+    actor: Actor,
+    provenance: Provenance,
+    key: str,
+) -> StatusEvent:
+    """Append the event to the line's chain. The caller saves the line (its chain head)."""
+    event = StatusEvent(
+        line=line,
+        order_id=line.order_id,
+        from_status=from_status,
+        to_status=to_status,
+        outcome=outcome,
+        occurred_at=occurred_at,
+        received_at=received_at,
+        applied_at=applied_at,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        actor_label=actor.label,
+        source_system=provenance.source_system,
+        inbound_message_id=provenance.inbound_message_id,
+        reason_code=provenance.reason_code,
+        reason_text=provenance.reason_text,
+        fact_key=key,
+    )
+    audit_chain_append(line=line, event=event)
+    event.save()
+    return event

@@ -1,0 +1,79 @@
+"""Writing outbox rows with a change, and delivering them to the registered handlers."""
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders.models import Order, OutboxEvent
+from orders.publication import handlers_for
+
+
+def outbox_publish(*, topic: str, order: Order | None, payload: dict) -> OutboxEvent:
+    """Write the row in the caller's transaction; a task delivers it once that commits."""
+    from orders.tasks import outbox_dispatch  # tasks import services; import late to avoid a cycle
+
+    event = OutboxEvent.objects.create(topic=topic, order=order, payload=payload)
+    transaction.on_commit(lambda: outbox_dispatch.delay(event.pk))
+    return event
+
+
+def outbox_deliver(*, event_id: int) -> bool:
+    """Deliver one row to every handler that has not had it yet. True when nothing is left.
+
+    The row is locked (skip_locked) so the after-commit task and the sweep never deliver it
+    at the same time.
+    """
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return True
+        errors = []
+        for registration in handlers_for(event.topic):
+            if registration.name in event.delivered_to:
+                continue
+            try:
+                with transaction.atomic():
+                    registration.handler(event)
+            except Exception as error:  # noqa: BLE001  (a handler's failure is recorded, then retried)
+                errors.append(f"{registration.name}: {type(error).__name__}: {error}")
+            else:
+                event.delivered_to.append(registration.name)
+        now = timezone.now()
+        event.attempts += 1
+        if errors:
+            event.last_error = "\n".join(errors)
+            event.next_attempt_at = now + _backoff(event.attempts)
+        else:
+            event.dispatched_at = now
+            event.last_error = ""
+        event.save(update_fields=["delivered_to", "attempts", "last_error", "next_attempt_at", "dispatched_at"])
+        return not errors
+
+
+def outbox_pending_ids(*, limit: int = 500) -> list[int]:
+    """Rows a lost task left behind, and rows whose retry time has come."""
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.OUTBOX_SWEEP_AFTER_SECONDS)
+    return list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, attempts__lt=settings.OUTBOX_MAX_ATTEMPTS)
+        .filter(
+            # never tried and old enough that its own task is lost, or due for a retry
+            Q(next_attempt_at__isnull=True, created_at__lte=stale_before) | Q(next_attempt_at__lte=now)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    """Exponential backoff with full jitter, capped at one hour."""
+    ceiling = min(3600, 5 * 2**attempts)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))

@@ -1,0 +1,129 @@
+"""Split shipments: one line fulfilled by several child lines whose quantities add up."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import EventOutcome, OrderLine, Site
+from orders.publication import Topic
+from orders.services.events import Actor, Provenance, status_event_record, unique_fact_key
+from orders.services.outbox import outbox_publish
+from orders.services.rollup import order_rollup_refresh
+from orders.status import LineStatus
+
+UNSPLITTABLE = frozenset(
+    {LineStatus.DELIVERED, LineStatus.VERIFIED, LineStatus.CANCELLED, LineStatus.RETURNED}
+)
+
+
+@dataclass(frozen=True)
+class SplitPart:
+    quantity: int
+    site: Site | None = None
+    eta: datetime | None = None
+    tracking_number: str = ""
+
+
+def split_line(
+    *, line_id: int, parts: list[SplitPart], actor: Actor, reason_text: str = "", publish: bool = True
+) -> list[OrderLine]:
+    """Split a leaf line into child lines, one per part; what the parts leave over becomes one
+    more child at the line's own site. Children start in the line's status; the line becomes
+    their parent and from then on shows their rolled-up status."""
+    now = timezone.now()
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update().get(pk=line_id)
+        remainder = _validate_split(line, parts)
+        if remainder:
+            parts = [*parts, SplitPart(quantity=remainder, site=line.site, eta=line.eta)]
+        children = []
+        for index, part in enumerate(parts, start=1):
+            child = OrderLine(
+                order_id=line.order_id,
+                parent=line,
+                number=f"{line.number}.{index}",
+                part_id=line.part_id,
+                quantity=part.quantity,
+                site=part.site or line.site,
+                eta=part.eta or line.eta,
+                tracking_number=part.tracking_number,
+                carrier=line.carrier if not part.tracking_number else "",
+                status=line.status,
+                status_before_interruption=line.status_before_interruption,
+                status_occurred_at=line.status_occurred_at,
+                status_changed_at=now,
+            )
+            child.save()
+            status_event_record(
+                line=child,
+                from_status="",
+                to_status=child.status,
+                outcome=EventOutcome.APPLIED,
+                occurred_at=now,
+                received_at=now,
+                applied_at=now,
+                actor=actor,
+                provenance=Provenance(reason_code="split", reason_text=reason_text),
+                key=unique_fact_key(),
+            )
+            child.skip_history_when_saving = True  # the chain head only; creation is in history
+            child.save(update_fields=["audit_sequence", "audit_head"])
+            children.append(child)
+        line.is_split = True
+        summary = ", ".join(f"{child.number} ({child.quantity})" for child in children)
+        status_event_record(
+            line=line,
+            from_status=line.status,
+            to_status=line.status,
+            outcome=EventOutcome.UNCHANGED,
+            occurred_at=now,
+            received_at=now,
+            applied_at=None,
+            actor=actor,
+            provenance=Provenance(
+                reason_code="split",
+                reason_text=" ".join(filter(None, [_("Split into %(children)s.") % {"children": summary}, reason_text])),
+            ),
+            key=unique_fact_key(),
+        )
+        line.save(update_fields=["is_split", "audit_sequence", "audit_head", "updated_at"])
+        order = order_rollup_refresh(order_id=line.order_id)
+        if publish:
+            outbox_publish(
+                topic=Topic.LINE_SPLIT,
+                order=order,
+                payload={
+                    "order_id": order.pk,
+                    "order_number": order.number,
+                    "line_id": line.pk,
+                    "line_number": line.number,
+                    "children": [{"line_id": c.pk, "line_number": c.number, "quantity": c.quantity} for c in children],
+                },
+            )
+        return children
+
+
+def _validate_split(line: OrderLine, parts: list[SplitPart]) -> int:
+    """The quantity left over for a remainder child; raises when the split is not possible."""
+    if line.is_split:
+        raise ValidationError({"line": _("This line is already split; split one of its child lines instead.")})
+    if line.status in UNSPLITTABLE:
+        raise ValidationError(
+            {"line": _("A line that is %(status)s cannot be split.") % {"status": line.get_status_display()}}
+        )
+    if not parts:
+        raise ValidationError({"parts": _("Give at least one part quantity.")})
+    if any(part.quantity <= 0 for part in parts):
+        raise ValidationError({"parts": _("Every part needs a quantity of at least 1.")})
+    remainder = line.quantity - sum(part.quantity for part in parts)
+    if remainder < 0:
+        raise ValidationError(
+            {"parts": _("The parts add up to more than the line quantity of %(quantity)d.") % {"quantity": line.quantity}}
+        )
+    if len(parts) + (1 if remainder else 0) < 2:
+        raise ValidationError({"parts": _("A split needs at least two child lines.")})
+    return remainder

@@ -1,0 +1,21 @@
+"""Celery tasks of the status core: outbox delivery and its periodic sweep."""
+
+from celery import shared_task
+
+from orders.services.outbox import outbox_deliver, outbox_pending_ids
+
+
+@shared_task(acks_late=True)
+def outbox_dispatch(event_id: int) -> None:
+    """Deliver one outbox row. Idempotent against redelivery: handlers that already have the
+    row (recorded on it) are skipped, and a delivered row is left alone."""
+    outbox_deliver(event_id=event_id)
+
+
+@shared_task
+def outbox_sweep() -> int:
+    """Deliver rows whose after-commit task was lost or whose retry is due. Returns how many."""
+    ids = outbox_pending_ids()
+    for event_id in ids:
+        outbox_deliver(event_id=event_id)
+    return len(ids)

@@ -1,0 +1,1 @@
+"""Transition analytics, SLA breaches, anomalies and exports; built by a later issue."""
