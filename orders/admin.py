@@ -1,0 +1,189 @@
+"""Admin for configuration and inspection. Statuses are read-only here: they change only
+through orders.services (a source fact or an override)."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from orders.models import (
+    Account,
+    Asset,
+    LineReference,
+    Order,
+    OrderLine,
+    OutboxEvent,
+    Part,
+    Region,
+    Site,
+    StatusDefinition,
+    StatusEvent,
+)
+from orders.services.outbox import outbox_deliver
+
+EVENT_FIELDS = (
+    "sequence",
+    "from_status",
+    "to_status",
+    "outcome",
+    "occurred_at",
+    "received_at",
+    "applied_at",
+    "actor_kind",
+    "actor_label",
+    "actor_user",
+    "source_system",
+    "inbound_message_id",
+    "reason_code",
+    "reason_text",
+)
+LINE_STATUS_FIELDS = ("status", "status_before_interruption", "status_occurred_at", "status_changed_at")
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "region", "country", "time_zone")
+    list_filter = ("kind", "region")
+    search_fields = ("code", "name")
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("number", "name", "kind", "region", "country", "language")
+    list_filter = ("kind", "region", "language")
+    search_fields = ("number", "name")
+
+
+@admin.register(Part)
+class PartAdmin(admin.ModelAdmin):
+    list_display = ("number", "description", "category", "criticality")
+    list_filter = ("criticality", "category")
+    search_fields = ("number", "description")
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ("serial_number", "model_name", "account", "downtime_cost_per_hour", "currency")
+    list_select_related = ("account",)
+    search_fields = ("serial_number", "model_name", "account__name")
+    autocomplete_fields = ("account",)
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    fields = ("number", "parent", "part", "quantity", "site", "eta", "status", "tracking_number")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("part", "site", "parent")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "account", "region", "priority", "status", "progress_percent", "latest_eta", "is_test")
+    list_filter = ("status", "region", "priority", "ship_policy", "is_test")
+    list_select_related = ("account", "region")
+    search_fields = ("number", "customer_reference", "account__name", "account__number")
+    autocomplete_fields = ("account", "asset")
+    readonly_fields = ("status", "progress_percent", "earliest_eta", "latest_eta", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+    inlines = [OrderLineInline]
+
+
+class StatusEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The line's timeline: every fact received, applied or not."""
+
+    model = StatusEvent
+    fk_name = "line"
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
+    ordering = ("sequence",)
+    verbose_name_plural = _("timeline")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user")
+
+
+class LineReferenceInline(admin.TabularInline):
+    model = LineReference
+    extra = 0
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "part", "quantity", "site", "status", "eta", "is_split")
+    list_filter = ("status", "site__region", "part__criticality", "is_split")
+    list_select_related = ("order", "part", "site")
+    search_fields = ("order__number", "part__number", "tracking_number", "references__value")
+    autocomplete_fields = ("order", "part", "site")
+    readonly_fields = (*LINE_STATUS_FIELDS, "is_split", "parent", "audit_sequence", "audit_head")
+    inlines = [LineReferenceInline, StatusEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # Quantities of a line in a split tree must keep adding up: change them by splitting.
+        return (*self.readonly_fields, "order", "number", "part", "quantity")
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("occurred_at", "line", "from_status", "to_status", "outcome", "actor_kind", "source_system")
+    list_filter = ("outcome", "actor_kind", "to_status", "source_system")
+    list_select_related = ("line__order",)
+    search_fields = ("line__order__number", "source_system", "reason_code")
+    date_hierarchy = "occurred_at"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orders.view_statusevent")
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "topic", "order", "created_at", "dispatched_at", "attempts", "next_attempt_at")
+    list_filter = ("topic", ("dispatched_at", admin.EmptyFieldListFilter))
+    list_select_related = ("order",)
+    actions = ["deliver_now"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orders.view_outboxevent")
+
+    @admin.action(description=_("Deliver the selected events now"))
+    def deliver_now(self, request, queryset):
+        delivered = sum(outbox_deliver(event_id=event.pk) for event in queryset.filter(dispatched_at__isnull=True))
+        self.message_user(request, _("%(count)d event(s) delivered.") % {"count": delivered})
+
+
+@admin.register(StatusDefinition)
+class StatusDefinitionAdmin(SimpleHistoryAdmin, TranslationAdmin):
+    list_display = ("code", "customer_label", "internal_only", "shown_to_customer_as")
+    readonly_fields = ("code",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
