@@ -30,8 +30,8 @@ run: migrate
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Compiled catalogues (.mo) are committed, so no gettext tools are needed here.
 test: install
-	$(BIN)/python manage.py compilemessages --ignore=.venv -v0
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
