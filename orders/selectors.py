@@ -76,15 +76,11 @@ def order_summary(leaves: list[OrderLine]) -> str:
         )
         % {"shipped": len(shipped), "total": len(active)}
     ]
-    waiting = Counter(
-        (line.status, line.site.name if line.site else "") for line in active if line.pk not in shipped
-    )
+    waiting = Counter((line.status, line.site.name if line.site else "") for line in active if line.pk not in shipped)
     for (status, site_name), count in sorted(waiting.items(), key=lambda item: (-item[1], item[0])):
         label = LineStatus(status).label.lower()
         if site_name:
-            pieces.append(
-                _("%(count)d %(status)s at %(site)s") % {"count": count, "status": label, "site": site_name}
-            )
+            pieces.append(_("%(count)d %(status)s at %(site)s") % {"count": count, "status": label, "site": site_name})
         else:
             pieces.append(_("%(count)d %(status)s") % {"count": count, "status": label})
     return ", ".join(pieces)

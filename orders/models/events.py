@@ -28,9 +28,7 @@ class StatusEvent(models.Model):
     line = models.ForeignKey(
         "orders.OrderLine", on_delete=models.PROTECT, related_name="events", verbose_name=_("line")
     )
-    order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, related_name="events", verbose_name=_("order")
-    )
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="events", verbose_name=_("order"))
     sequence = models.PositiveIntegerField(_("sequence"))
     from_status = models.CharField(_("from"), max_length=20, choices=LineStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=LineStatus.choices)

@@ -16,6 +16,7 @@ from orders.status import (
     INTERRUPTIONS,
     PATH,
     RANK,
+    TERMINAL,
     UNDELIVERED,
     LineStatus,
     sources_before,
@@ -196,9 +197,10 @@ class OrderLine(FSMModelMixin, models.Model):
     def cancel(self) -> None:
         pass
 
+    # Not from verified: like cancelled and returned it is an end state, left only by an override.
     @transition(
         field=status,
-        source=[*AFTER_SHIPPING, LineStatus.EXCEPTION],
+        source=[*(step for step in AFTER_SHIPPING if step not in TERMINAL), LineStatus.EXCEPTION],
         target=LineStatus.RETURNED,
         conditions=[_is_leaf],
     )

@@ -49,9 +49,7 @@ class Account(models.Model):
     number = models.CharField(_("account number"), max_length=30, unique=True)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CUSTOMER)
-    region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("region")
-    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("region"))
     country = models.CharField(_("country"), max_length=2)
     language = models.CharField(_("preferred language"), max_length=8, default="en")
 
