@@ -85,9 +85,7 @@ def _verify_line(line: OrderLine, events: list[StatusEvent]) -> list[AuditProble
     expected_sequence = 1
     for event in events:
         if event.sequence != expected_sequence:
-            problems.append(
-                AuditProblem(line.pk, expected_sequence, f"missing (next row found is #{event.sequence})")
-            )
+            problems.append(AuditProblem(line.pk, expected_sequence, f"missing (next row found is #{event.sequence})"))
         if event.previous_hash != previous_hash:
             problems.append(AuditProblem(line.pk, event.sequence, "does not link to the event before it"))
         if event_hash(event) != event.hash:

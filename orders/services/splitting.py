@@ -15,9 +15,7 @@ from orders.services.outbox import outbox_publish
 from orders.services.rollup import order_rollup_refresh
 from orders.status import LineStatus
 
-UNSPLITTABLE = frozenset(
-    {LineStatus.DELIVERED, LineStatus.VERIFIED, LineStatus.CANCELLED, LineStatus.RETURNED}
-)
+UNSPLITTABLE = frozenset({LineStatus.DELIVERED, LineStatus.VERIFIED, LineStatus.CANCELLED, LineStatus.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,9 @@ def split_line(
             actor=actor,
             provenance=Provenance(
                 reason_code="split",
-                reason_text=" ".join(filter(None, [_("Split into %(children)s.") % {"children": summary}, reason_text])),
+                reason_text=" ".join(
+                    filter(None, [_("Split into %(children)s.") % {"children": summary}, reason_text])
+                ),
             ),
             key=unique_fact_key(),
         )
@@ -122,7 +122,10 @@ def _validate_split(line: OrderLine, parts: list[SplitPart]) -> int:
     remainder = line.quantity - sum(part.quantity for part in parts)
     if remainder < 0:
         raise ValidationError(
-            {"parts": _("The parts add up to more than the line quantity of %(quantity)d.") % {"quantity": line.quantity}}
+            {
+                "parts": _("The parts add up to more than the line quantity of %(quantity)d.")
+                % {"quantity": line.quantity}
+            }
         )
     if len(parts) + (1 if remainder else 0) < 2:
         raise ValidationError({"parts": _("A split needs at least two child lines.")})

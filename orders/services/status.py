@@ -18,6 +18,7 @@ from orders.services.rollup import order_rollup_refresh, rolled_up_status
 from orders.status import LineStatus, is_forward
 
 DUPLICATE = "duplicate"
+NO_PROVENANCE = Provenance()
 LINE_STATUS_FIELDS = [
     "status",
     "status_before_interruption",
@@ -46,7 +47,7 @@ def apply_status_update(
     status: str,
     occurred_at: datetime,
     actor: Actor,
-    provenance: Provenance = Provenance(),
+    provenance: Provenance = NO_PROVENANCE,
     fact_id: str = "",
     received_at: datetime | None = None,
     publish: bool = True,
