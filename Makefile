@@ -8,7 +8,7 @@ PORT ?= 8000
 
 export DEBUG ?= 1
 
-.PHONY: install run test lint migrate seed messages bench clean
+.PHONY: install run test lint migrate seed messages docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,10 @@ messages: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis staticfiles
+
+# The line state machine for the procedure documentation (source-fact transitions only; the
+# override and the split-parent rollup may reach any status). Render with: dot -Tsvg -O <file>
+docs: install
+	$(BIN)/python manage.py graph_transitions -e override,take_rollup_status orders.OrderLine \
+		| $(BIN)/python -c "import sys; l=sys.stdin.read().splitlines(); print('\n'.join(l[:3]+sorted(l[3:-2])+l[-2:]))" \
+		> docs/line-state-machine.dot

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "guardian",
     "simple_history",
     "django_celery_beat",
+    "django_fsm",
     "channels",
     "orders",
     "integrations",
