@@ -15,6 +15,7 @@ Handler = Callable[[OutboxEvent], None]
 class Topic:
     LINE_STATUS_CHANGED = "line.status_changed"
     LINE_SPLIT = "line.split"
+    ORDER_UPSERTED = "order.upserted"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from orders.models import Order, OrderLine, StatusDefinition, StatusEvent
-from orders.status import RANK, LineStatus
+from orders.status import IN_SENTENCE, RANK, LineStatus
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 
@@ -78,7 +78,7 @@ def order_summary(leaves: list[OrderLine]) -> str:
     ]
     waiting = Counter((line.status, line.site.name if line.site else "") for line in active if line.pk not in shipped)
     for (status, site_name), count in sorted(waiting.items(), key=lambda item: (-item[1], item[0])):
-        label = LineStatus(status).label.lower()
+        label = IN_SENTENCE[status]
         if site_name:
             pieces.append(_("%(count)d %(status)s at %(site)s") % {"count": count, "status": label, "site": site_name})
         else:

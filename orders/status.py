@@ -112,3 +112,23 @@ CUSTOMER_DEFAULTS: dict[str, tuple[str, str]] = {
     LineStatus.CANCELLED: (_("Cancelled"), _("This part will not be delivered.")),
     LineStatus.RETURNED: (_("Returned"), _("The part has been returned.")),
 }
+
+# How a status reads inside a sentence ("2 of 3 lines shipped, 1 awaiting part at DC Rotterdam").
+IN_SENTENCE: dict[str, str] = {
+    LineStatus.RECEIVED: _("received"),
+    LineStatus.RELEASED: _("released"),
+    LineStatus.AWAITING_PART: _("awaiting part"),
+    LineStatus.ALLOCATED: _("allocated"),
+    LineStatus.PICKING: _("being picked"),
+    LineStatus.AWAITING_KITTING: _("awaiting kitting"),
+    LineStatus.PACKED: _("packed"),
+    LineStatus.SHIPPED: _("shipped"),
+    LineStatus.IN_TRANSIT: _("in transit"),
+    LineStatus.OUT_FOR_DELIVERY: _("out for delivery"),
+    LineStatus.DELIVERED: _("delivered"),
+    LineStatus.VERIFIED: _("verified on site"),
+    LineStatus.ON_HOLD: _("on hold"),
+    LineStatus.EXCEPTION: _("with an exception"),
+    LineStatus.CANCELLED: _("cancelled"),
+    LineStatus.RETURNED: _("returned"),
+}

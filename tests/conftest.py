@@ -1,11 +1,12 @@
 """Shared fixtures: times, actors and personas."""
 
-from datetime import UTC, datetime
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 
-from orders.services import Actor
+from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory, UserFactory
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -49,3 +50,35 @@ def supervisor(db):
 def outsider(db):
     """Signed in, but with no permission on orders."""
     return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def advance(sap, t0):
+    """Move a line by status facts from SAP, one minute apart after t0, so none is stale by its time.
+
+    Returns the result of the last fact and leaves the line refreshed.
+    """
+    minutes = itertools.count(1)
+
+    def advance(line, *statuses: str):
+        result = None
+        for status in statuses:
+            result = apply_status_update(
+                line_id=line.pk, status=status, occurred_at=t0 + timedelta(minutes=next(minutes)), actor=sap
+            )
+        line.refresh_from_db()
+        return result
+
+    return advance
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process():
+    """Unit tests run Celery tasks where they are sent, even when REDIS_URL points at a broker;
+    tests/system/ runs real workers."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -3,15 +3,19 @@
 from orders.services.events import Actor, Provenance
 from orders.services.splitting import SplitPart, split_line
 from orders.services.status import DUPLICATE, LineIsSplit, StatusUpdateResult, apply_status_update, line_status_override
+from orders.services.upsert import LineData, OrderData, order_upsert
 
 __all__ = [
     "DUPLICATE",
     "Actor",
+    "LineData",
     "LineIsSplit",
+    "OrderData",
     "Provenance",
     "SplitPart",
     "StatusUpdateResult",
     "apply_status_update",
     "line_status_override",
+    "order_upsert",
     "split_line",
 ]

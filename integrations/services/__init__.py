@@ -1,0 +1,1 @@
+"""Writes of the integrations app: the inbox, processing, mappings, replays."""

@@ -1,0 +1,276 @@
+"""Processing an inbound message: parse, map, find the lines, apply, in one transaction.
+
+The message row is locked (skip_locked) for the whole transaction and marked processed in it,
+so a worker killed half-way leaves the message untouched for the sweep: nothing is lost and
+nothing is applied twice.
+"""
+
+import random
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
+from integrations.models import InboundMessage, MessageState, SourceSystem
+from integrations.services.lines import LineNotFound, lines_for_selector
+from integrations.services.mapping import MappedStatus, status_mapping_resolve
+from orders.models import OrderLine, ShipPolicy
+from orders.services import (
+    Actor,
+    Provenance,
+    SplitPart,
+    StatusUpdateResult,
+    apply_status_update,
+    order_upsert,
+    split_line,
+)
+from orders.status import LineStatus
+
+
+class Quarantine(Exception):
+    """A code the source has no mapping for: a person must add one, then replay."""
+
+    def __init__(self, message: str, *, code: str, qualifier: str):
+        super().__init__(message)
+        self.code = code
+        self.qualifier = qualifier
+
+
+@dataclass(frozen=True)
+class FactOutcome:
+    """What one fact did to one line (for the dry run and the message detail)."""
+
+    line: str
+    code: str
+    status: str
+    from_status: str
+    outcome: str
+
+
+def inbound_message_process(*, message_id: int) -> str | None:
+    """Process one message if it is waiting and nobody else holds it. Returns its new state."""
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .select_related("source")
+            .filter(pk=message_id, state__in=[MessageState.RECEIVED, MessageState.RETRYING])
+            .first()
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        try:
+            with transaction.atomic():
+                _apply(message)
+        except Quarantine as error:
+            _fail(message, MessageState.QUARANTINED, str(error))
+            message.parsed = {
+                **(message.parsed or {}),
+                "unknown_code": {"code": error.code, "qualifier": error.qualifier},
+            }
+        except (AdapterError, ValidationError) as error:
+            _fail(message, MessageState.DEAD, _describe(error))
+        except LineNotFound as error:
+            # The order may simply not have arrived yet: retry, then give up.
+            _retry_or_die(message, str(error))
+        except Exception as error:  # noqa: BLE001  (any other failure is retried, then parked)
+            _retry_or_die(message, f"{type(error).__name__}: {error}")
+        else:
+            message.state = MessageState.PROCESSED
+            message.processed_at = timezone.now()
+            message.last_error = ""
+            message.next_attempt_at = None
+        message.save(
+            update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
+        )
+        return message.state
+
+
+def _apply(message: InboundMessage) -> list[FactOutcome]:
+    source = message.source
+    parsed = adapter_for(source.message_format).parse(message.raw)
+    message.parsed = _summary(parsed)
+    message.sequence = parsed.sequence
+    actor = Actor.integration(source.code)
+    provenance = Provenance(source_system=source.code, inbound_message_id=message.pk)
+    for order in parsed.orders:
+        order_upsert(data=order, actor=actor, provenance=provenance)
+    # Map every code first: one unknown code quarantines the whole message, nothing half-applied.
+    facts = [(status, _occurred_at(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
+    outcomes = []
+    for status, occurred_at, mapped in facts:
+        lines = lines_for_selector(status.line)
+        if status.quantity and len(lines) > 1:
+            # A partial confirmation seen again after its split: it belongs to the confirmed child.
+            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+        for line in lines:
+            result = _apply_fact(message, line, status, occurred_at, mapped)
+            outcomes.append(
+                FactOutcome(
+                    line=str(result.event.line),
+                    code=status.code,
+                    status=mapped.status,
+                    from_status=result.event.from_status,
+                    outcome=result.outcome,
+                )
+            )
+    return outcomes
+
+
+def _apply_fact(
+    message: InboundMessage,
+    line: OrderLine,
+    status: ParsedStatus,
+    occurred_at: datetime,
+    mapped: MappedStatus,
+) -> StatusUpdateResult:
+    source = message.source
+    provenance = Provenance(
+        source_system=source.code,
+        inbound_message_id=message.pk,
+        reason_code=mapped.reason_code or status.reason_code,
+        reason_text=status.text,
+    )
+    actor = Actor.integration(source.code)
+    if status.quantity and status.quantity < line.quantity:
+        line = _split_for_partial(line, status, occurred_at, mapped, actor=actor, provenance=provenance)
+    return apply_status_update(
+        line_id=line.pk,
+        status=mapped.status,
+        occurred_at=occurred_at,
+        actor=actor,
+        provenance=provenance,
+        received_at=message.received_at,
+    )
+
+
+def _split_for_partial(
+    line: OrderLine,
+    status: ParsedStatus,
+    occurred_at: datetime,
+    mapped: MappedStatus,
+    *,
+    actor: Actor,
+    provenance: Provenance,
+) -> OrderLine:
+    """A partial confirmation: the confirmed quantity moves on as its own child line and the rest
+    stays behind, backordered (BK) or cancelled (SP). A ship-complete order (SC) is not split:
+    the whole line waits and moves together."""
+    policy = line.order.ship_policy
+    if policy == ShipPolicy.SHIP_COMPLETE:
+        return line
+    confirmed, rest = split_line(
+        line_id=line.pk,
+        parts=[SplitPart(quantity=status.quantity, tracking_number=status.tracking_number)],
+        actor=actor,
+        reason_text=f"partial confirmation {status.quantity}/{line.quantity} ({status.code})",
+    )
+    rest_status = LineStatus.CANCELLED if policy == ShipPolicy.PARTIAL_CANCEL else LineStatus.AWAITING_PART
+    apply_status_update(
+        line_id=rest.pk,
+        status=rest_status,
+        occurred_at=occurred_at,
+        actor=actor,
+        provenance=Provenance(
+            source_system=provenance.source_system,
+            inbound_message_id=provenance.inbound_message_id,
+            reason_code="partial_rest",
+            reason_text=f"{line.quantity - status.quantity} not confirmed ({policy})",
+        ),
+    )
+    return confirmed
+
+
+def _mapped(source: SourceSystem, status: ParsedStatus) -> MappedStatus:
+    mapped = status_mapping_resolve(
+        source=source,
+        code=status.code,
+        qualifier=status.qualifier,
+        occurred_at=_occurred_at(status.occurred_at, source),
+    )
+    if mapped is None:
+        qualifier = f" (qualifier {status.qualifier})" if status.qualifier else ""
+        raise Quarantine(
+            f"unknown status code {status.code!r}{qualifier} from {source.code}",
+            code=status.code,
+            qualifier=status.qualifier,
+        )
+    return mapped
+
+
+def _occurred_at(moment: datetime, source: SourceSystem) -> datetime:
+    """Source clocks without a zone are in the source's time zone."""
+    if timezone.is_naive(moment):
+        return moment.replace(tzinfo=ZoneInfo(source.time_zone))
+    return moment
+
+
+def _fail(message: InboundMessage, state: str, error: str) -> None:
+    message.state = state
+    message.last_error = error
+    message.next_attempt_at = None
+
+
+def _retry_or_die(message: InboundMessage, error: str) -> None:
+    if message.attempts >= settings.INBOUND_MAX_ATTEMPTS:
+        _fail(message, MessageState.DEAD, f"gave up after {message.attempts} attempts: {error}")
+        return
+    message.state = MessageState.RETRYING
+    message.last_error = error
+    message.next_attempt_at = timezone.now() + inbound_backoff(message.attempts)
+
+
+def inbound_backoff(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: about 2 s, 4 s, 8 s, … capped at 15 minutes."""
+    ceiling = min(900.0, settings.INBOUND_RETRY_BASE_SECONDS * 2**attempts)
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ValidationError) and hasattr(error, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return str(error)
+
+
+def _summary(parsed: ParsedMessage) -> dict:
+    """What the back office shows as 'parsed facts' (JSON-safe)."""
+    return {
+        "message_id": parsed.message_id,
+        "sequence": parsed.sequence,
+        "orders": [{"number": order.number, "lines": [line.number for line in order.lines]} for order in parsed.orders],
+        "statuses": [
+            {**asdict(status), "line": str(status.line), "occurred_at": status.occurred_at.isoformat()}
+            for status in parsed.statuses
+        ],
+    }
+
+
+class DryRunRollback(Exception):
+    """Raised to roll back everything a dry run did."""
+
+
+def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome], str]:
+    """What `raw` would do if it arrived now: the full pipeline, inside a transaction that is
+    rolled back. Returns the outcomes, or an error saying why it would fail."""
+    outcomes: list[FactOutcome] = []
+    error = ""
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.create(
+                source=source, message_id=f"dry-run:{timezone.now().timestamp()}", transport="form", raw=raw
+            )
+            try:
+                outcomes = _apply(message)
+            except (Quarantine, AdapterError, LineNotFound) as failure:
+                error = str(failure)
+            except ValidationError as failure:
+                error = _describe(failure)
+            raise DryRunRollback
+    except DryRunRollback:
+        pass
+    return outcomes, error

@@ -1,0 +1,33 @@
+"""Celery tasks of the integrations app: process the inbox, sweep what was left behind."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from integrations.services.inbox import inbound_pending_ids
+from integrations.services.polling import source_poll, sources_due_for_poll
+from integrations.services.processing import inbound_message_process
+
+
+@shared_task(acks_late=True)
+def inbound_process(message_id: int) -> str | None:
+    """Process one inbound message. Idempotent against redelivery: only a message still waiting
+    (received or retrying) is taken, under a row lock, and marked processed in the same
+    transaction that applies its facts."""
+    return inbound_message_process(message_id=message_id)
+
+
+@shared_task
+def inbound_sweep() -> int:
+    """Re-queue messages whose task was lost (a killed worker) and retries that are due."""
+    ids = inbound_pending_ids(stale_after=timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS))
+    for message_id in ids:
+        inbound_process.delay(message_id)
+    return len(ids)
+
+
+@shared_task
+def poll_due_sources() -> int:
+    """Poll every polled source whose time has come (each keeps its own interval and backoff)."""
+    return sum(source_poll(source_id=source_id) for source_id in sources_due_for_poll())

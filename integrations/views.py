@@ -1,0 +1,106 @@
+"""The inbound webhook: verify, store, acknowledge; processing happens in a worker."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.models import SourceSystem, Transport
+from integrations.services.inbox import inbound_message_receive
+from integrations.signatures import SignatureError, signature_verify
+
+ACCEPTED = inline_serializer(
+    "InboundAccepted", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
+)
+ERROR = inline_serializer("InboundError", {"error": serializers.CharField()})
+
+
+class RawBodyParser(BaseParser):
+    """Any content type: the body is read raw from request.body."""
+
+    media_type = "*/*"
+
+
+class InboundWebhookView(APIView):
+    authentication_classes: list = []  # the signature is the authentication
+    permission_classes = [AllowAny]
+    parser_classes = [RawBodyParser]
+
+    @extend_schema(
+        summary="Push a message from a source system",
+        description=(
+            "The body is in the source's message format (canonical JSON, SAP IDoc XML, X12 214, depot CSV, "
+            'scanner JSON). Sign it: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` '
+            "with the source's secret; 5 minutes' tolerance. 202 once stored (processing follows), 200 for a "
+            "duplicate (with the original id)."
+        ),
+        request={"*/*": OpenApiTypes.BINARY},
+        parameters=[OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True)],
+        responses={
+            202: ACCEPTED,
+            200: ACCEPTED,
+            401: OpenApiResponse(ERROR, description="Bad or missing signature"),
+            404: OpenApiResponse(ERROR, description="Unknown or inactive source"),
+            413: OpenApiResponse(ERROR, description="Body over the size limit"),
+        },
+    )
+    def post(self, request, source_code: str):
+        source = SourceSystem.objects.filter(code=source_code, active=True).first()
+        if source is None:
+            return _error(status.HTTP_404_NOT_FOUND, f"unknown source {source_code!r}")
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.INBOUND_MAX_BYTES:
+            return _too_big()
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            return _too_big()
+        if len(body) > settings.INBOUND_MAX_BYTES:
+            return _too_big()
+        try:
+            signature_verify(
+                header=request.headers.get("X-Signature", ""),
+                body=body,
+                secrets=source.valid_secrets(),
+                tolerance=settings.INBOUND_SIGNATURE_TOLERANCE_SECONDS,
+            )
+        except SignatureError as error:
+            return _error(status.HTTP_401_UNAUTHORIZED, str(error))
+        raw, failure = _as_text(body)
+        message, created = inbound_message_receive(
+            source=source,
+            raw=raw,
+            transport=Transport.WEBHOOK,
+            content_type=request.content_type or "",
+            failure=failure,
+        )
+        return Response(
+            {"id": message.pk, "duplicate": not created},
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+
+def _as_text(body: bytes) -> tuple[str, str]:
+    """The body as text to store, and why it cannot be processed when it is not clean UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00"), f"body is not UTF-8: {error}"
+    if "\x00" in text:
+        return text.replace("\x00", "\\x00"), "body contains NUL characters"
+    if not text.strip():
+        return text, "body is empty"
+    return text, ""
+
+
+def _error(code: int, message: str) -> Response:
+    return Response({"error": message}, status=code)
+
+
+def _too_big() -> Response:
+    return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body is larger than {settings.INBOUND_MAX_BYTES} bytes")
