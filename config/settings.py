@@ -167,6 +167,8 @@ INBOUND_SIGNATURE_TOLERANCE_SECONDS = env.int("INBOUND_SIGNATURE_TOLERANCE_SECON
 INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=8)
 INBOUND_RETRY_BASE_SECONDS = env.float("INBOUND_RETRY_BASE_SECONDS", default=1.0)
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=30)
+# Messages a worker takes in one transaction after the one its task names (1: no batching).
+INBOUND_BATCH_SIZE = env.int("INBOUND_BATCH_SIZE", default=50)
 MQTT_URL = env.str("MQTT_URL", default="")
 
 REST_FRAMEWORK = {

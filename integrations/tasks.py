@@ -7,15 +7,19 @@ from django.conf import settings
 
 from integrations.services.inbox import inbound_pending_ids
 from integrations.services.polling import source_poll, sources_due_for_poll
-from integrations.services.processing import inbound_message_process
+from integrations.services.processing import inbound_batch_process, inbound_message_process
 
 
 @shared_task(acks_late=True)
 def inbound_process(message_id: int) -> str | None:
-    """Process one inbound message. Idempotent against redelivery: only a message still waiting
-    (received or retrying) is taken, under a row lock, and marked processed in the same
+    """Process one inbound message, and in the same transaction up to INBOUND_BATCH_SIZE others
+    waiting behind it (their own tasks then find nothing to do). Idempotent against redelivery:
+    only a message still waiting is taken, under a row lock, and marked processed in the same
     transaction that applies its facts."""
-    return inbound_message_process(message_id=message_id)
+    state = inbound_message_process(message_id=message_id)
+    if settings.INBOUND_BATCH_SIZE > 1:
+        inbound_batch_process(limit=settings.INBOUND_BATCH_SIZE - 1)
+    return state
 
 
 @shared_task

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from integrations.adapters.base import LineSelector, ParsedMessage, ParsedStatus, ParseError
 
-# ISA is the one fixed-width segment: ISA01..ISA16 widths, so separators sit at known positions.
+# ISA is the one fixed-width segment (the tag, then ISA01..ISA16), so separators sit at known places.
 ISA_WIDTHS = (3, 2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 ISA_LENGTH = 106  # 89 characters of data, 16 element separators, the segment terminator
 
@@ -44,8 +44,9 @@ def peek_message_id(raw: str) -> str | None:
 
 def parse(raw: str) -> ParsedMessage:
     isa, element, terminator, body = _interchange_header(raw)
-    segments = [segment.split(element) for segment in (s.strip() for s in body.split(terminator)) if segment]
-    segments = [[value.strip() for value in segment] for segment in segments]
+    # Strip around each segment: senders often put a newline (or CR LF) after the terminator.
+    segments = [[value.strip() for value in text.strip().split(element)] for text in body.split(terminator)]
+    segments = [segment for segment in segments if segment != [""]]
     statuses: list[ParsedStatus] = []
     group: list[str] | None = None  # the open GS
     transaction: list[list[str]] = []  # the open ST..SE

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
@@ -54,41 +55,51 @@ class FactOutcome:
 
 def inbound_message_process(*, message_id: int) -> str | None:
     """Process one message if it is waiting and nobody else holds it. Returns its new state."""
+    processed = inbound_batch_process(message_ids=[message_id])
+    return processed[0].state if processed else None
+
+
+def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 1) -> list[InboundMessage]:
+    """Claim waiting messages (the given ones, or up to `limit` of the oldest) and process each
+    in its own savepoint, committing them together: one commit for many messages is what lets
+    a worker keep up with a surge. Messages another worker holds are skipped, not waited for."""
+    waiting = (
+        InboundMessage.objects.select_for_update(skip_locked=True)
+        .select_related("source")
+        .filter(state__in=[MessageState.RECEIVED, MessageState.RETRYING])
+    )
     with transaction.atomic():
-        message = (
-            InboundMessage.objects.select_for_update(skip_locked=True)
-            .select_related("source")
-            .filter(pk=message_id, state__in=[MessageState.RECEIVED, MessageState.RETRYING])
-            .first()
-        )
-        if message is None:
-            return None
-        message.attempts += 1
-        try:
-            with transaction.atomic():
-                _apply(message)
-        except Quarantine as error:
-            _fail(message, MessageState.QUARANTINED, str(error))
-            message.parsed = {
-                **(message.parsed or {}),
-                "unknown_code": {"code": error.code, "qualifier": error.qualifier},
-            }
-        except (AdapterError, ValidationError) as error:
-            _fail(message, MessageState.DEAD, _describe(error))
-        except LineNotFound as error:
-            # The order may simply not have arrived yet: retry, then give up.
-            _retry_or_die(message, str(error))
-        except Exception as error:  # noqa: BLE001  (any other failure is retried, then parked)
-            _retry_or_die(message, f"{type(error).__name__}: {error}")
+        if message_ids is not None:
+            messages = list(waiting.filter(pk__in=message_ids).order_by("id"))
         else:
-            message.state = MessageState.PROCESSED
-            message.processed_at = timezone.now()
-            message.last_error = ""
-            message.next_attempt_at = None
-        message.save(
-            update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
-        )
-        return message.state
+            due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__lte=timezone.now())
+            messages = list(waiting.filter(due).order_by("id")[:limit])
+        for message in messages:
+            _process_locked(message)
+        return messages
+
+
+def _process_locked(message: InboundMessage) -> None:
+    message.attempts += 1
+    try:
+        with transaction.atomic():
+            _apply(message)
+    except Quarantine as error:
+        _fail(message, MessageState.QUARANTINED, str(error))
+        message.parsed = {**(message.parsed or {}), "unknown_code": {"code": error.code, "qualifier": error.qualifier}}
+    except (AdapterError, ValidationError) as error:
+        _fail(message, MessageState.DEAD, _describe(error))
+    except LineNotFound as error:
+        # The order may simply not have arrived yet: retry, then give up.
+        _retry_or_die(message, str(error))
+    except Exception as error:  # noqa: BLE001  (any other failure, a deadlock say, is retried, then parked)
+        _retry_or_die(message, f"{type(error).__name__}: {error}")
+    else:
+        message.state = MessageState.PROCESSED
+        message.processed_at = timezone.now()
+        message.last_error = ""
+        message.next_attempt_at = None
+    message.save(update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"])
 
 
 def _apply(message: InboundMessage) -> list[FactOutcome]:
