@@ -1,4 +1,5 @@
-"""GET /health/: the state of database, cache, broker and migrations as JSON (200 or 503)."""
+"""GET /health/: the state of database, cache, broker and migrations as JSON (200 or 503),
+plus a warning naming source systems that have gone quiet."""
 
 from collections.abc import Callable
 
@@ -9,6 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from integrations.selectors import source_freshness
 
 
 def _database() -> str:
@@ -42,11 +45,23 @@ def _migrations() -> str:
     return "ok"
 
 
+class HealthWarning(Exception):
+    """Worth a look, but the service itself is up: reported without turning the answer into a 503."""
+
+
+def _sources() -> str:
+    overdue = [source.code for source in source_freshness() if source.overdue]
+    if overdue:
+        raise HealthWarning(f"no recent messages from: {', '.join(overdue)}")
+    return "ok"
+
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": _database,
     "cache": _cache,
     "broker": _broker,
     "migrations": _migrations,
+    "sources": _sources,
 }
 
 
@@ -58,6 +73,8 @@ def health(request):
     for name, check in CHECKS.items():
         try:
             results[name] = {"status": "ok", "detail": check()}
+        except HealthWarning as warning:
+            results[name] = {"status": "warning", "detail": str(warning)}
         except Exception as error:  # noqa: BLE001  (any failure is reported, not raised)
             healthy = False
             results[name] = {"status": "error", "detail": f"{type(error).__name__}: {error}"}

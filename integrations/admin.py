@@ -5,7 +5,6 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from integrations.adapters import AdapterError, csv_depot
 from integrations.forms import DryRunForm, SheetUploadForm, SourceSystemForm
 from integrations.models import InboundMessage, MessageState, SourceSystem, StatusMapping
+from integrations.selectors import is_overdue, sources_with_freshness
 from integrations.services.inbox import inbound_messages_replay
 from integrations.services.processing import inbound_dry_run
 from integrations.services.sheets import depot_sheet_upload
@@ -33,11 +33,7 @@ class SourceSystemAdmin(SimpleHistoryAdmin):
     readonly_fields = ("previous_secret_expires_at", "poll_cursor", "poll_failures", "next_poll_at", "last_poll_error")
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(last_received_at=Max("messages__received_at"), last_processed_at=Max("messages__processed_at"))
-        )
+        return sources_with_freshness()
 
     @admin.display(description=_("last message"), ordering="last_received_at")
     def last_received(self, source):
@@ -47,9 +43,9 @@ class SourceSystemAdmin(SimpleHistoryAdmin):
     def freshness(self, source):
         if not source.active:
             return "—"
-        if source.last_received_at and timezone.now() - source.last_received_at <= source.expected_interval:
-            return format_html('<span style="color:var(--status-ok)">{}</span>', _("on time"))
-        return format_html('<span style="color:var(--status-problem)">{}</span>', _("overdue"))
+        if is_overdue(source, now=timezone.now()):
+            return format_html('<span style="color:var(--status-problem)">{}</span>', _("overdue"))
+        return format_html('<span style="color:var(--status-ok)">{}</span>', _("on time"))
 
     def save_model(self, request, obj, form, change):
         new_secret = form.cleaned_data.get("new_secret")

@@ -20,8 +20,8 @@ def header() -> str:
     return ",".join((*COLUMNS, *OPTIONAL_COLUMNS))
 
 
-def rows(raw: str) -> list[str]:
-    """Split an uploaded sheet into one CSV text per row, each with the header line."""
+def rows(raw: str) -> list[tuple[int, str]]:
+    """Split an uploaded sheet into (line number, CSV text with the header) per filled-in row."""
     reader = csv.reader(io.StringIO(raw.lstrip("\ufeff")))
     try:
         head = next(reader)
@@ -34,7 +34,7 @@ def rows(raw: str) -> list[str]:
             continue
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows([head, values])
-        texts.append(buffer.getvalue())
+        texts.append((reader.line_num, buffer.getvalue()))
     return texts
 
 

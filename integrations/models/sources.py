@@ -57,8 +57,18 @@ class SourceSystem(models.Model):
     next_poll_at = models.DateTimeField(_("next poll at"), null=True, blank=True)
     last_poll_error = models.TextField(_("last poll error"), blank=True)
 
-    # Poll bookkeeping changes on every poll: saved without a history row (skip_history_when_saving).
-    history = HistoricalRecords(excluded_fields=["poll_cursor", "poll_failures", "next_poll_at", "last_poll_error"])
+    # Secrets stay out of the history tables; poll bookkeeping changes on every poll and is saved
+    # without a history row (skip_history_when_saving).
+    history = HistoricalRecords(
+        excluded_fields=[
+            "secret",
+            "previous_secret",
+            "poll_cursor",
+            "poll_failures",
+            "next_poll_at",
+            "last_poll_error",
+        ]
+    )
 
     class Meta:
         ordering = ["code"]

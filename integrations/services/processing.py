@@ -99,7 +99,9 @@ def _process_locked(message: InboundMessage) -> None:
         message.processed_at = timezone.now()
         message.last_error = ""
         message.next_attempt_at = None
-    message.save(update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"])
+    message.save(
+        update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
+    )
 
 
 def _apply(message: InboundMessage) -> list[FactOutcome]:

@@ -12,7 +12,7 @@ def depot_sheet_upload(*, source: SourceSystem, content: bytes, filename: str, u
     text = _decode(content)
     created = 0
     with transaction.atomic():
-        for number, row in enumerate(csv_depot.rows(text), start=2):
+        for number, row in csv_depot.rows(text):
             _message, is_new = inbound_message_receive(
                 source=source,
                 raw=row,

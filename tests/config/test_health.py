@@ -13,7 +13,7 @@ def test_health_is_ok_when_everything_answers(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "migrations"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "migrations", "sources"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
@@ -49,3 +49,21 @@ def test_health_reports_unapplied_migrations(client, monkeypatch):
 
     assert response.status_code == 503
     assert "1 migration(s) not applied" in response.json()["checks"]["migrations"]["detail"]
+
+
+def test_quiet_source_is_a_warning_that_keeps_the_service_up(client):
+    from datetime import timedelta
+
+    from integrations.models import SourceSystem
+
+    SourceSystem.objects.create(
+        code="carrier-dhl", name="DHL", kind="carrier", message_format="x12_214", expected_interval=timedelta(hours=2)
+    )
+
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["sources"] == {
+        "status": "warning",
+        "detail": "no recent messages from: carrier-dhl",
+    }
