@@ -3,6 +3,7 @@ reference (bill of lading, else purchase order, else the carrier's PRO number)."
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from integrations.adapters.base import LineSelector, ParsedMessage, ParsedStatus, ParseError
 
@@ -15,9 +16,19 @@ ISA_LENGTH = 106  # 89 characters of data, 16 element separators, the segment te
 UTC_OFFSETS: dict[str, float] = {
     **{f"{n:02d}": n for n in range(1, 13)},
     **{f"{n:02d}": n - 25 for n in range(13, 25)},
-    **{"UT": 0, "GM": 0, "ES": -5, "ET": -5, "ED": -4, "CS": -6, "CT": -6, "CD": -5},
-    **{"MS": -7, "MT": -7, "MD": -6, "PS": -8, "PT": -8, "PD": -7, "AS": -9, "AT": -9, "AD": -8},
-    **{"HS": -10, "HT": -10, "HD": -9, "NS": -3.5, "NT": -3.5, "ND": -2.5},
+    **{"UT": 0, "GM": 0, "ES": -5, "ED": -4, "CS": -6, "CD": -5},
+    **{"MS": -7, "MD": -6, "PS": -8, "PD": -7, "AS": -9, "AD": -8},
+    **{"HS": -10, "HD": -9, "NS": -3.5, "ND": -2.5},
+}
+# The "T" codes mean the wall clock of the zone: standard or daylight time, by the date.
+WALL_CLOCKS: dict[str, str] = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+    "AT": "America/Anchorage",
+    "HT": "Pacific/Honolulu",
+    "NT": "America/St_Johns",
 }
 LOCAL_TIME = "LT"
 
@@ -205,9 +216,12 @@ def _occurred_at(at7: list[str], where: str) -> datetime:
         raise ParseError(f"AT705: date {day!r} is not CCYYMMDD in {where}")
     if not (len(time) in (4, 6, 7, 8) and time.isascii() and time.isdigit()):
         raise ParseError(f"AT706: time {time!r} is not HHMM or HHMMSS in {where}")
-    if time_code and time_code != LOCAL_TIME and time_code not in UTC_OFFSETS:
+    if time_code and time_code != LOCAL_TIME and time_code not in UTC_OFFSETS and time_code not in WALL_CLOCKS:
         raise ParseError(f"AT707: unknown time code {time_code!r} in {where}")
-    zone = timezone(timedelta(hours=UTC_OFFSETS[time_code])) if time_code in UTC_OFFSETS else None
+    if time_code in WALL_CLOCKS:
+        zone = ZoneInfo(WALL_CLOCKS[time_code])
+    else:
+        zone = timezone(timedelta(hours=UTC_OFFSETS[time_code])) if time_code in UTC_OFFSETS else None
     fraction = time[6:]  # HHMMSSD or HHMMSSDD: tenths or hundredths of a second
     try:
         return datetime(

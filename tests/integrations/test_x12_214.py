@@ -183,13 +183,25 @@ def test_without_a_bill_of_lading_the_purchase_order_names_the_line():
         ("LT", None),
     ],
 )
-def test_time_codes_give_a_fixed_offset_except_local_time(time_code, zone):
+def test_time_codes_give_the_offset_of_that_day_except_local_time(time_code, zone):
     raw = _variant("*0815*CT~", f"*0815*{time_code}~")
 
     occurred_at = x12_214.parse(raw).statuses[0].occurred_at
 
     assert occurred_at == datetime(2026, 11, 2, 8, 15, tzinfo=zone)
-    assert occurred_at.tzinfo == zone
+    assert (occurred_at.utcoffset(), occurred_at.tzinfo is None) == (
+        datetime(2026, 11, 2, 8, 15, tzinfo=zone).utcoffset(),
+        zone is None,
+    )
+
+
+def test_wall_clock_time_codes_follow_daylight_saving_time():
+    # ET on a July date is Eastern Daylight Time (UTC-4), not the standard offset.
+    raw = _variant("*0815*CT~", "*0815*ET~").replace("20261102", "20260702")
+
+    occurred_at = x12_214.parse(raw).statuses[0].occurred_at
+
+    assert occurred_at.utcoffset() == timedelta(hours=-4)
 
 
 def test_without_a_time_code_the_time_is_naive_and_seconds_and_hundredths_are_kept():
