@@ -24,15 +24,24 @@ class SplitPart:
     site: Site | None = None
     eta: datetime | None = None
     tracking_number: str = ""
+    carrier: str = ""
 
 
 def split_line(
-    *, line_id: int, parts: list[SplitPart], actor: Actor, reason_text: str = "", publish: bool = True
+    *,
+    line_id: int,
+    parts: list[SplitPart],
+    actor: Actor,
+    reason_text: str = "",
+    occurred_at: datetime | None = None,
+    publish: bool = True,
 ) -> list[OrderLine]:
     """Split a leaf line into child lines, one per part; what the parts leave over becomes one
     more child at the line's own site. Children start in the line's status; the line becomes
-    their parent and from then on shows their rolled-up status."""
+    their parent and from then on shows their rolled-up status. `occurred_at` places the split
+    in the past (a source reporting it late, or imported history); it defaults to now."""
     now = timezone.now()
+    occurred_at = occurred_at or now
     with transaction.atomic():
         line = OrderLine.objects.select_for_update().get(pk=line_id)
         remainder = _validate_split(line, parts)
@@ -48,8 +57,8 @@ def split_line(
                 quantity=part.quantity,
                 site=part.site or line.site,
                 eta=part.eta or line.eta,
-                tracking_number=part.tracking_number,
-                carrier=line.carrier if not part.tracking_number else "",
+                tracking_number=part.tracking_number or line.tracking_number,
+                carrier=part.carrier or line.carrier,
                 status=line.status,
                 status_before_interruption=line.status_before_interruption,
                 status_occurred_at=line.status_occurred_at,
@@ -61,7 +70,7 @@ def split_line(
                 from_status="",
                 to_status=child.status,
                 outcome=EventOutcome.APPLIED,
-                occurred_at=now,
+                occurred_at=occurred_at,
                 received_at=now,
                 applied_at=now,
                 actor=actor,
@@ -78,7 +87,7 @@ def split_line(
             from_status=line.status,
             to_status=line.status,
             outcome=EventOutcome.UNCHANGED,
-            occurred_at=now,
+            occurred_at=occurred_at,
             received_at=now,
             applied_at=None,
             actor=actor,
