@@ -2,6 +2,8 @@
 through orders.services (a source fact or an override)."""
 
 from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -33,11 +35,23 @@ EVENT_FIELDS = (
     "actor_label",
     "actor_user",
     "source_system",
-    "inbound_message_id",
+    "inbound_message",
     "reason_code",
     "reason_text",
 )
 LINE_STATUS_FIELDS = ("status", "status_before_interruption", "status_occurred_at", "status_changed_at")
+
+
+@admin.display(description=_("inbound message"))
+def inbound_message_link(event: StatusEvent):
+    """Lineage: from a timeline row to the exact message that moved the line."""
+    if event.inbound_message_id is None:
+        return "—"
+    try:
+        url = reverse("admin:integrations_inboundmessage_change", args=[event.inbound_message_id])
+    except NoReverseMatch:  # the integrations app is not installed
+        return event.inbound_message_id
+    return format_html('<a href="{}">#{}</a>', url, event.inbound_message_id)
 
 
 class ReadOnlyAdminMixin:
@@ -120,6 +134,7 @@ class StatusEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     fk_name = "line"
     fields = EVENT_FIELDS
     readonly_fields = EVENT_FIELDS
+    inbound_message = staticmethod(inbound_message_link)
     ordering = ("sequence",)
     verbose_name_plural = _("timeline")
 

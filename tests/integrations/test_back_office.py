@@ -171,3 +171,16 @@ def test_source_list_shows_freshness(staff, canonical_source):
     page = staff.get("/admin/integrations/sourcesystem/").content.decode()
 
     assert "overdue" in page
+
+
+def test_line_timeline_links_each_event_to_the_message_that_made_it(
+    staff, depot_source, order_line, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        message, _ = inbound_message_receive(
+            source=depot_source, raw=_sheet("SO-1000001,10,PICKED,2026-11-02 08:00,lyon,ana,"), transport=Transport.FILE
+        )
+
+    page = staff.get(f"/admin/orders/orderline/{order_line.pk}/change/").content.decode()
+
+    assert f'<a href="/admin/integrations/inboundmessage/{message.pk}/change/">#{message.pk}</a>' in page
