@@ -16,6 +16,8 @@ class Topic:
     LINE_STATUS_CHANGED = "line.status_changed"
     LINE_SPLIT = "line.split"
     ORDER_UPSERTED = "order.upserted"
+    OVERRIDE_CONTESTED = "line.override_contested"
+    EVENT_SUPPRESSED = "event.suppressed"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ def header() -> str:
 
 
 def rows(raw: str) -> list[tuple[int, str]]:
+    try:
+        return _rows(raw)
+    except csv.Error as error:
+        raise ParseError(f"not a readable CSV sheet: {error}") from error
+
+
+def _rows(raw: str) -> list[tuple[int, str]]:
     """Split an uploaded sheet into (line number, CSV text with the header) per filled-in row."""
     reader = csv.reader(io.StringIO(raw.lstrip("\ufeff")))
     try:
@@ -39,6 +46,13 @@ def rows(raw: str) -> list[tuple[int, str]]:
 
 
 def parse(raw: str) -> ParsedMessage:
+    try:
+        return _parse(raw)
+    except csv.Error as error:
+        raise ParseError(f"not a readable CSV sheet: {error}") from error
+
+
+def _parse(raw: str) -> ParsedMessage:
     reader = csv.DictReader(io.StringIO(raw.lstrip("\ufeff")))
     if reader.fieldnames is None:
         raise ParseError("the sheet is empty")

@@ -18,6 +18,7 @@ class EventOutcome(models.TextChoices):
     UNCHANGED = "unchanged", _("Confirmed unchanged")  # repeated the current status
     STALE = "stale", _("Recorded as late")  # older than the current status: kept for analytics
     REJECTED = "rejected", _("Rejected")  # not a legal move from the current status
+    CONTESTED = "contested", _("Contradicts a held override")  # a discrepancy is opened
 
 
 class AppendOnlyError(Exception):
@@ -32,7 +33,7 @@ class StatusEvent(models.Model):
     sequence = models.PositiveIntegerField(_("sequence"))
     from_status = models.CharField(_("from"), max_length=20, choices=LineStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=LineStatus.choices)
-    outcome = models.CharField(_("outcome"), max_length=10, choices=EventOutcome.choices)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=EventOutcome.choices)
     occurred_at = models.DateTimeField(_("occurred at"), help_text=_("Source clock"))
     received_at = models.DateTimeField(_("received at"))
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
@@ -46,6 +47,15 @@ class StatusEvent(models.Model):
         verbose_name=_("user"),
     )
     actor_label = models.CharField(_("actor"), max_length=120, blank=True)
+    # The second person of a four-eyes override.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
     source_system = models.CharField(_("source system"), max_length=40, blank=True, db_index=True)
     # The InboundMessage the fact came from; integrations owns that table, orders keeps the id.
     inbound_message_id = models.BigIntegerField(_("inbound message"), null=True, blank=True, db_index=True)
@@ -64,6 +74,7 @@ class StatusEvent(models.Model):
             models.UniqueConstraint(fields=["line", "fact_key"], name="unique_fact_per_line"),
         ]
         indexes = [models.Index(fields=["order", "occurred_at"], name="event_order_timeline")]
+        permissions = [("suppress_statusevent", _("Can hide a status event from customers"))]
 
     def __str__(self) -> str:
         return f"{self.line_id}#{self.sequence} {self.from_status or '-'} -> {self.to_status} ({self.outcome})"
@@ -75,3 +86,32 @@ class StatusEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Status events are append-only.")
+
+
+class EventSuppression(models.Model):
+    """A status event hidden from customers (never deleted: the log stays whole)."""
+
+    event = models.OneToOneField(
+        StatusEvent, on_delete=models.PROTECT, related_name="suppression", verbose_name=_("event")
+    )
+    suppressed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("suppressed by")
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    reason_code = models.CharField(_("reason code"), max_length=40)
+    reason_text = models.TextField(_("justification"))
+    created_at = models.DateTimeField(_("suppressed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed status event")
+        verbose_name_plural = _("suppressed status events")
+
+    def __str__(self) -> str:
+        return f"{self.event} (suppressed)"

@@ -88,17 +88,40 @@ def _requested_status(line: "OrderLine", status: str) -> str:
     return status
 
 
+def _interrupted_before(line: "OrderLine", statuses) -> bool:
+    """Out of a hold or exception only where the line could have gone from where it was."""
+    if line.status not in INTERRUPTIONS or not line.status_before_interruption:
+        return True
+    return line.status_before_interruption in statuses
+
+
 def _forward(name: str, target: str, *, also_from: tuple[str, ...] = ()):
-    """A transition to `target` from any earlier path status, an interruption, or `also_from`."""
+    """A transition to `target` from any earlier path status or `also_from`, or out of a hold or
+    exception that interrupted one of those (or `target` itself)."""
+    path_sources = (*PATH[: RANK[target]], *also_from, target)
 
     def move(self: "OrderLine") -> None:
         self.status_before_interruption = ""
 
+    def resumes_in_order(line: "OrderLine") -> bool:
+        return _interrupted_before(line, path_sources)
+
     move.__name__ = move.__qualname__ = name
     move.__doc__ = f"Move the line forward to {target}."
     return transition(
-        field="status", source=[*sources_before(target), *also_from], target=target, conditions=[_is_leaf]
+        field="status",
+        source=[*sources_before(target), *also_from],
+        target=target,
+        conditions=[_is_leaf, resumes_in_order],
     )(move)
+
+
+def _not_shipped_yet(line: "OrderLine") -> bool:
+    return _interrupted_before(line, BEFORE_SHIPPING)
+
+
+def _shipped_already(line: "OrderLine") -> bool:
+    return _interrupted_before(line, AFTER_SHIPPING)
 
 
 class OrderLine(FSMModelMixin, models.Model):
@@ -135,6 +158,11 @@ class OrderLine(FSMModelMixin, models.Model):
         _("status occurred at"), null=True, blank=True, help_text=_("Source clock of the fact behind the status.")
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # Set by an override "held until the source confirms": a source fact that disagrees with it
+    # is recorded as contested (and a discrepancy opens) instead of moving the line.
+    held_status = models.CharField(
+        _("override held until a source confirms"), max_length=20, choices=LineStatus.choices, blank=True
+    )
     # Head of the per-line hash chain of StatusEvent rows: catches a deleted last event.
     audit_sequence = models.PositiveIntegerField(_("events recorded"), default=0)
     audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True)
@@ -192,7 +220,10 @@ class OrderLine(FSMModelMixin, models.Model):
         self._remember_path_status()
 
     @transition(
-        field=status, source=[*BEFORE_SHIPPING, *INTERRUPTIONS], target=LineStatus.CANCELLED, conditions=[_is_leaf]
+        field=status,
+        source=[*BEFORE_SHIPPING, *INTERRUPTIONS],
+        target=LineStatus.CANCELLED,
+        conditions=[_is_leaf, _not_shipped_yet],
     )
     def cancel(self) -> None:
         pass
@@ -200,9 +231,9 @@ class OrderLine(FSMModelMixin, models.Model):
     # Not from verified: like cancelled and returned it is an end state, left only by an override.
     @transition(
         field=status,
-        source=[*(step for step in AFTER_SHIPPING if step not in TERMINAL), LineStatus.EXCEPTION],
+        source=[*(step for step in AFTER_SHIPPING if step not in TERMINAL), *INTERRUPTIONS],
         target=LineStatus.RETURNED,
-        conditions=[_is_leaf],
+        conditions=[_is_leaf, _shipped_already],
     )
     def mark_returned(self) -> None:
         self.status_before_interruption = ""
@@ -216,7 +247,11 @@ class OrderLine(FSMModelMixin, models.Model):
     )
     def override(self, status: str) -> None:
         """Any move, backwards included: only through orders.services.status.line_status_override."""
-        self.status_before_interruption = ""
+        if status in INTERRUPTIONS:
+            # A hold or exception set by hand still counts the progress of where the line was.
+            self._remember_path_status()
+        else:
+            self.status_before_interruption = ""
 
     @transition(
         field=status,

@@ -12,6 +12,8 @@ class Region(models.Model):
         ordering = ["code"]
         verbose_name = _("region")
         verbose_name_plural = _("regions")
+        # Scope, granted per object (django-guardian): whose orders a person may see and work on.
+        permissions = [("work_in_region", _("Can work on the orders of this region"))]
 
     def __str__(self) -> str:
         return self.name
@@ -36,6 +38,7 @@ class Site(models.Model):
         ordering = ["code"]
         verbose_name = _("site")
         verbose_name_plural = _("sites")
+        permissions = [("work_at_site", _("Can work on the orders fulfilled by this site"))]
 
     def __str__(self) -> str:
         return self.name
@@ -57,6 +60,7 @@ class Account(models.Model):
         ordering = ["name"]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        permissions = [("work_for_account", _("Can work on the orders of this account"))]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"

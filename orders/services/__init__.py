@@ -3,6 +3,7 @@
 from orders.services.events import Actor, Provenance
 from orders.services.splitting import SplitPart, split_line
 from orders.services.status import DUPLICATE, LineIsSplit, StatusUpdateResult, apply_status_update, line_status_override
+from orders.services.suppression import status_event_suppress
 from orders.services.upsert import LineData, OrderData, order_upsert
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "line_status_override",
     "order_upsert",
     "split_line",
+    "status_event_suppress",
 ]

@@ -24,6 +24,7 @@ HASHED_FIELDS = (
     "actor_kind",
     "actor_user_id",
     "actor_label",
+    "approved_by_id",
     "source_system",
     "inbound_message_id",
     "reason_code",

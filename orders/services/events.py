@@ -65,6 +65,7 @@ def status_event_record(
     actor: Actor,
     provenance: Provenance,
     key: str,
+    approved_by=None,
 ) -> StatusEvent:
     """Append the event to the line's chain. The caller saves the line (its chain head)."""
     event = StatusEvent(
@@ -79,6 +80,7 @@ def status_event_record(
         actor_kind=actor.kind,
         actor_user=actor.user,
         actor_label=actor.label,
+        approved_by=approved_by,
         source_system=provenance.source_system,
         inbound_message_id=provenance.inbound_message_id,
         reason_code=provenance.reason_code,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
-from orders.models import EventOutcome, Order, OrderLine, StatusEvent
+from orders.models import ActorKind, EventOutcome, Order, OrderLine, StatusEvent
 from orders.models.order import TRANSITION_FOR_STATUS
 from orders.publication import Topic
 from orders.services.events import Actor, Provenance, fact_key, status_event_record, unique_fact_key
@@ -24,6 +24,7 @@ LINE_STATUS_FIELDS = [
     "status_before_interruption",
     "status_occurred_at",
     "status_changed_at",
+    "held_status",
     "audit_sequence",
     "audit_head",
     "updated_at",
@@ -64,7 +65,7 @@ def apply_status_update(
       Backward moves happen only through line_status_override.
     `publish=False` is for importing history (no notifications for facts of the past).
     """
-    _validate_fact(status=status, occurred_at=occurred_at)
+    _validate_fact(status=status, occurred_at=occurred_at, received_at=received_at)
     now = timezone.now()
     with transaction.atomic():
         line = _lock_leaf(line_id)
@@ -81,6 +82,11 @@ def apply_status_update(
 
         from_status = line.status
         outcome = _decide(line, status=status, occurred_at=occurred_at)
+        if line.held_status and actor.kind == ActorKind.INTEGRATION:
+            if status == line.held_status or is_forward(line.held_status, status):
+                line.held_status = ""  # the source confirms the override (or has moved past it)
+            elif outcome != EventOutcome.STALE:
+                outcome = EventOutcome.CONTESTED
         if outcome == EventOutcome.APPLIED:
             getattr(line, TRANSITION_FOR_STATUS[status])()
             line.status_occurred_at = max(filter(None, [line.status_occurred_at, occurred_at]))
@@ -103,6 +109,12 @@ def apply_status_update(
         line.save(update_fields=LINE_STATUS_FIELDS)
         if outcome == EventOutcome.APPLIED:
             _after_change(line=line, event=event, publish=publish)
+        elif outcome == EventOutcome.CONTESTED and publish:
+            outbox_publish(
+                topic=Topic.OVERRIDE_CONTESTED,
+                order=line.order,
+                payload={**_event_payload(line, event), "held_status": line.held_status},
+            )
         return StatusUpdateResult(event=event, outcome=outcome)
 
 
@@ -115,9 +127,13 @@ def line_status_override(
     reason_text: str,
     occurred_at: datetime | None = None,
     reference: str = "",
+    approved_by=None,
+    hold_until_source_confirms: bool = False,
 ) -> StatusUpdateResult:
     """A person sets a line's status, backwards included. Needs the override permission
-    (globally or on the line) and a written justification."""
+    (globally or on the line) and a written justification. `approved_by` is the second person
+    of a four-eyes override; `hold_until_source_confirms` keeps a later source fact that
+    disagrees from flipping the status back (it is recorded as contested instead)."""
     if actor.user is None or not reason_text.strip():
         raise ValidationError({"reason_text": _("An override needs a person and a written justification.")})
     if status not in LineStatus.values:
@@ -133,6 +149,7 @@ def line_status_override(
         line.override(status)
         line.status_occurred_at = occurred_at or now
         line.status_changed_at = now
+        line.held_status = status if hold_until_source_confirms else ""
         event = status_event_record(
             line=line,
             from_status=from_status,
@@ -144,6 +161,7 @@ def line_status_override(
             actor=actor,
             provenance=Provenance(source_system=reference, reason_code=reason_code, reason_text=reason_text),
             key=unique_fact_key(),
+            approved_by=approved_by,
         )
         line.save(update_fields=LINE_STATUS_FIELDS)
         _after_change(line=line, event=event, publish=True)
@@ -154,13 +172,15 @@ class LineIsSplit(ValidationError):
     """Status facts go to the child lines of a split, never to the parent."""
 
 
-def _validate_fact(*, status: str, occurred_at: datetime) -> None:
+def _validate_fact(*, status: str, occurred_at: datetime, received_at: datetime | None) -> None:
     if status not in LineStatus.values:
         raise ValidationError({"status": _("Unknown status “%(status)s”.") % {"status": status}})
     if status == LineStatus.RECEIVED:
         raise ValidationError({"status": _("“received” is where a line starts; no fact can move it there.")})
     if timezone.is_naive(occurred_at):
         raise ValidationError({"occurred_at": _("The time of the fact needs a time zone.")})
+    if received_at is not None and timezone.is_naive(received_at):
+        raise ValidationError({"received_at": _("The time of receipt needs a time zone.")})
 
 
 def _lock_leaf(line_id: int) -> OrderLine:
@@ -183,8 +203,8 @@ def _decide(line: OrderLine, *, status: str, occurred_at: datetime) -> str:
         if line.status_occurred_at and occurred_at < line.status_occurred_at:
             return EventOutcome.STALE
         return EventOutcome.APPLIED
-    if is_forward(status, line.status):
-        return EventOutcome.STALE
+    if is_forward(status, line.progress_status):
+        return EventOutcome.STALE  # behind where the line is (or was, before a hold): late news
     return EventOutcome.REJECTED
 
 
@@ -227,10 +247,17 @@ def split_ancestors_refresh(*, line: OrderLine, occurred_at: datetime) -> None:
 
 def _change_payload(line: OrderLine, event: StatusEvent, order: Order) -> dict:
     return {
-        "order_id": order.pk,
-        "order_number": order.number,
+        **_event_payload(line, event),
         "order_status": order.status,
         "progress_percent": str(order.progress_percent),
+        "is_test": order.is_test,
+    }
+
+
+def _event_payload(line: OrderLine, event: StatusEvent) -> dict:
+    return {
+        "order_id": line.order_id,
+        "order_number": line.order.number,
         "line_id": line.pk,
         "line_number": line.number,
         "event_id": event.pk,
@@ -239,5 +266,5 @@ def _change_payload(line: OrderLine, event: StatusEvent, order: Order) -> dict:
         "occurred_at": event.occurred_at.isoformat(),
         "actor_kind": event.actor_kind,
         "source_system": event.source_system,
-        "is_test": order.is_test,
+        "inbound_message_id": event.inbound_message_id,
     }
