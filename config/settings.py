@@ -173,6 +173,9 @@ INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=30)
 INBOUND_BATCH_SIZE = env.int("INBOUND_BATCH_SIZE", default=50)
 MQTT_URL = env.str("MQTT_URL", default="")
 
+# Back office: how long a new discrepancy may wait for someone to take it.
+DISCREPANCY_RESPONSE_MINUTES = env.int("DISCREPANCY_RESPONSE_MINUTES", default=120)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

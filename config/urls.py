@@ -11,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="swagger-ui", permanent=False)),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
+    path("backoffice/", include("overrides.urls")),
     path("api/v1/", include(("orders.api.urls", "orders-api"), namespace="v1")),
     path("api/v1/", include("integrations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),

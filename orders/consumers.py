@@ -4,7 +4,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from orders.live import order_group_name
-from orders.models import Order
+from orders.scoping import orders_visible_to
 
 
 class OrderChangesConsumer(AsyncJsonWebsocketConsumer):
@@ -30,4 +30,4 @@ class OrderChangesConsumer(AsyncJsonWebsocketConsumer):
     def _visible_order_id(self, user, number: str) -> int | None:
         if user is None or not user.is_authenticated or not user.has_perm("orders.view_order"):
             return None
-        return Order.objects.filter(number=number).values_list("pk", flat=True).first()
+        return orders_visible_to(user).filter(number=number).values_list("pk", flat=True).first()

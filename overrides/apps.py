@@ -1,7 +1,27 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class OverridesConfig(AppConfig):
     name = "overrides"
     verbose_name = _("Overrides and escalations")
+
+    def ready(self) -> None:
+        from overrides import handlers
+
+        handlers.register()
+        # The role groups are reference data every installation needs, like Django's permissions.
+        post_migrate.connect(_sync_roles, dispatch_uid="overrides-roles")
+
+
+def _sync_roles(sender, **kwargs) -> None:
+    # Runs after every app's post_migrate permissions exist: connected without a sender, it
+    # fires once per app; the last call (any app) sees them all, and the sync is idempotent.
+    from django.apps import apps
+
+    if sender.name != list(apps.get_app_configs())[-1].name:
+        return
+    from overrides.roles import roles_sync
+
+    roles_sync()

@@ -32,7 +32,10 @@ def line(db):
 def viewer(db):
     """A back-office person who may read orders through the API."""
     user = UserFactory(username="viewer")
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_order", "view_orderline"]))
+    # every region: scope granted globally
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_order", "view_orderline", "work_in_region"])
+    )
     return user
 
 

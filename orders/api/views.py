@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from orders.api.filters import OrderFilter
 from orders.api.serializers import OrderDetailSerializer, OrderListSerializer, StatusDefinitionSerializer
 from orders.models import StatusDefinition
+from orders.scoping import orders_visible_to
 from orders.selectors import order_detail, order_list, status_definitions
 from orders.status import LineStatus
 
@@ -27,14 +28,14 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[^/]+"
 
     def get_queryset(self):
-        return order_list()
+        return orders_visible_to(self.request.user, order_list())
 
     def get_serializer_class(self):
         return OrderDetailSerializer if self.action == "retrieve" else OrderListSerializer
 
     @extend_schema(responses=OrderDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
-        order = get_object_or_404(order_list().select_related("asset"), number=kwargs["number"])
+        order = get_object_or_404(self.get_queryset().select_related("asset"), number=kwargs["number"])
         context = {
             **self.get_serializer_context(),
             "detail": order_detail(order),

@@ -12,10 +12,11 @@ from orders.services.outbox import outbox_publish
 def status_event_suppress(
     *, event_id: int, user, reason_code: str, reason_text: str, approved_by=None
 ) -> EventSuppression:
-    """Hide one event from customer surfaces. Needs orders.suppress_statusevent."""
+    """Hide one event from customer surfaces. Needs orders.suppress_statusevent, held by the
+    approver when there is one (a four-eyes request), else by the user."""
     if not reason_text.strip():
         raise ValidationError({"reason_text": _("A suppression needs a written justification.")})
-    if not user.has_perm("orders.suppress_statusevent"):
+    if not (approved_by or user).has_perm("orders.suppress_statusevent"):
         raise PermissionDenied(_("You may not suppress status events."))
     with transaction.atomic():
         event = StatusEvent.objects.select_related("line__order").get(pk=event_id)

@@ -1,0 +1,29 @@
+"""Scope: which orders a person may see and work on. Every query for a person goes through here.
+
+Scope is granted per region, site or account with object permissions (django-guardian); a
+global grant of a scope permission means "every region" (or site, account). Superusers see all.
+Out of scope is indistinguishable from not existing: callers answer 404.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from orders.models import Account, Order, OrderLine, Region, Site
+
+
+def orders_visible_to(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    queryset = Order.objects.all() if queryset is None else queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    regions = get_objects_for_user(user, "orders.work_in_region", klass=Region)
+    accounts = get_objects_for_user(user, "orders.work_for_account", klass=Account)
+    sites = get_objects_for_user(user, "orders.work_at_site", klass=Site)
+    at_site = Exists(OrderLine.objects.filter(order=OuterRef("pk"), site__in=sites))
+    return queryset.filter(Q(region__in=regions) | Q(account__in=accounts) | at_site)
+
+
+def lines_visible_to(user, queryset: QuerySet[OrderLine] | None = None) -> QuerySet[OrderLine]:
+    queryset = OrderLine.objects.all() if queryset is None else queryset
+    return queryset.filter(order__in=orders_visible_to(user))

@@ -1,0 +1,43 @@
+"""Access reviews: an auditor certifies or revokes each grant of a sensitive power."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AccessReview(models.Model):
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("access review")
+        verbose_name_plural = _("access reviews")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d} ({self.reviewer})"
+
+
+class AccessReviewItem(models.Model):
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("To review")  # not decided yet
+        CERTIFIED = "certified", _("Certified")  # the grant stays
+        REVOKED = "revoked", _("Revoked")  # the grant was removed
+
+    review = models.ForeignKey(AccessReview, on_delete=models.CASCADE, related_name="items")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    power = models.CharField(_("power"), max_length=60)  # a permission "app.codename"
+    via = models.CharField(_("granted through"), max_length=120)  # "direct", "group planner", ...
+    scope = models.CharField(_("scope"), max_length=200, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_id", "power"]
+        verbose_name = _("access grant")
+        verbose_name_plural = _("access grants")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.power} via {self.via}"

@@ -1,0 +1,2 @@
+"""Writes of the back office: override requests and approvals, alerts, discrepancies,
+reconciliations and access reviews."""

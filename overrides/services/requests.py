@@ -1,0 +1,179 @@
+"""Override requests: ask, approve or reject (never your own), apply through the core."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import OrderLine, StatusEvent
+from orders.scoping import lines_visible_to
+from orders.services import Actor, line_status_override, status_event_suppress
+from orders.status import LineStatus
+from overrides.models import OverrideReason, OverrideRequest
+from overrides.policy import status_override_approval_reasons, suppression_approval_reasons
+
+
+def override_request_create(
+    *,
+    user,
+    line_ids: list[int],
+    target_status: str,
+    reason_code: str,
+    justification: str,
+    evidence=None,
+    evidence_reference: str = "",
+    hold_until_source_confirms: bool = False,
+) -> OverrideRequest:
+    """Ask for lines to be set to `target_status`. Applied at once when policy needs no second
+    person; otherwise it waits in the approvals queue. Lines out of the user's scope do not exist."""
+    _require(user, "overrides.add_overriderequest")
+    if target_status not in LineStatus.values:
+        raise ValidationError({"target_status": _("Choose a status.")})
+    reason = _reason(reason_code)
+    _require_justification(justification)
+    with transaction.atomic():
+        lines = list(lines_visible_to(user).filter(pk__in=line_ids).select_related("part"))
+        if not line_ids or len(lines) != len(set(line_ids)):
+            raise OrderLine.DoesNotExist
+        if any(line.is_split for line in lines):
+            raise ValidationError({"lines": _("A split line shows its children's status; override the children.")})
+        if all(line.status == target_status for line in lines):
+            raise ValidationError({"target_status": _("The lines already have this status.")})
+        request = OverrideRequest.objects.create(
+            kind=OverrideRequest.Kind.STATUS,
+            target_status=target_status,
+            reason=reason,
+            justification=justification,
+            evidence=evidence or "",
+            evidence_reference=evidence_reference,
+            hold_until_source_confirms=hold_until_source_confirms,
+            requested_by=user,
+            approval_reasons=status_override_approval_reasons(lines=lines, target_status=target_status),
+        )
+        request.lines.set(lines)
+        if not request.needs_approval:
+            _apply(request, approver=None)
+        return request
+
+
+def override_suppression_create(*, user, event_id: int, reason_code: str, justification: str) -> OverrideRequest:
+    """Ask for a status event to be hidden from customers: an override with the same rules."""
+    _require(user, "overrides.add_overriderequest")
+    reason = _reason(reason_code)
+    _require_justification(justification)
+    with transaction.atomic():
+        event = StatusEvent.objects.select_related("line__part").get(pk=event_id, line__in=lines_visible_to(user))
+        request = OverrideRequest.objects.create(
+            kind=OverrideRequest.Kind.SUPPRESS_EVENT,
+            event=event,
+            reason=reason,
+            justification=justification,
+            requested_by=user,
+            approval_reasons=suppression_approval_reasons(event=event),
+        )
+        request.lines.set([event.line])
+        return request
+
+
+def override_request_approve(*, request_id: int, user, note: str = "") -> OverrideRequest:
+    _require(user, "overrides.approve_overriderequest")
+    with transaction.atomic():
+        request = _pending_for(user, request_id)
+        if request.requested_by_id == user.pk:
+            raise PermissionDenied(_("Someone else must approve your own request."))
+        request.decided_by = user
+        request.decided_at = timezone.now()
+        request.decision_note = note
+        _apply(request, approver=user)
+        return request
+
+
+def override_request_reject(*, request_id: int, user, note: str) -> OverrideRequest:
+    _require(user, "overrides.approve_overriderequest")
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the request is rejected.")})
+    with transaction.atomic():
+        request = _pending_for(user, request_id)
+        if request.requested_by_id == user.pk:
+            raise PermissionDenied(_("Withdraw your own request instead of rejecting it."))
+        request.state = OverrideRequest.State.REJECTED
+        request.decided_by = user
+        request.decided_at = timezone.now()
+        request.decision_note = note
+        request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        return request
+
+
+def override_request_withdraw(*, request_id: int, user) -> OverrideRequest:
+    with transaction.atomic():
+        request = _pending_for(user, request_id)
+        if request.requested_by_id != user.pk:
+            raise PermissionDenied(_("Only the person who asked can withdraw a request."))
+        request.state = OverrideRequest.State.WITHDRAWN
+        request.decided_at = timezone.now()
+        request.save(update_fields=["state", "decided_at"])
+        return request
+
+
+def override_requests_visible_to(user):
+    """Requests whose every line is in the user's scope."""
+    hidden = OverrideRequest.lines.through.objects.exclude(orderline__in=lines_visible_to(user))
+    return OverrideRequest.objects.exclude(pk__in=hidden.values("overriderequest_id"))
+
+
+def _pending_for(user, request_id: int) -> OverrideRequest:
+    request = (
+        override_requests_visible_to(user)
+        .select_for_update()
+        .select_related("reason", "requested_by")
+        .get(pk=request_id)
+    )
+    if request.state != OverrideRequest.State.PENDING:
+        raise ValidationError({"state": _("This request has already been decided.")})
+    return request
+
+
+def _apply(request: OverrideRequest, *, approver) -> None:
+    requester = Actor.person(request.requested_by)
+    if request.kind == OverrideRequest.Kind.SUPPRESS_EVENT:
+        status_event_suppress(
+            event_id=request.event_id,
+            user=request.requested_by,
+            approved_by=approver,
+            reason_code=request.reason.code,
+            reason_text=request.justification,
+        )
+    else:
+        for line in request.lines.order_by("pk"):
+            if line.status == request.target_status:
+                continue  # already there (a bulk request over mixed lines)
+            line_status_override(
+                line_id=line.pk,
+                status=request.target_status,
+                actor=requester,
+                reason_code=request.reason.code,
+                reason_text=request.justification,
+                reference=request.evidence_reference,
+                approved_by=approver,
+                hold_until_source_confirms=request.hold_until_source_confirms,
+            )
+    request.state = OverrideRequest.State.APPLIED
+    request.applied_at = timezone.now()
+    request.save(update_fields=["state", "applied_at", "decided_by", "decided_at", "decision_note"])
+
+
+def _require(user, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied(_("You do not have the right to do this."))
+
+
+def _require_justification(text: str) -> None:
+    if not text.strip():
+        raise ValidationError({"justification": _("Write why this override is needed.")})
+
+
+def _reason(code: str) -> OverrideReason:
+    reason = OverrideReason.objects.filter(code=code, active=True).first()
+    if reason is None:
+        raise ValidationError({"reason": _("Choose a reason from the list.")})
+    return reason

@@ -1,0 +1,1 @@
+"""Back-office screens: thin views over overrides.services and the scoping selectors."""

@@ -1,0 +1,3 @@
+"""Back-office screen: access (being built)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Back-office screen: approvals (being built)."""
+
+urlpatterns: list = []

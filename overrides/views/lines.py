@@ -1,0 +1,3 @@
+"""Back-office screen: lines (being built)."""
+
+urlpatterns: list = []

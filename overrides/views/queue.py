@@ -1,0 +1,3 @@
+"""Back-office screen: queue (being built)."""
+
+urlpatterns: list = []

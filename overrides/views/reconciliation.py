@@ -1,0 +1,3 @@
+"""Back-office screen: reconciliation (being built)."""
+
+urlpatterns: list = []
