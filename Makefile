@@ -25,6 +25,8 @@ migrate: install
 # websockets with the scheduler beside it. Without REDIS_URL tasks run in-process.
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py seed_demo_sources
+	$(BIN)/python manage.py seed_demo_backoffice
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: demo / demo)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \

@@ -122,6 +122,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Uploaded evidence (proofs of delivery): served only through views that check scope.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -156,6 +160,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": 60.0},
     "inbound-sweep": {"task": "integrations.tasks.inbound_sweep", "schedule": 30.0},
     "poll-sources": {"task": "integrations.tasks.poll_due_sources", "schedule": 30.0},
+    "stale-alerts-scan": {"task": "overrides.tasks.stale_alerts_scan_task", "schedule": 60.0},
+    "discrepancies-scan": {"task": "overrides.tasks.discrepancies_scan_task", "schedule": 300.0},
 }
 
 # How long an outbox row may wait for its after-commit task before the sweep delivers it.

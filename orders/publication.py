@@ -18,6 +18,8 @@ class Topic:
     ORDER_UPSERTED = "order.upserted"
     OVERRIDE_CONTESTED = "line.override_contested"
     EVENT_SUPPRESSED = "event.suppressed"
+    ALERT_OPENED = "alert.opened"
+    ALERT_ESCALATED = "alert.escalated"
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,15 @@ class OverridesConfig(AppConfig):
 
 def _sync_roles(sender, **kwargs) -> None:
     # Runs after every app's post_migrate permissions exist: connected without a sender, it
-    # fires once per app; the last call (any app) sees them all, and the sync is idempotent.
+    # fires once per app with a models module; the last call sees them all, and the sync is
+    # idempotent. Apps without models (notifications, reporting) get no signal at all.
     from django.apps import apps
 
-    if sender.name != list(apps.get_app_configs())[-1].name:
+    with_models = [config.name for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.name != with_models[-1]:
         return
     from overrides.roles import roles_sync
+    from overrides.services.reasons import override_reasons_sync
 
     roles_sync()
+    override_reasons_sync()

@@ -63,8 +63,10 @@ def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 
     """Claim waiting messages (the given ones, or up to `limit` of the oldest) and process each
     in its own savepoint, committing them together: one commit for many messages is what lets
     a worker keep up with a surge. Messages another worker holds are skipped, not waited for."""
+    # Lock the message rows only: a plain FOR UPDATE would lock the joined source row too, and
+    # then every other worker would skip (and so drop) every message of that source meanwhile.
     waiting = (
-        InboundMessage.objects.select_for_update(skip_locked=True)
+        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("source")
         .filter(state__in=[MessageState.RECEIVED, MessageState.RETRYING])
     )

@@ -1,15 +1,17 @@
 """Discrepancy cases: opened once per disagreement, owned, escalated, resolved."""
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from orders.models import OrderLine, StatusEvent
-from orders.status import LineStatus
-from overrides.models import Discrepancy
+from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
+from orders.status import IN_SENTENCE, PATH, RANK, LineStatus
+from overrides.models import Discrepancy, DiscrepancyRule
 
 
 def discrepancy_open(
@@ -17,7 +19,6 @@ def discrepancy_open(
 ) -> Discrepancy | None:
     """Open a case unless one with the same fingerprint exists (then None)."""
     now = now or timezone.now()
-    digest = hashlib.sha256(fingerprint.encode()).hexdigest()
     try:
         with transaction.atomic():
             discrepancy = Discrepancy.objects.create(
@@ -27,22 +28,25 @@ def discrepancy_open(
                 summary=summary[:300],
                 opened_at=now,
                 due_at=now + timedelta(minutes=settings.DISCREPANCY_RESPONSE_MINUTES),
-                fingerprint=digest,
+                fingerprint=_digest(fingerprint),
             )
+            discrepancy.evidence.set(evidence)
     except IntegrityError:
         return None
-    discrepancy.evidence.set(evidence)
     return discrepancy
 
 
 def discrepancy_open_for_contested_override(*, line_id: int, event_id: int, held_status: str) -> Discrepancy | None:
     event = StatusEvent.objects.select_related("line__order").get(pk=event_id)
-    reported = LineStatus(event.to_status).label
-    held = LineStatus(held_status).label if held_status else "?"
     return discrepancy_open(
         kind=Discrepancy.Kind.OVERRIDE_CONTESTED,
         line=event.line,
-        summary=f"{event.source_system or event.actor_label} reports {reported}; an override holds {held}",
+        summary=_("%(source)s reports %(reported)s; an override holds %(held)s")
+        % {
+            "source": event.source_system or event.actor_label,
+            "reported": LineStatus(event.to_status).label,
+            "held": LineStatus(held_status).label if held_status else "?",
+        },
         evidence=[event],
         fingerprint=f"contested:{line_id}:{event_id}",
     )
@@ -57,3 +61,109 @@ def discrepancy_resolve(*, discrepancy_id: int, user, resolution: str, override=
         discrepancy.override = override
         discrepancy.save(update_fields=["resolved_at", "resolved_by", "resolution", "override"])
         return discrepancy
+
+
+def discrepancies_scan(*, now: datetime | None = None) -> int:
+    """Escalate overdue cases, then open one for each line whose leading source has been ahead
+    of its ledger source for longer than the rule's grace period. Returns how many were opened.
+
+    Safe to run again and concurrently: a disagreement has a fingerprint (rule, line, leading
+    event) and is opened once; an escalation happens once per due time.
+    """
+    now = now or timezone.now()
+    _discrepancies_escalate_overdue(now=now)
+    rules = DiscrepancyRule.objects.filter(active=True).order_by("pk")
+    return sum(_sources_disagree_open(rule=rule, now=now) for rule in rules)
+
+
+def _sources_disagree_open(*, rule: DiscrepancyRule, now: datetime) -> int:
+    reached = _statuses_at_or_beyond(rule.status)
+    # Only source facts count: an override's reference is recorded as its source_system too.
+    leading = StatusEvent.objects.filter(
+        line=OuterRef("pk"),
+        actor_kind=ActorKind.INTEGRATION,
+        source_system=rule.leading_source,
+        to_status__in=reached,
+        occurred_at__lte=now - rule.grace,
+    ).exclude(outcome=EventOutcome.REJECTED)
+    ledger = StatusEvent.objects.filter(
+        line=OuterRef("pk"), actor_kind=ActorKind.INTEGRATION, source_system=rule.ledger_source
+    )
+    case_open = Discrepancy.objects.filter(line=OuterRef("pk"), rule=rule, resolved_at__isnull=True)
+    candidates = list(
+        OrderLine.objects.filter(order__is_test=False)
+        .filter(Exists(leading))
+        .exclude(Exists(ledger.filter(to_status__in=reached)))
+        .exclude(Exists(case_open))
+        .annotate(
+            # The first time the leading source got there: the same event on every run.
+            leading_event_id=Subquery(leading.order_by("occurred_at", "pk").values("pk")[:1]),
+            ledger_event_id=Subquery(ledger.order_by("-occurred_at", "-pk").values("pk")[:1]),
+        )
+        .order_by("pk")
+        .values_list("pk", "leading_event_id", "ledger_event_id")
+    )
+    fingerprints = {
+        line_id: f"sources:{rule.pk}:{line_id}:{leading_id}" for line_id, leading_id, _ledger_id in candidates
+    }
+    known = set(
+        Discrepancy.objects.filter(fingerprint__in=[_digest(f) for f in fingerprints.values()]).values_list(
+            "fingerprint", flat=True
+        )
+    )
+    new = [row for row in candidates if _digest(fingerprints[row[0]]) not in known]
+    if not new:
+        return 0
+    lines = OrderLine.objects.select_related("order").in_bulk([row[0] for row in new])
+    events = StatusEvent.objects.in_bulk([event_id for row in new for event_id in row[1:] if event_id is not None])
+    opened = 0
+    for line_id, leading_id, ledger_id in new:
+        leading_event, ledger_event = events[leading_id], events.get(ledger_id)
+        discrepancy = discrepancy_open(
+            kind=Discrepancy.Kind.SOURCES_DISAGREE,
+            line=lines[line_id],
+            rule=rule,
+            summary=_sources_disagree_summary(rule=rule, leading_event=leading_event, ledger_event=ledger_event),
+            evidence=[event for event in (leading_event, ledger_event) if event is not None],
+            fingerprint=fingerprints[line_id],
+            now=now,
+        )
+        opened += discrepancy is not None
+    return opened
+
+
+def _sources_disagree_summary(
+    *, rule: DiscrepancyRule, leading_event: StatusEvent, ledger_event: StatusEvent | None
+) -> str:
+    if ledger_event is None:
+        return _("%(leading)s says %(reported)s; %(ledger)s has reported nothing for this line") % {
+            "leading": rule.leading_source,
+            "reported": IN_SENTENCE[leading_event.to_status],
+            "ledger": rule.ledger_source,
+        }
+    return _("%(leading)s says %(reported)s; %(ledger)s still says %(current)s") % {
+        "leading": rule.leading_source,
+        "reported": IN_SENTENCE[leading_event.to_status],
+        "ledger": rule.ledger_source,
+        "current": IN_SENTENCE[ledger_event.to_status],
+    }
+
+
+def _discrepancies_escalate_overdue(*, now: datetime) -> int:
+    """One level up per due time. A single conditional UPDATE: a concurrent run finds the due
+    time already moved on and escalates nothing twice."""
+    return Discrepancy.objects.filter(resolved_at__isnull=True, due_at__lte=now).update(
+        level=F("level") + 1, due_at=now + timedelta(minutes=settings.DISCREPANCY_RESPONSE_MINUTES)
+    )
+
+
+def _statuses_at_or_beyond(status: str) -> list[str]:
+    """Path statuses at or beyond `status`; a status off the path (a hold, a cancellation) only
+    matches itself."""
+    if status not in RANK:
+        return [status]
+    return [step for step in PATH if RANK[step] >= RANK[status]]
+
+
+def _digest(fingerprint: str) -> str:
+    return hashlib.sha256(fingerprint.encode()).hexdigest()

@@ -1,3 +1,150 @@
-"""Back-office screen: lines (being built)."""
+"""Back-office screen: one line with its timeline, open cases, and the override and hide actions."""
 
-urlpatterns: list = []
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from orders.models import OrderLine, StatusEvent
+from orders.scoping import lines_visible_to
+from orders.status import LineStatus
+from overrides.forms import OverrideRequestForm, SuppressionForm, add_service_errors
+from overrides.models import Discrepancy, OverrideReason, OverrideRequest, StaleAlert
+from overrides.services.requests import override_request_create, override_suppression_create
+
+# The core names some fields differently from the form.
+SERVICE_FIELDS = {"status": "target_status", "reason_text": "justification"}
+
+
+@login_required
+@permission_required("orders.view_orderline", raise_exception=True)
+def line_detail(request, pk: int):
+    posted = request.method == "POST"
+    if posted and not request.user.has_perm("overrides.add_overriderequest"):
+        raise PermissionDenied
+    line = _line_for(request.user, pk)
+    form = OverrideRequestForm(request.POST if posted else None, request.FILES if posted else None)
+    if posted and form.is_valid():
+        data = form.cleaned_data
+        try:
+            override = override_request_create(
+                user=request.user,
+                line_ids=[line.pk],
+                target_status=data["target_status"],
+                reason_code=data["reason"].code,
+                justification=data["justification"],
+                evidence=data["evidence"],
+                evidence_reference=data["evidence_reference"],
+                hold_until_source_confirms=data["hold_until_source_confirms"],
+            )
+        except PermissionDenied as refusal:
+            return _forbidden(request, refusal)
+        except ObjectDoesNotExist as missing:
+            raise Http404 from missing
+        except ValidationError as error:
+            add_service_errors(form, error, aliases=SERVICE_FIELDS)
+        else:
+            messages.success(request, _outcome_message(override))
+            return redirect("backoffice:line", pk=line.pk)
+    return _line_page(request, line, override_form=form)
+
+
+@require_POST
+@login_required
+@permission_required("overrides.add_overriderequest", raise_exception=True)
+def line_hide_event(request, pk: int):
+    line = _line_for(request.user, pk)
+    form = SuppressionForm(request.POST, events=_hideable_events(line))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            override_suppression_create(
+                user=request.user,
+                event_id=data["event"].pk,
+                reason_code=data["reason"].code,
+                justification=data["justification"],
+            )
+        except PermissionDenied as refusal:
+            return _forbidden(request, refusal)
+        except ObjectDoesNotExist as missing:
+            raise Http404 from missing
+        except ValidationError as error:
+            add_service_errors(form, error, aliases=SERVICE_FIELDS)
+        else:
+            messages.success(request, _("Hiding the event from customers waits for a second person's approval."))
+            return redirect("backoffice:line", pk=line.pk)
+    return _line_page(request, line, override_form=OverrideRequestForm(), suppression_form=form)
+
+
+def _line_for(user, pk: int) -> OrderLine:
+    """The line, if it is in the user's scope; out of scope is 404 like a line that does not exist."""
+    lines = lines_visible_to(user).select_related("order__region", "order__account", "part", "site", "parent")
+    return get_object_or_404(lines, pk=pk)
+
+
+def _timeline_lines(line: OrderLine) -> list[OrderLine]:
+    """The line and, for a split line, its children: the timeline tells the whole story."""
+    return [line, *line.children.select_related("part", "site").order_by("number")]
+
+
+def _hideable_events(line: OrderLine):
+    return StatusEvent.objects.filter(line__in=_timeline_lines(line), suppression__isnull=True)
+
+
+def _line_page(request, line: OrderLine, *, override_form, suppression_form=None):
+    lines = _timeline_lines(line)
+    events = (
+        StatusEvent.objects.filter(line__in=lines)
+        .select_related("line", "actor_user", "approved_by", "suppression__suppressed_by", "suppression__approved_by")
+        .order_by("occurred_at", "line__number", "sequence")
+    )
+    context = {
+        "line": line,
+        "children": lines[1:],
+        "events": events,
+        "alerts": StaleAlert.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
+            "line", "assignee_group"
+        ),
+        "discrepancies": Discrepancy.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
+            "line", "owner"
+        ),
+        "pending": OverrideRequest.objects.filter(lines__in=lines, state=OverrideRequest.State.PENDING)
+        .select_related("reason", "requested_by", "event")
+        .distinct(),
+        "reasons": list(OverrideReason.objects.filter(active=True)),
+        "override_form": override_form,
+        "suppression_form": suppression_form,
+        "failed_event_id": _failed_event_id(suppression_form),
+    }
+    return render(request, "backoffice/line_detail.html", context)
+
+
+def _failed_event_id(form) -> int | None:
+    if form is None or not form.is_bound:
+        return None
+    try:
+        return int(form.data.get("event", ""))
+    except ValueError:
+        return None
+
+
+def _outcome_message(override: OverrideRequest) -> str:
+    if override.state == OverrideRequest.State.APPLIED:
+        return _("Override applied: the line is now %(status)s.") % {"status": LineStatus(override.target_status).label}
+    return _("Your override waits for a second person's approval: %(reasons)s.") % {
+        "reasons": "; ".join(override.approval_reasons)
+    }
+
+
+def _forbidden(request, refusal: PermissionDenied):
+    return render(request, "backoffice/forbidden.html", {"message": str(refusal)}, status=403)
+
+
+urlpatterns = [
+    path("lines/<int:pk>/", line_detail, name="line"),
+    path("lines/<int:pk>/hide-event/", line_hide_event, name="line_hide_event"),
+]

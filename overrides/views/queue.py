@@ -1,3 +1,129 @@
-"""Back-office screen: queue (being built)."""
+"""Back-office screen: the exception queue, open stale-status alerts and discrepancies in one table."""
 
-urlpatterns: list = []
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import OrderLine, Region
+from orders.scoping import lines_visible_to, orders_visible_to
+from overrides.forms import STALE, QueueFilterForm
+from overrides.models import Discrepancy, StaleAlert
+
+ROWS_PER_PAGE = 100
+CRITICALITY_ORDER = {"A": 0, "B": 1, "C": 2}
+LINE_FIELDS = ("line__order__region", "line__part")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    kind: str
+    kind_label: str
+    summary: str
+    line: OrderLine
+    status_label: str
+    since: datetime
+    since_label: str
+    level: int
+    due_at: datetime | None
+    assignee: str
+
+    @property
+    def criticality(self) -> str:
+        return self.line.part.criticality
+
+    @property
+    def region(self) -> Region:
+        return self.line.order.region
+
+    @property
+    def overdue(self) -> bool:
+        return self.due_at is not None and self.due_at < timezone.now()
+
+
+SORT_KEYS = {
+    "criticality": lambda row: (CRITICALITY_ORDER.get(row.criticality, 9), row.since),
+    "age": lambda row: row.since,
+    "region": lambda row: (row.region.name, CRITICALITY_ORDER.get(row.criticality, 9), row.since),
+}
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def exception_queue(request):
+    regions = Region.objects.filter(orders__in=orders_visible_to(request.user)).distinct().order_by("name")
+    form = QueueFilterForm(request.GET, regions=regions)
+    rows = _queue_rows(request.user, **form.filters())
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "rows": page.object_list, "query": query.urlencode()}
+    return render(request, "backoffice/queue.html", context)
+
+
+def _queue_rows(user, *, kind: str, criticality: str, region: str, sort: str) -> list[QueueRow]:
+    """Both kinds of open case in the user's scope, filtered in the database: two queries."""
+    lines = lines_visible_to(user)
+    if criticality:
+        lines = lines.filter(part__criticality=criticality)
+    if region:
+        lines = lines.filter(order__region__code=region)
+    rows = []
+    if kind in ("", STALE):
+        alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line__in=lines).select_related(
+            *LINE_FIELDS, "assignee_group", "acknowledged_by"
+        )
+        rows += [_alert_row(alert) for alert in alerts]
+    if kind != STALE:
+        discrepancies = Discrepancy.objects.filter(resolved_at__isnull=True, line__in=lines).select_related(
+            *LINE_FIELDS, "owner"
+        )
+        if kind:
+            discrepancies = discrepancies.filter(kind=kind)
+        rows += [_discrepancy_row(discrepancy) for discrepancy in discrepancies]
+    return sorted(rows, key=SORT_KEYS.get(sort, SORT_KEYS["criticality"]))
+
+
+def _alert_row(alert: StaleAlert) -> QueueRow:
+    if alert.acknowledged_by:
+        assignee = _("%(role)s, acknowledged by %(user)s") % {
+            "role": alert.assignee_group or "—",
+            "user": alert.acknowledged_by.get_username(),
+        }
+    else:
+        assignee = str(alert.assignee_group or "—")
+    return QueueRow(
+        kind=STALE,
+        kind_label=str(_("Stale status")),
+        summary="",
+        line=alert.line,
+        status_label=alert.get_status_display(),
+        since=alert.status_since,
+        since_label=str(_("in this status since")),
+        level=alert.level,
+        due_at=alert.due_at,
+        assignee=assignee,
+    )
+
+
+def _discrepancy_row(discrepancy: Discrepancy) -> QueueRow:
+    return QueueRow(
+        kind=discrepancy.kind,
+        kind_label=discrepancy.get_kind_display(),
+        summary=discrepancy.summary,
+        line=discrepancy.line,
+        status_label=discrepancy.line.get_status_display(),
+        since=discrepancy.opened_at,
+        since_label=str(_("case open since")),
+        level=discrepancy.level,
+        due_at=discrepancy.due_at,
+        assignee=discrepancy.owner.get_username() if discrepancy.owner else str(_("Nobody yet")),
+    )
+
+
+urlpatterns = [path("", exception_queue, name="queue")]

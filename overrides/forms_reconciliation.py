@@ -1,0 +1,41 @@
+"""Forms of the reconciliation screen: start a run, choose the corrections to apply."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from integrations.models import SourceSystem
+
+
+class ReconciliationStartForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=SourceSystem.objects.all(), to_field_name="code", label=_("source"))
+    since = forms.DateTimeField(
+        label=_("received since"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    until = forms.DateTimeField(
+        label=_("received until"),
+        required=False,
+        help_text=_("Blank: now"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since >= until:
+            self.add_error("until", _("The end of the window must come after its start."))
+        return cleaned
+
+
+class ReconciliationApplyForm(forms.Form):
+    """The corrections chosen among the run's pending mismatches the person may see."""
+
+    items = forms.ModelMultipleChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("corrections"),
+        error_messages={"required": _("Choose at least one correction to apply.")},
+    )
+
+    def __init__(self, *args, pending_items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].queryset = pending_items

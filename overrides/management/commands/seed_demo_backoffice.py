@@ -1,0 +1,75 @@
+"""Back-office demo: stale-status rules, an escalation ladder, a discrepancy rule and one demo
+person per role (development only), then a first scan so the exception queue has work in it."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from guardian.shortcuts import assign_perm
+
+from orders.models import Region
+from overrides.models import DiscrepancyRule, EscalationStep, StaleStatusRule
+from overrides.services.alerts import stale_alerts_scan
+from overrides.services.discrepancies import discrepancies_scan
+
+# status, criticality, threshold in hours (the glossary: A parts are machine-down, every hour counts)
+STALE_RULES = [
+    ("awaiting_part", "A", 4),
+    ("awaiting_part", "B", 24),
+    ("awaiting_part", "C", 48),
+    ("picking", "A", 2),
+    ("packed", "A", 4),
+    ("in_transit", "A", 24),
+    ("on_hold", "", 24),
+    ("exception", "", 8),
+]
+LADDER = [(1, "planner", 1), (2, "supervisor", 4), (3, "admin", 12)]
+# username, role, regions in scope (None: every region)
+PEOPLE = [
+    ("planner-emea", "planner", ["emea"]),
+    ("planner-amer", "planner", ["amer"]),
+    ("supervisor", "supervisor", None),
+    ("auditor", "auditor", None),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the back-office demo configuration and demo people (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        if not StaleStatusRule.objects.exists():
+            StaleStatusRule.objects.bulk_create(
+                StaleStatusRule(status=status, criticality=criticality, threshold=timedelta(hours=hours))
+                for status, criticality, hours in STALE_RULES
+            )
+        for level, group, hours in LADDER:
+            EscalationStep.objects.get_or_create(
+                level=level,
+                defaults={"assignee_group": Group.objects.get(name=group), "response_time": timedelta(hours=hours)},
+            )
+        DiscrepancyRule.objects.get_or_create(
+            name="EWM Rotterdam shipped, SAP not",
+            defaults={"leading_source": "EWM-RTM", "ledger_source": "SAP-ERP", "grace": timedelta(minutes=30)},
+        )
+        if settings.DEBUG:
+            self._people()
+        alerts = stale_alerts_scan()
+        cases = discrepancies_scan()
+        self.stdout.write(f"Back office: {alerts.opened} stale-status alert(s) and {cases} discrepancy case(s) open.")
+
+    def _people(self) -> None:
+        users = get_user_model()
+        for username, role, regions in PEOPLE:
+            if users.objects.filter(username=username).exists():
+                continue
+            user = users.objects.create_user(username=username, password="demo", is_staff=True)
+            user.groups.add(Group.objects.get(name=role))
+            if regions is None:
+                assign_perm("orders.work_in_region", user)  # a global scope grant: every region
+            for region in Region.objects.filter(code__in=regions or []):
+                assign_perm("orders.work_in_region", user, region)
+            self.stdout.write(f"Demo person {username} / demo ({role}) created (development only).")

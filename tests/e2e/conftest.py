@@ -1,0 +1,71 @@
+"""Real-browser tests: Playwright (sync API) driving the system's headless Chromium against
+pytest-django's live_server. Skipped when the browser or Playwright is missing, unless
+REQUIRE_BROWSER_TESTS=1 (CI), where that is a failure."""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+
+
+def _missing() -> str:
+    if importlib.util.find_spec("playwright") is None:
+        return "browser tests need the playwright package (requirements-dev.txt)"
+    if not CHROMIUM.exists():
+        return f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module, stopped before other modules' tests run (see below)."""
+    missing = _missing()
+    if missing:
+        if os.environ.get("REQUIRE_BROWSER_TESTS") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    # While Playwright's sync API runs, this thread has an asyncio loop, which Django's ORM takes
+    # for an async context; the test's own ORM calls are plain synchronous code all the same.
+    # Both the loop and the permission end with the module, so no other test runs under them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-GB", viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def log_in(page, live_server):
+    """Log in through the admin login page, landing on `next`."""
+
+    def log_in(username: str, next_path: str) -> None:
+        page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{live_server.url}{next_path}")
+
+    return log_in

@@ -1,0 +1,37 @@
+"""The demo set-up of `make run`: sources, back-office rules and people, scoped as promised."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from integrations.models import SourceSystem
+from orders.models import Order
+from orders.scoping import orders_visible_to
+from overrides.models import EscalationStep, StaleStatusRule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_back_office_is_ready_to_use_and_idempotent(settings):
+    settings.DEBUG = True
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("seed_demo", orders=20, seed=3)
+
+    for _ in range(2):
+        call_command("seed_demo_sources")
+        call_command("seed_demo_backoffice")
+
+    assert SourceSystem.objects.filter(code="SAP-ERP", mappings__external_code="PGI").exists()
+    assert StaleStatusRule.objects.count() == 8
+    assert list(EscalationStep.objects.values_list("level", "assignee_group__name")) == [
+        (1, "planner"),
+        (2, "supervisor"),
+        (3, "admin"),
+    ]
+    users = get_user_model().objects
+    planner = users.get(username="planner-emea")
+    supervisor = users.get(username="supervisor")
+    assert planner.check_password("demo") and planner.has_perm("overrides.add_overriderequest")
+    assert not planner.has_perm("overrides.approve_overriderequest")
+    assert set(orders_visible_to(planner).values_list("region__code", flat=True)) <= {"emea"}
+    assert orders_visible_to(supervisor).count() == Order.objects.count()
