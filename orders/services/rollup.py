@@ -64,5 +64,8 @@ def order_rollup_refresh(*, order_id: int) -> Order:
     order.progress_percent = rollup.progress_percent
     order.earliest_eta = rollup.earliest_eta
     order.latest_eta = rollup.latest_eta
+    # Derived fields only: the event log says why they changed, so no history row for them.
+    order.skip_history_when_saving = True
     order.save(update_fields=["status", "progress_percent", "earliest_eta", "latest_eta", "updated_at"])
+    del order.skip_history_when_saving
     return order
