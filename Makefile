@@ -8,7 +8,7 @@ PORT ?= 8000
 
 export DEBUG ?= 1
 
-.PHONY: install run test lint migrate seed messages docs clean
+.PHONY: install run test lint migrate seed messages docs clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,3 +57,8 @@ docs: install
 	$(BIN)/python manage.py graph_transitions -e override,take_rollup_status orders.OrderLine \
 		| $(BIN)/python -c "import sys; l=sys.stdin.read().splitlines(); print('\n'.join(l[:3]+sorted(l[3:-2])+l[-2:]))" \
 		> docs/line-state-machine.dot
+
+# Throughput of the inbound pipeline on this machine: webhook, workers, raw PostgreSQL ceiling.
+# Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL, else local defaults); see bench/__init__.py.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -12,6 +12,13 @@ def outbox_dispatch(event_id: int) -> None:
     outbox_deliver(event_id=event_id)
 
 
+@shared_task(acks_late=True)
+def outbox_dispatch_many(event_ids: list[int]) -> None:
+    """Deliver rows written together by the bulk path; idempotent as outbox_dispatch."""
+    for event_id in event_ids:
+        outbox_deliver(event_id=event_id)
+
+
 @shared_task
 def outbox_sweep() -> int:
     """Deliver rows whose after-commit task was lost or whose retry is due. Returns how many."""

@@ -21,6 +21,13 @@ def status_mapping_resolve(
     blank one, a higher version beats a lower one. A fact older than every rule for its code maps
     with the first rule (it was written because of such facts). None when there is no rule."""
     candidates = list(StatusMapping.objects.filter(source=source, external_code=code, qualifier__in={qualifier, ""}))
+    return status_mapping_choose(candidates, source=source, code=code, qualifier=qualifier, occurred_at=occurred_at)
+
+
+def status_mapping_choose(
+    candidates: list[StatusMapping], *, source: SourceSystem, code: str, qualifier: str, occurred_at: datetime
+) -> MappedStatus | None:
+    """status_mapping_resolve over rows already read (a batch reads each code's rows once)."""
     in_force = [mapping for mapping in candidates if _in_force(mapping, occurred_at)]
     if not in_force and all(mapping.valid_from > occurred_at for mapping in candidates):
         first_versions: dict[str, StatusMapping] = {}

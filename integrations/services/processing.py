@@ -17,9 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
-from integrations.models import InboundMessage, MessageState, SourceSystem
+from integrations.models import InboundMessage, MessageState, SourceSystem, StatusMapping
 from integrations.services.lines import LineNotFound, lines_for_selector
-from integrations.services.mapping import MappedStatus, status_mapping_resolve
+from integrations.services.mapping import MappedStatus, status_mapping_choose, status_mapping_resolve
 from orders.models import OrderLine, ShipPolicy
 from orders.services import (
     Actor,
@@ -30,7 +30,10 @@ from orders.services import (
     order_upsert,
     split_line,
 )
+from orders.services.bulk import StatusFact, status_facts_apply
 from orders.status import LineStatus
+
+MESSAGE_FIELDS = ["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
 
 
 class Quarantine(Exception):
@@ -76,9 +79,84 @@ def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 
         else:
             due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__lte=timezone.now())
             messages = list(waiting.filter(due).order_by("id")[:limit])
+        done_in_bulk = _plain_messages_apply(messages)
         for message in messages:
-            _process_locked(message)
+            if message.pk not in done_in_bulk:
+                _process_locked(message)
         return messages
+
+
+def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
+    """Plain messages (status facts only, no partial quantity, lines outside any split tree)
+    go through the bulk path together. Everything else, and everything when the bulk path
+    fails, goes one by one through _process_locked, which also reports each failure."""
+    mappings: dict[tuple, list[StatusMapping]] = {}
+    planned = [(message, plan) for message in messages if (plan := _plain_plan(message, mappings)) is not None]
+    if len(planned) < 2:
+        return set()
+    try:
+        with transaction.atomic():
+            status_facts_apply(facts=[fact for _message, (_parsed, facts) in planned for fact in facts])
+    except Exception:  # noqa: BLE001  (a deadlock, say: the one-by-one path retries and reports)
+        return set()
+    now = timezone.now()
+    for message, (parsed, _facts) in planned:
+        message.attempts += 1
+        message.parsed = _summary(parsed)
+        message.sequence = parsed.sequence
+        message.state = MessageState.PROCESSED
+        message.processed_at = now
+        message.last_error = ""
+        message.next_attempt_at = None
+    InboundMessage.objects.bulk_update([message for message, _plan in planned], MESSAGE_FIELDS)
+    return {message.pk for message, _plan in planned}
+
+
+def _plain_plan(message: InboundMessage, mappings: dict) -> tuple[ParsedMessage, list[StatusFact]] | None:
+    """The facts of a plain message, or None (not plain, or failing: the slow path will say why).
+    Reads only."""
+    source = message.source
+    try:
+        parsed = adapter_for(source.message_format).parse(message.raw)
+        if parsed.orders:
+            return None
+        facts = []
+        for status in parsed.statuses:
+            if status.quantity:
+                return None  # a possible partial confirmation: the one-by-one path splits lines
+            occurred_at = _occurred_at(status.occurred_at, source)
+            key = (source.pk, status.code, status.qualifier)
+            if key not in mappings:
+                mappings[key] = list(
+                    StatusMapping.objects.filter(
+                        source=source, external_code=status.code, qualifier__in={status.qualifier, ""}
+                    )
+                )
+            mapped = status_mapping_choose(
+                mappings[key], source=source, code=status.code, qualifier=status.qualifier, occurred_at=occurred_at
+            )
+            lines = lines_for_selector(status.line)
+            if mapped is None or any(line.parent_id or line.is_split for line in lines):
+                return None
+            facts += [
+                StatusFact(
+                    line_id=line.pk,
+                    status=mapped.status,
+                    occurred_at=occurred_at,
+                    actor=Actor.integration(source.code),
+                    provenance=Provenance(
+                        source_system=source.code,
+                        inbound_message_id=message.pk,
+                        reason_code=mapped.reason_code or status.reason_code,
+                        reason_text=status.text,
+                    ),
+                    received_at=message.received_at,
+                )
+                for line in lines
+            ]
+    except Exception:  # noqa: BLE001  (reported by the one-by-one path)
+        return None
+    return parsed, facts
 
 
 def _process_locked(message: InboundMessage) -> None:
@@ -101,9 +179,7 @@ def _process_locked(message: InboundMessage) -> None:
         message.processed_at = timezone.now()
         message.last_error = ""
         message.next_attempt_at = None
-    message.save(
-        update_fields=["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
-    )
+    message.save(update_fields=MESSAGE_FIELDS)
 
 
 def _apply(message: InboundMessage) -> list[FactOutcome]:

@@ -53,7 +53,14 @@ def unique_fact_key() -> str:
     return uuid.uuid4().hex
 
 
-def status_event_record(
+def status_event_record(**kwargs) -> StatusEvent:
+    """Append the event to the line's chain and save it. The caller saves the line (its head)."""
+    event = status_event_build(**kwargs)
+    event.save()
+    return event
+
+
+def status_event_build(
     *,
     line: OrderLine,
     from_status: str,
@@ -67,7 +74,7 @@ def status_event_record(
     key: str,
     approved_by=None,
 ) -> StatusEvent:
-    """Append the event to the line's chain. The caller saves the line (its chain head)."""
+    """The event, placed in the line's chain but not saved (the bulk path saves many at once)."""
     event = StatusEvent(
         line=line,
         order_id=line.order_id,
@@ -88,5 +95,4 @@ def status_event_record(
         fact_key=key,
     )
     audit_chain_append(line=line, event=event)
-    event.save()
     return event

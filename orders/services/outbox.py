@@ -21,6 +21,13 @@ def outbox_publish(*, topic: str, order: Order | None, payload: dict) -> OutboxE
     return event
 
 
+def outbox_dispatch_after_commit(event_ids: list[int]) -> None:
+    """One task for rows written in bulk; the sweep covers it if the task is lost."""
+    from orders.tasks import outbox_dispatch_many
+
+    transaction.on_commit(lambda: outbox_dispatch_many.delay(event_ids))
+
+
 def outbox_deliver(*, event_id: int) -> bool:
     """Deliver one row to every handler that has not had it yet. True when nothing is left.
 

@@ -65,7 +65,7 @@ def apply_status_update(
       Backward moves happen only through line_status_override.
     `publish=False` is for importing history (no notifications for facts of the past).
     """
-    _validate_fact(status=status, occurred_at=occurred_at, received_at=received_at)
+    validate_fact(status=status, occurred_at=occurred_at, received_at=received_at)
     now = timezone.now()
     with transaction.atomic():
         line = _lock_leaf(line_id)
@@ -81,17 +81,8 @@ def apply_status_update(
             return StatusUpdateResult(event=existing, outcome=DUPLICATE)
 
         from_status = line.status
-        outcome = _decide(line, status=status, occurred_at=occurred_at)
-        if line.held_status and actor.kind == ActorKind.INTEGRATION:
-            if status == line.held_status or is_forward(line.held_status, status):
-                line.held_status = ""  # the source confirms the override (or has moved past it)
-            elif outcome != EventOutcome.STALE:
-                outcome = EventOutcome.CONTESTED
-        if outcome == EventOutcome.APPLIED:
-            getattr(line, TRANSITION_FOR_STATUS[status])()
-            line.status_occurred_at = max(filter(None, [line.status_occurred_at, occurred_at]))
-            line.status_changed_at = now
-        else:
+        outcome = line_fact_take(line, status=status, occurred_at=occurred_at, actor=actor, now=now)
+        if outcome != EventOutcome.APPLIED:
             # Only the chain head moves: not a change worth a history row.
             line.skip_history_when_saving = True
         event = status_event_record(
@@ -113,7 +104,7 @@ def apply_status_update(
             outbox_publish(
                 topic=Topic.OVERRIDE_CONTESTED,
                 order=line.order,
-                payload={**_event_payload(line, event), "held_status": line.held_status},
+                payload={**event_payload(line, event), "held_status": line.held_status},
             )
         return StatusUpdateResult(event=event, outcome=outcome)
 
@@ -168,11 +159,27 @@ def line_status_override(
         return StatusUpdateResult(event=event, outcome=EventOutcome.APPLIED)
 
 
+def line_fact_take(line: OrderLine, *, status: str, occurred_at: datetime, actor: Actor, now: datetime) -> str:
+    """Decide what a fact does to a (locked) line and, when it applies, make the move in
+    memory. The one decision shared by the single and the bulk path. Returns the outcome."""
+    outcome = _decide(line, status=status, occurred_at=occurred_at)
+    if line.held_status and actor.kind == ActorKind.INTEGRATION:
+        if status == line.held_status or is_forward(line.held_status, status):
+            line.held_status = ""  # the source confirms the override (or has moved past it)
+        elif outcome != EventOutcome.STALE:
+            outcome = EventOutcome.CONTESTED
+    if outcome == EventOutcome.APPLIED:
+        getattr(line, TRANSITION_FOR_STATUS[status])()
+        line.status_occurred_at = max(filter(None, [line.status_occurred_at, occurred_at]))
+        line.status_changed_at = now
+    return outcome
+
+
 class LineIsSplit(ValidationError):
     """Status facts go to the child lines of a split, never to the parent."""
 
 
-def _validate_fact(*, status: str, occurred_at: datetime, received_at: datetime | None) -> None:
+def validate_fact(*, status: str, occurred_at: datetime, received_at: datetime | None) -> None:
     if status not in LineStatus.values:
         raise ValidationError({"status": _("Unknown status “%(status)s”.") % {"status": status}})
     if status == LineStatus.RECEIVED:
@@ -212,7 +219,7 @@ def _after_change(*, line: OrderLine, event: StatusEvent, publish: bool) -> None
     split_ancestors_refresh(line=line, occurred_at=event.occurred_at)
     order = order_rollup_refresh(order_id=line.order_id)
     if publish:
-        outbox_publish(topic=Topic.LINE_STATUS_CHANGED, order=order, payload=_change_payload(line, event, order))
+        outbox_publish(topic=Topic.LINE_STATUS_CHANGED, order=order, payload=change_payload(line, event, order))
 
 
 def split_ancestors_refresh(*, line: OrderLine, occurred_at: datetime) -> None:
@@ -245,16 +252,16 @@ def split_ancestors_refresh(*, line: OrderLine, occurred_at: datetime) -> None:
         parent_id = parent.parent_id
 
 
-def _change_payload(line: OrderLine, event: StatusEvent, order: Order) -> dict:
+def change_payload(line: OrderLine, event: StatusEvent, order: Order) -> dict:
     return {
-        **_event_payload(line, event),
+        **event_payload(line, event),
         "order_status": order.status,
         "progress_percent": str(order.progress_percent),
         "is_test": order.is_test,
     }
 
 
-def _event_payload(line: OrderLine, event: StatusEvent) -> dict:
+def event_payload(line: OrderLine, event: StatusEvent) -> dict:
     return {
         "order_id": line.order_id,
         "order_number": line.order.number,

@@ -298,3 +298,47 @@ def test_create_source_command_creates_and_rotates_the_secret(capsys):
     source = SourceSystem.objects.get(code="sap-emea")
     assert source.valid_secrets() == ["second-secret-012345678", "first-secret-0123456789"]
     assert "Webhook: POST /api/v1/inbound/sap-emea/" in capsys.readouterr().out
+
+
+def test_a_batch_applies_plain_messages_together_and_the_rest_one_by_one(depot_source, canonical_source):
+    from integrations.services.processing import inbound_batch_process
+    from tests.factories import OrderLineFactory
+
+    lines = [OrderLineFactory(order__number=f"SO-30000{i}", number="10", quantity=2) for i in range(4)]
+    plain = [
+        _receive(depot_source, f"order,line,status,time,site,clerk\nSO-30000{i},10,PACKED,2026-11-02 08:0{i},x,y\n")
+        for i in range(3)
+    ]
+    unknown_code = _receive(depot_source, "order,line,status,time,site,clerk\nSO-300003,10,LOST,2026-11-02 08:00,x,y\n")
+    unknown_line = _receive(depot_source, "order,line,status,time,site,clerk\nSO-999,10,PACKED,2026-11-02 08:00,x,y\n")
+    partial = _receive(
+        canonical_source,
+        {
+            "statuses": [
+                {
+                    "order": "SO-300003",
+                    "line": "10",
+                    "status": "shipped",
+                    "quantity": 1,
+                    "occurred_at": "2026-11-02T09:00:00Z",
+                }
+            ]
+        },
+    )
+
+    processed = inbound_batch_process(limit=10)
+
+    states = {message.pk: message.state for message in processed}
+    assert [states[m.pk] for m in plain] == ["processed"] * 3
+    assert (states[unknown_code.pk], states[unknown_line.pk], states[partial.pk]) == (
+        "quarantined",
+        "retrying",
+        "processed",
+    )
+    assert [OrderLine.objects.get(pk=line.pk).status for line in lines[:3]] == ["packed"] * 3
+    assert StatusEvent.objects.get(line=lines[0], to_status="packed").inbound_message_id == plain[0].pk
+    assert sorted(OrderLine.objects.filter(parent=lines[3]).values_list("quantity", "status")) == [
+        (1, "awaiting_part"),
+        (1, "shipped"),
+    ]
+    assert all(InboundMessage.objects.get(pk=m.pk).attempts == 1 for m in [*plain, unknown_code, unknown_line, partial])

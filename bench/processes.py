@@ -1,0 +1,86 @@
+"""The benchmark's subprocesses: a web server and celery workers, each in its own session so that
+stopping one stops its children too."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# How each web server is started (app, then options); all serve the same Django project.
+WEB_SERVERS = {
+    "uvicorn-asgi": ["-m", "uvicorn", "config.asgi:application", "--log-level", "warning", "--no-access-log"],
+    "uvicorn-wsgi": [
+        "-m",
+        "uvicorn",
+        "config.wsgi:application",
+        "--interface",
+        "wsgi",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def spawn(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen, *, timeout: float = 20) -> None:
+    """SIGTERM the main process (a warm shutdown for celery and uvicorn, which stop their
+    children), then SIGKILL the whole process group if it takes too long."""
+    if process.poll() is None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever is left of the group
+    process.wait()
+
+
+def start_web_server(kind: str, *, port: int, processes: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    args = [*WEB_SERVERS[kind], "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes)]
+    process = spawn(args, env=env, log=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{kind} exited with {process.returncode}; see {log}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/statuses/", timeout=2)
+            return process
+        except OSError as error:  # HTTPError (a 4xx answer) means it is up
+            if getattr(error, "code", None):
+                return process
+            time.sleep(0.2)
+    stop(process)
+    raise RuntimeError(f"{kind} did not answer within 60 s; see {log}")
+
+
+def start_workers(count: int, *, queue: str, env: dict[str, str], log: Path) -> list[subprocess.Popen]:
+    workers = []
+    for number in range(count):
+        args = ["-m", "celery", "-A", "config", "worker", "--loglevel=warning", "--concurrency=2", "--pool=prefork"]
+        args += ["-Q", queue, "-n", f"{queue}-{number}@bench", "--without-gossip", "--without-mingle"]
+        workers.append(spawn(args, env=env, log=log))
+    return workers
