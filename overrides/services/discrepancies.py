@@ -4,12 +4,14 @@ import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
+from orders.scoping import lines_visible_to
 from orders.status import IN_SENTENCE, PATH, RANK, LineStatus
 from overrides.models import Discrepancy, DiscrepancyRule
 
@@ -52,15 +54,40 @@ def discrepancy_open_for_contested_override(*, line_id: int, event_id: int, held
     )
 
 
-def discrepancy_resolve(*, discrepancy_id: int, user, resolution: str, override=None) -> Discrepancy:
+def discrepancy_take(*, discrepancy_id: int, user) -> Discrepancy:
+    """The user owns the case from now on (out of scope: it does not exist for them)."""
     with transaction.atomic():
-        discrepancy = Discrepancy.objects.select_for_update().get(pk=discrepancy_id)
+        discrepancy = _open_case_for(user, discrepancy_id)
+        discrepancy.owner = user
+        discrepancy.save(update_fields=["owner"])
+        return discrepancy
+
+
+def discrepancy_resolve(*, discrepancy_id: int, user, resolution: str, override=None) -> Discrepancy:
+    """Close the case with what was done about it (and the override it led to, if any)."""
+    if not resolution.strip():
+        raise ValidationError({"resolution": _("Say how the discrepancy was resolved.")})
+    with transaction.atomic():
+        discrepancy = _open_case_for(user, discrepancy_id)
         discrepancy.resolved_at = timezone.now()
         discrepancy.resolved_by = user
         discrepancy.resolution = resolution
         discrepancy.override = override
         discrepancy.save(update_fields=["resolved_at", "resolved_by", "resolution", "override"])
         return discrepancy
+
+
+def _open_case_for(user, discrepancy_id: int) -> Discrepancy:
+    if not user.has_perm("overrides.change_discrepancy"):
+        raise PermissionDenied(_("You do not have the right to do this."))
+    discrepancy = (
+        Discrepancy.objects.select_for_update(of=("self",))
+        .filter(line__in=lines_visible_to(user))
+        .get(pk=discrepancy_id)
+    )
+    if discrepancy.resolved_at is not None:
+        raise ValidationError({"resolution": _("This discrepancy is already resolved.")})
+    return discrepancy
 
 
 def discrepancies_scan(*, now: datetime | None = None) -> int:

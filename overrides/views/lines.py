@@ -107,7 +107,7 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         "children": lines[1:],
         "events": events,
         "alerts": StaleAlert.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
-            "line", "assignee_group"
+            "line", "assignee_group", "acknowledged_by"
         ),
         "discrepancies": Discrepancy.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
             "line", "owner"
