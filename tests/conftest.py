@@ -44,7 +44,9 @@ def supervisor(db):
     """May override line statuses on every line."""
     user = UserFactory(username="supervisor")
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_order", "view_orderline", "override_line_status"])
+        *Permission.objects.filter(
+            codename__in=["view_order", "view_orderline", "override_line_status", "change_discrepancy", "work_in_region"]
+        )
     )
     return user
 
