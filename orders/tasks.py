@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orders.services.outbox import outbox_deliver, outbox_pending_ids
+from orders.services.outbox import outbox_deliver, outbox_deliver_many, outbox_pending_ids
 
 
 @shared_task(acks_late=True)
@@ -15,14 +15,12 @@ def outbox_dispatch(event_id: int) -> None:
 @shared_task(acks_late=True)
 def outbox_dispatch_many(event_ids: list[int]) -> None:
     """Deliver rows written together by the bulk path; idempotent as outbox_dispatch."""
-    for event_id in event_ids:
-        outbox_deliver(event_id=event_id)
+    outbox_deliver_many(event_ids=event_ids)
 
 
 @shared_task
 def outbox_sweep() -> int:
     """Deliver rows whose after-commit task was lost or whose retry is due. Returns how many."""
     ids = outbox_pending_ids()
-    for event_id in ids:
-        outbox_deliver(event_id=event_id)
+    outbox_deliver_many(event_ids=ids)
     return len(ids)

@@ -29,40 +29,51 @@ def outbox_dispatch_after_commit(event_ids: list[int]) -> None:
 
 
 def outbox_deliver(*, event_id: int) -> bool:
-    """Deliver one row to every handler that has not had it yet. True when nothing is left.
+    """Deliver one row to every handler that has not had it yet. True when nothing is left."""
+    return outbox_deliver_many(event_ids=[event_id]) == 0
 
-    The row is locked (skip_locked) so the after-commit task and the sweep never deliver it
-    at the same time.
+
+def outbox_deliver_many(*, event_ids: list[int]) -> int:
+    """Deliver rows to every handler that has not had them yet, in one transaction. Returns how
+    many rows still wait (a handler failed: retried later with backoff).
+
+    Rows are locked (skip_locked) so the after-commit task and the sweep never deliver one at
+    the same time; each handler call has its own savepoint.
     """
     with transaction.atomic():
-        event = (
+        events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, dispatched_at__isnull=True)
-            .first()
+            .filter(pk__in=event_ids, dispatched_at__isnull=True)
+            .order_by("pk")
         )
-        if event is None:
-            return True
-        errors = []
-        for registration in handlers_for(event.topic):
-            if registration.name in event.delivered_to:
-                continue
-            try:
-                with transaction.atomic():
-                    registration.handler(event)
-            except Exception as error:  # noqa: BLE001  (a handler's failure is recorded, then retried)
-                errors.append(f"{registration.name}: {type(error).__name__}: {error}")
-            else:
-                event.delivered_to.append(registration.name)
         now = timezone.now()
-        event.attempts += 1
-        if errors:
-            event.last_error = "\n".join(errors)
-            event.next_attempt_at = now + _backoff(event.attempts)
+        for event in events:
+            _deliver(event, now=now)
+        OutboxEvent.objects.bulk_update(
+            events, ["delivered_to", "attempts", "last_error", "next_attempt_at", "dispatched_at"]
+        )
+        return sum(1 for event in events if event.dispatched_at is None)
+
+
+def _deliver(event: OutboxEvent, *, now) -> None:
+    errors = []
+    for registration in handlers_for(event.topic):
+        if registration.name in event.delivered_to:
+            continue
+        try:
+            with transaction.atomic():
+                registration.handler(event)
+        except Exception as error:  # noqa: BLE001  (a handler's failure is recorded, then retried)
+            errors.append(f"{registration.name}: {type(error).__name__}: {error}")
         else:
-            event.dispatched_at = now
-            event.last_error = ""
-        event.save(update_fields=["delivered_to", "attempts", "last_error", "next_attempt_at", "dispatched_at"])
-        return not errors
+            event.delivered_to.append(registration.name)
+    event.attempts += 1
+    if errors:
+        event.last_error = "\n".join(errors)
+        event.next_attempt_at = now + _backoff(event.attempts)
+    else:
+        event.dispatched_at = now
+        event.last_error = ""
 
 
 def outbox_pending_ids(*, limit: int = 500) -> list[int]:
