@@ -45,7 +45,13 @@ def supervisor(db):
     user = UserFactory(username="supervisor")
     user.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["view_order", "view_orderline", "override_line_status", "change_discrepancy", "work_in_region"]
+            codename__in=[
+                "view_order",
+                "view_orderline",
+                "override_line_status",
+                "change_discrepancy",
+                "work_in_region",
+            ]
         )
     )
     return user

@@ -30,7 +30,7 @@ from orders.services import (
     order_upsert,
     split_line,
 )
-from orders.services.bulk import StatusFact, status_facts_apply
+from orders.services.bulk import StatusFact, rows_update, status_facts_apply
 from orders.status import LineStatus
 
 MESSAGE_FIELDS = ["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
@@ -108,7 +108,7 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
         message.processed_at = now
         message.last_error = ""
         message.next_attempt_at = None
-    InboundMessage.objects.bulk_update([message for message, _plan in planned], MESSAGE_FIELDS)
+    rows_update([message for message, _plan in planned], MESSAGE_FIELDS)
     return {message.pk for message, _plan in planned}
 
 

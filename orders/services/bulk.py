@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from orders.models import EventOutcome, Order, OrderLine, OutboxEvent, StatusEvent
 from orders.publication import Topic
@@ -111,16 +110,22 @@ def _lines_save(lines: dict[int, OrderLine], events: list[StatusEvent], *, now: 
     touched = {event.line_id for event in events}
     for line_id in touched:
         lines[line_id].updated_at = now
-    if applied:
-        # Status changes keep their history rows, written in bulk too.
-        bulk_update_with_history(
-            [lines[line_id] for line_id in sorted(applied)], OrderLine, LINE_STATUS_FIELDS, default_date=now
-        )
-    if touched - applied:
-        OrderLine.objects.bulk_update(
-            [lines[line_id] for line_id in sorted(touched - applied)],
-            ["held_status", "audit_sequence", "audit_head", "updated_at"],
-        )
+    changed = [lines[line_id] for line_id in sorted(applied)]
+    rows_update(changed, LINE_STATUS_FIELDS)
+    # Status changes keep their history rows, written in bulk too.
+    OrderLine.history.bulk_history_create(changed, update=True, default_date=now)
+    rows_update(
+        [lines[line_id] for line_id in sorted(touched - applied)],
+        ["held_status", "audit_sequence", "audit_head", "updated_at"],
+    )
+
+
+def rows_update(objects: list, fields: list[str]) -> None:
+    """One plain UPDATE per row. Django's bulk_update builds a CASE per field and row, which
+    costs far more to compile than a few hundred simple statements cost to run. History, where
+    a model keeps it, is the caller's to write (in bulk)."""
+    for obj in objects:
+        type(obj)._default_manager.filter(pk=obj.pk).update(**{field: getattr(obj, field) for field in fields})
 
 
 def _orders_rollup_refresh(order_ids: set[int], *, now: datetime) -> dict[int, Order]:
@@ -139,9 +144,7 @@ def _orders_rollup_refresh(order_ids: set[int], *, now: datetime) -> dict[int, O
         order.latest_eta = rollup.latest_eta
         order.updated_at = now
     # Derived fields only, as in order_rollup_refresh: no history rows for them.
-    Order.objects.bulk_update(
-        list(orders.values()), ["status", "progress_percent", "earliest_eta", "latest_eta", "updated_at"]
-    )
+    rows_update(list(orders.values()), ["status", "progress_percent", "earliest_eta", "latest_eta", "updated_at"])
     return orders
 
 

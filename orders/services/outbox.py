@@ -49,9 +49,8 @@ def outbox_deliver_many(*, event_ids: list[int]) -> int:
         now = timezone.now()
         for event in events:
             _deliver(event, now=now)
-        OutboxEvent.objects.bulk_update(
-            events, ["delivered_to", "attempts", "last_error", "next_attempt_at", "dispatched_at"]
-        )
+        for event in events:
+            event.save(update_fields=["delivered_to", "attempts", "last_error", "next_attempt_at", "dispatched_at"])
         return sum(1 for event in events if event.dispatched_at is None)
 
 
