@@ -63,10 +63,12 @@ def stale_alert_acknowledge(*, alert_id: int, user, now: datetime | None = None)
 def _breaching_lines(*, rule: StaleStatusRule, now: datetime) -> QuerySet[OrderLine]:
     """Leaf lines of real orders that have been in the rule's status too long and have no alert
     for this stay in it yet."""
+    # How long the part has been in the status by the source's clock (the time a source said
+    # so, not when we heard it: a history imported late is still stale).
     lines = OrderLine.objects.filter(
         is_split=False,
         status=rule.status,
-        status_changed_at__lte=now - rule.threshold,
+        status_occurred_at__lte=now - rule.threshold,
         order__is_test=False,
     )
     if rule.criticality:
@@ -74,7 +76,7 @@ def _breaching_lines(*, rule: StaleStatusRule, now: datetime) -> QuerySet[OrderL
     if rule.region_id is not None:
         lines = lines.filter(order__region_id=rule.region_id)
     already_alerted = StaleAlert.objects.filter(
-        line=OuterRef("pk"), rule=rule, status_since=OuterRef("status_changed_at")
+        line=OuterRef("pk"), rule=rule, status_since=OuterRef("status_occurred_at")
     )
     return lines.exclude(Exists(already_alerted))
 
@@ -98,7 +100,7 @@ def _alert_open(*, rule: StaleStatusRule, line: OrderLine, first_step: Escalatio
                 line=line,
                 rule=rule,
                 status=line.status,
-                status_since=line.status_changed_at,
+                status_since=line.status_occurred_at,
                 opened_at=now,
                 level=1,
                 assignee_group=first_step.assignee_group if first_step else None,
@@ -142,7 +144,7 @@ def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> i
 def _alerts_resolve_moved_on(*, now: datetime) -> int:
     """An open alert is resolved once its line has left the status it was raised for; a later
     return to that status is a new breach with a new alert."""
-    moved_on = ~Q(line__status=F("status")) | ~Q(line__status_changed_at=F("status_since"))
+    moved_on = ~Q(line__status=F("status")) | ~Q(line__status_occurred_at=F("status_since"))
     return StaleAlert.objects.filter(resolved_at__isnull=True).filter(moved_on).update(resolved_at=now)
 
 

@@ -103,6 +103,9 @@ def discrepancies_scan(*, now: datetime | None = None) -> int:
     return sum(_sources_disagree_open(rule=rule, now=now) for rule in rules)
 
 
+CLOSED_STATUSES = (LineStatus.DELIVERED, LineStatus.VERIFIED, LineStatus.CANCELLED, LineStatus.RETURNED)
+
+
 def _sources_disagree_open(*, rule: DiscrepancyRule, now: datetime) -> int:
     reached = _statuses_at_or_beyond(rule.status)
     # Only source facts count: an override's reference is recorded as its source_system too.
@@ -118,7 +121,9 @@ def _sources_disagree_open(*, rule: DiscrepancyRule, now: datetime) -> int:
     )
     case_open = Discrepancy.objects.filter(line=OuterRef("pk"), rule=rule, resolved_at__isnull=True)
     candidates = list(
+        # Lines that reached the customer or left the path are history, not work for today.
         OrderLine.objects.filter(order__is_test=False)
+        .exclude(status__in=CLOSED_STATUSES)
         .filter(Exists(leading))
         .exclude(Exists(ledger.filter(to_status__in=reached)))
         .exclude(Exists(case_open))

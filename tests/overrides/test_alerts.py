@@ -75,7 +75,7 @@ def _outbox(topic: str) -> list[OutboxEvent]:
 
 def test_a_line_past_the_threshold_gets_one_alert_however_often_the_scan_runs(allocated, rule, ladder):
     # given a line allocated for exactly two hours
-    breach = allocated.status_changed_at + THRESHOLD
+    breach = allocated.status_occurred_at + THRESHOLD
 
     # when the scan runs twice
     first = stale_alerts_scan(now=breach)
@@ -88,7 +88,7 @@ def test_a_line_past_the_threshold_gets_one_alert_however_often_the_scan_runs(al
         allocated,
         rule,
         "allocated",
-        allocated.status_changed_at,
+        allocated.status_occurred_at,
     )
     assert (alert.level, alert.assignee_group.name, alert.due_at) == (1, "planner", breach + timedelta(minutes=30))
     assert (alert.opened_at, alert.acknowledged_at, alert.resolved_at) == (breach, None, None)
@@ -101,7 +101,7 @@ def test_a_line_past_the_threshold_gets_one_alert_however_often_the_scan_runs(al
 
 def test_a_line_not_yet_past_the_threshold_has_no_alert(allocated, rule, ladder):
     # given a line allocated for a second less than two hours
-    now = allocated.status_changed_at + THRESHOLD - timedelta(seconds=1)
+    now = allocated.status_occurred_at + THRESHOLD - timedelta(seconds=1)
 
     # when the scan runs
     result = stale_alerts_scan(now=now)
@@ -115,7 +115,7 @@ def test_a_line_not_yet_past_the_threshold_has_no_alert(allocated, rule, ladder)
 def test_without_an_escalation_ladder_the_alert_opens_unassigned(allocated, rule):
     # given no escalation steps
     # when the line breaches the rule
-    stale_alerts_scan(now=allocated.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=allocated.status_occurred_at + THRESHOLD)
 
     # then the alert is open at level 1 with no one assigned and nothing due
     alert = StaleAlert.objects.get()
@@ -131,7 +131,7 @@ def test_a_rule_for_a_criticality_ignores_parts_of_another(rule, advance):
     advance(b_part, "allocated")
 
     # when both have been allocated long enough
-    stale_alerts_scan(now=b_part.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=b_part.status_occurred_at + THRESHOLD)
 
     # then only the A part has an alert
     assert [alert.line for alert in StaleAlert.objects.all()] == [a_part]
@@ -146,7 +146,7 @@ def test_a_rule_for_a_region_ignores_orders_of_another(rule, advance, nordics):
     advance(emea, "allocated")
 
     # when both have been allocated long enough
-    stale_alerts_scan(now=emea.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=emea.status_occurred_at + THRESHOLD)
 
     # then only the Nordic line has an alert
     assert [alert.line for alert in StaleAlert.objects.all()] == [nordic]
@@ -158,7 +158,7 @@ def test_test_orders_never_alert(rule, advance):
     advance(training, "allocated")
 
     # when it has been allocated long enough
-    result = stale_alerts_scan(now=training.status_changed_at + THRESHOLD)
+    result = stale_alerts_scan(now=training.status_occurred_at + THRESHOLD)
 
     # then no alert opens
     assert result.opened == 0
@@ -175,7 +175,7 @@ def test_a_split_line_alerts_through_its_children_only(rule, advance):
     assert parent.status == "allocated"
 
     # when they have been allocated long enough
-    stale_alerts_scan(now=rest.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=rest.status_occurred_at + THRESHOLD)
 
     # then the children have alerts, the parent none
     assert {alert.line for alert in StaleAlert.objects.all()} == {first, rest}
@@ -183,7 +183,7 @@ def test_a_split_line_alerts_through_its_children_only(rule, advance):
 
 def test_an_alert_climbs_the_ladder_on_time_and_stays_at_the_top(allocated, rule, ladder):
     # given an alert opened at level 1, due in 30 minutes
-    opened = allocated.status_changed_at + THRESHOLD
+    opened = allocated.status_occurred_at + THRESHOLD
     stale_alerts_scan(now=opened)
 
     def level_after_scan_at(now):
@@ -209,7 +209,7 @@ def test_an_alert_climbs_the_ladder_on_time_and_stays_at_the_top(allocated, rule
 
 def test_an_acknowledged_alert_escalates_no_further(allocated, rule, ladder, planner):
     # given an open alert at level 1
-    opened = allocated.status_changed_at + THRESHOLD
+    opened = allocated.status_occurred_at + THRESHOLD
     stale_alerts_scan(now=opened)
     alert = StaleAlert.objects.get()
 
@@ -226,7 +226,7 @@ def test_an_acknowledged_alert_escalates_no_further(allocated, rule, ladder, pla
 
 def test_acknowledging_twice_keeps_the_first_acknowledgement(allocated, rule, planner):
     # given an alert acknowledged by a planner
-    opened = allocated.status_changed_at + THRESHOLD
+    opened = allocated.status_occurred_at + THRESHOLD
     stale_alerts_scan(now=opened)
     alert = StaleAlert.objects.get()
     stale_alert_acknowledge(alert_id=alert.pk, user=planner, now=opened + timedelta(minutes=5))
@@ -241,7 +241,7 @@ def test_acknowledging_twice_keeps_the_first_acknowledgement(allocated, rule, pl
 
 def test_an_alert_on_a_line_out_of_scope_does_not_exist_for_the_user(allocated, rule, nordics_planner):
     # given an alert on an EMEA line, and a planner working on the Nordics only
-    stale_alerts_scan(now=allocated.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=allocated.status_occurred_at + THRESHOLD)
     alert = StaleAlert.objects.get()
 
     # when the Nordic planner acknowledges it, then it does not exist for them
@@ -255,7 +255,7 @@ def test_an_alert_on_a_line_out_of_scope_does_not_exist_for_the_user(allocated, 
 
 def test_acknowledging_needs_the_permission(allocated, rule, outsider):
     # given an open alert, and a person without the right to change alerts
-    stale_alerts_scan(now=allocated.status_changed_at + THRESHOLD)
+    stale_alerts_scan(now=allocated.status_occurred_at + THRESHOLD)
     alert = StaleAlert.objects.get()
 
     # when that person acknowledges it, then it is refused
@@ -265,7 +265,7 @@ def test_acknowledging_needs_the_permission(allocated, rule, outsider):
 
 def test_an_alert_resolves_when_the_line_moves_on(allocated, rule, ladder, advance):
     # given an open alert on an allocated line
-    opened = allocated.status_changed_at + THRESHOLD
+    opened = allocated.status_occurred_at + THRESHOLD
     stale_alerts_scan(now=opened)
 
     # when the warehouse starts picking, and the scan runs
@@ -284,14 +284,14 @@ def test_an_alert_resolves_when_the_line_moves_on(allocated, rule, ladder, advan
 
 def test_moving_back_into_the_status_is_a_new_breach_with_a_new_alert(allocated, rule, ladder, advance):
     # given an alert on an allocated line, resolved when the line was put on hold
-    first_since = allocated.status_changed_at
+    first_since = allocated.status_occurred_at
     stale_alerts_scan(now=first_since + THRESHOLD)
     advance(allocated, "on_hold")
     stale_alerts_scan(now=first_since + THRESHOLD + timedelta(minutes=1))
 
     # when the hold is lifted (allocated again) and the line stays there too long once more
     advance(allocated, "allocated")
-    second_since = allocated.status_changed_at
+    second_since = allocated.status_occurred_at
     result = stale_alerts_scan(now=second_since + THRESHOLD)
 
     # then a second alert opens for the new stay in the status
@@ -304,13 +304,13 @@ def test_moving_back_into_the_status_is_a_new_breach_with_a_new_alert(allocated,
 
 def test_a_line_that_left_and_came_back_between_two_scans_is_a_new_breach(allocated, rule, advance):
     # given an open alert on an allocated line
-    first_since = allocated.status_changed_at
+    first_since = allocated.status_occurred_at
     opened = first_since + THRESHOLD
     stale_alerts_scan(now=opened)
 
     # when the line is put on hold and allocated again before the next scan (moments later)
     advance(allocated, "on_hold", "allocated")
-    second_since = allocated.status_changed_at
+    second_since = allocated.status_occurred_at
     result = stale_alerts_scan(now=second_since + THRESHOLD)
 
     # then the alert of the first stay is resolved, and the second stay has its own
@@ -327,7 +327,7 @@ def test_a_scan_over_many_alerted_lines_reads_them_in_a_few_queries(
     lines = [OrderLineFactory() for _ in range(30)]
     for line in lines:
         advance(line, "allocated")
-    now = lines[-1].status_changed_at + THRESHOLD
+    now = lines[-1].status_occurred_at + THRESHOLD
     assert stale_alerts_scan(now=now).opened == 30
 
     # when the scan runs again, then its number of queries does not grow with the lines
