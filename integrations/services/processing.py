@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
 from integrations.models import InboundMessage, MessageState, SourceSystem, StatusMapping
-from integrations.services.lines import LineNotFound, lines_for_selector
+from integrations.services.lines import LineNotFound, lines_for_selector, lines_for_selectors
 from integrations.services.mapping import MappedStatus, status_mapping_choose, status_mapping_resolve
 from orders.models import OrderLine, ShipPolicy
 from orders.services import (
@@ -91,7 +91,14 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
     go through the bulk path together. Everything else, and everything when the bulk path
     fails, goes one by one through _process_locked, which also reports each failure."""
     mappings: dict[tuple, list[StatusMapping]] = {}
-    planned = [(message, plan) for message in messages if (plan := _plain_plan(message, mappings)) is not None]
+    parsed = {message.pk: _parse_quietly(message) for message in messages}
+    selectors = [status.line for result in parsed.values() if result for status in result.statuses]
+    lines = lines_for_selectors(selectors)
+    planned = [
+        (message, plan)
+        for message in messages
+        if parsed[message.pk] and (plan := _plain_plan(message, parsed[message.pk], mappings, lines)) is not None
+    ]
     if len(planned) < 2:
         return set()
     try:
@@ -112,12 +119,20 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
     return {message.pk for message, _plan in planned}
 
 
-def _plain_plan(message: InboundMessage, mappings: dict) -> tuple[ParsedMessage, list[StatusFact]] | None:
+def _parse_quietly(message: InboundMessage) -> ParsedMessage | None:
+    try:
+        return adapter_for(message.source.message_format).parse(message.raw)
+    except Exception:  # noqa: BLE001  (the one-by-one path parses again and reports why)
+        return None
+
+
+def _plain_plan(
+    message: InboundMessage, parsed: ParsedMessage, mappings: dict, lines_by_selector: dict
+) -> tuple[ParsedMessage, list[StatusFact]] | None:
     """The facts of a plain message, or None (not plain, or failing: the slow path will say why).
     Reads only."""
     source = message.source
     try:
-        parsed = adapter_for(source.message_format).parse(message.raw)
         if parsed.orders:
             return None
         facts = []
@@ -135,8 +150,8 @@ def _plain_plan(message: InboundMessage, mappings: dict) -> tuple[ParsedMessage,
             mapped = status_mapping_choose(
                 mappings[key], source=source, code=status.code, qualifier=status.qualifier, occurred_at=occurred_at
             )
-            lines = lines_for_selector(status.line)
-            if mapped is None or any(line.parent_id or line.is_split for line in lines):
+            lines = lines_by_selector.get(status.line)
+            if mapped is None or not lines or any(line.parent_id or line.is_split for line in lines):
                 return None
             facts += [
                 StatusFact(
