@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
-from orders.models import ActorKind, OrderLine, StatusEvent
+from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
 from orders.services.audit import audit_chain_append
 
 
@@ -95,4 +96,25 @@ def status_event_build(
         fact_key=key,
     )
     audit_chain_append(line=line, event=event)
+    return event
+
+
+def line_start_record(*, line: OrderLine, occurred_at: datetime, actor: Actor, provenance: Provenance) -> StatusEvent:
+    """The first event of a new line (created by an upsert or a split), saved with its chain head."""
+    now = timezone.now()
+    event = status_event_record(
+        line=line,
+        from_status="",
+        to_status=line.status,
+        outcome=EventOutcome.APPLIED,
+        occurred_at=occurred_at,
+        received_at=now,
+        applied_at=now,
+        actor=actor,
+        provenance=provenance,
+        key=unique_fact_key(),
+    )
+    line.skip_history_when_saving = True  # only the chain head moves; the creation is in history
+    line.save(update_fields=["audit_sequence", "audit_head"])
+    del line.skip_history_when_saving
     return event

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import EventOutcome, OrderLine, Site
 from orders.publication import Topic
-from orders.services.events import Actor, Provenance, status_event_record, unique_fact_key
+from orders.services.events import Actor, Provenance, line_start_record, status_event_record, unique_fact_key
 from orders.services.outbox import outbox_publish
 from orders.services.rollup import order_rollup_refresh
 from orders.status import LineStatus
@@ -65,20 +65,12 @@ def split_line(
                 status_changed_at=now,
             )
             child.save()
-            status_event_record(
+            line_start_record(
                 line=child,
-                from_status="",
-                to_status=child.status,
-                outcome=EventOutcome.APPLIED,
                 occurred_at=occurred_at,
-                received_at=now,
-                applied_at=now,
                 actor=actor,
                 provenance=Provenance(reason_code="split", reason_text=reason_text),
-                key=unique_fact_key(),
             )
-            child.skip_history_when_saving = True  # the chain head only; creation is in history
-            child.save(update_fields=["audit_sequence", "audit_head"])
             children.append(child)
         line.is_split = True
         summary = ", ".join(f"{child.number} ({child.quantity})" for child in children)

@@ -8,12 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Account, Asset, EventOutcome, LineReference, Order, OrderLine, Part, Region, Site
+from orders.models import Account, Asset, LineReference, Order, OrderLine, Part, Region, Site
 from orders.publication import Topic
-from orders.services.events import Actor, Provenance, status_event_record, unique_fact_key
+from orders.services.events import Actor, Provenance, line_start_record
 from orders.services.outbox import outbox_publish
 from orders.services.rollup import order_rollup_refresh
-from orders.status import LineStatus
 
 
 @dataclass(frozen=True)
@@ -144,20 +143,7 @@ def _line_create(order: Order, data: LineData, *, actor: Actor, provenance: Prov
     LineReference.objects.bulk_create(
         [LineReference(line=line, kind=kind, value=value) for kind, value in data.references]
     )
-    status_event_record(
-        line=line,
-        from_status="",
-        to_status=LineStatus.RECEIVED,
-        outcome=EventOutcome.APPLIED,
-        occurred_at=now,
-        received_at=now,
-        applied_at=now,
-        actor=actor,
-        provenance=provenance,
-        key=unique_fact_key(),
-    )
-    line.skip_history_when_saving = True  # the chain head only; creation is in history
-    line.save(update_fields=["audit_sequence", "audit_head"])
+    line_start_record(line=line, occurred_at=now, actor=actor, provenance=provenance)
     return line
 
 
