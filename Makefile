@@ -14,6 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -m pip check >/dev/null
+	@test -f .env || printf '# Local development settings (not committed). Production sets real variables.\nDEBUG=1\n' > .env
 	@touch $(STAMP)
 
 install: $(STAMP)
