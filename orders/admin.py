@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from orders.models import (
     Account,
     Asset,
+    EventSuppression,
     LineReference,
     Order,
     OrderLine,
@@ -174,6 +175,18 @@ class StatusEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_statusevent")
+
+
+@admin.register(EventSuppression)
+class EventSuppressionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Events hidden from customers: made through an override request, never edited here."""
+
+    list_display = ("event", "reason_code", "suppressed_by", "approved_by", "created_at")
+    list_select_related = ("event__line__order", "suppressed_by", "approved_by")
+    search_fields = ("event__line__order__number", "reason_code")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orders.view_eventsuppression")
 
 
 @admin.register(OutboxEvent)
