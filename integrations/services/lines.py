@@ -10,18 +10,7 @@ class LineNotFound(Exception):
 
 def lines_for_selector(selector: LineSelector) -> list[OrderLine]:
     """The leaf lines a fact applies to. A fact about a split line applies to every leaf below it."""
-    if selector.reference_kind:
-        lines = list(
-            OrderLine.objects.filter(
-                references__kind=selector.reference_kind, references__value=selector.reference_value
-            ).select_related("order")
-        )
-    else:
-        lines = list(
-            OrderLine.objects.filter(order__number=selector.order_number, number=selector.line_number).select_related(
-                "order"
-            )
-        )
+    lines = lines_for_selectors([selector]).get(selector)
     if not lines:
         raise LineNotFound(f"no line matches {selector}")
     return _leaves(lines)

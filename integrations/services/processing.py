@@ -139,7 +139,7 @@ def _plain_plan(
         for status in parsed.statuses:
             if status.quantity:
                 return None  # a possible partial confirmation: the one-by-one path splits lines
-            occurred_at = _occurred_at(status.occurred_at, source)
+            occurred_at = source_time(status.occurred_at, source)
             key = (source.pk, status.code, status.qualifier)
             if key not in mappings:
                 mappings[key] = list(
@@ -207,7 +207,7 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
     for order in parsed.orders:
         order_upsert(data=order, actor=actor, provenance=provenance)
     # Map every code first: one unknown code quarantines the whole message, nothing half-applied.
-    facts = [(status, _occurred_at(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
+    facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
     outcomes = []
     for status, occurred_at, mapped in facts:
         lines = lines_for_selector(status.line)
@@ -297,7 +297,7 @@ def _mapped(source: SourceSystem, status: ParsedStatus) -> MappedStatus:
         source=source,
         code=status.code,
         qualifier=status.qualifier,
-        occurred_at=_occurred_at(status.occurred_at, source),
+        occurred_at=source_time(status.occurred_at, source),
     )
     if mapped is None:
         qualifier = f" (qualifier {status.qualifier})" if status.qualifier else ""
@@ -309,7 +309,7 @@ def _mapped(source: SourceSystem, status: ParsedStatus) -> MappedStatus:
     return mapped
 
 
-def _occurred_at(moment: datetime, source: SourceSystem) -> datetime:
+def source_time(moment: datetime, source: SourceSystem) -> datetime:
     """Source clocks without a zone are in the source's time zone."""
     if timezone.is_naive(moment):
         return moment.replace(tzinfo=ZoneInfo(source.time_zone))

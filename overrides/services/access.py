@@ -107,7 +107,7 @@ def access_review_decide(*, item_id: int, user, decision: str) -> AccessReviewIt
     with transaction.atomic():
         # Lock order: the review, then its item (so the last decision completes the review).
         review = AccessReview.objects.select_for_update().get(pk=review_id)
-        item = review.items.select_for_update().select_related("user").get(pk=item_id)
+        item = review.items.select_for_update(of=("self",)).select_related("user").get(pk=item_id)
         if item.user_id == user.pk:
             raise PermissionDenied(_("Someone else must review your own access."))
         if item.decision != AccessReviewItem.Decision.PENDING:

@@ -13,7 +13,7 @@ from integrations.adapters import AdapterError, LineSelector, ParsedStatus, adap
 from integrations.models import InboundMessage, SourceSystem
 from integrations.services.lines import LineNotFound, lines_for_selector
 from integrations.services.mapping import status_mapping_resolve
-from integrations.services.processing import _occurred_at as source_time
+from integrations.services.processing import source_time
 from orders.models import OrderLine
 from orders.scoping import lines_visible_to
 from orders.services import Actor, line_status_override

@@ -124,7 +124,7 @@ def override_requests_visible_to(user):
 def _pending_for(user, request_id: int) -> OverrideRequest:
     request = (
         override_requests_visible_to(user)
-        .select_for_update()
+        .select_for_update(of=("self",))  # not the joined reason and user rows
         .select_related("reason", "requested_by")
         .get(pk=request_id)
     )
