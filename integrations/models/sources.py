@@ -47,6 +47,14 @@ class SourceSystem(models.Model):
         default=timedelta(hours=1),
         help_text=_("Overdue when nothing has arrived for this long."),
     )
+    clock_tolerance = models.DurationField(
+        _("clock tolerance"),
+        default=timedelta(0),
+        help_text=_(
+            "How far this source's clock may be off. A step back it reports (a short pick, a lost "
+            "allocation) undoes a forward step only when it is later than that step by more than this."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     # Transport settings: MQTT topic filter, or the URL and interval of a polled REST source.
     mqtt_topic = models.CharField(_("MQTT topic"), max_length=200, blank=True)

@@ -19,6 +19,17 @@ class EventOutcome(models.TextChoices):
     STALE = "stale", _("Recorded as late")  # older than the current status: kept for analytics
     REJECTED = "rejected", _("Rejected")  # not a legal move from the current status
     CONTESTED = "contested", _("Contradicts a held override")  # a discrepancy is opened
+    REMEMBERED = "remembered", _("Progress kept during a hold")  # held line resumes from here
+
+
+class EventKind(models.TextChoices):
+    START = "start", _("Line started")  # first event of a line (created, or split from its parent)
+    FACT = "fact", _("Source fact")  # a source system or technician said so
+    OVERRIDE = "override", _("Override")  # a person set the status
+    HELD_OVERRIDE = "held_override", _("Override held until a source confirms")  # ... and holds it
+    SPLIT = "split", _("Split")  # the line was split into child lines
+    ROLLUP = "rollup", _("Rollup")  # a split parent took its children's status
+    RESEQUENCED = "resequenced", _("Resequenced")  # a late fact re-ordered the line's facts
 
 
 class AppendOnlyError(Exception):
@@ -34,6 +45,8 @@ class StatusEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=20, choices=LineStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=LineStatus.choices)
     outcome = models.CharField(_("outcome"), max_length=12, choices=EventOutcome.choices)
+    # Blank on rows written before kinds were recorded: orders.services.decide derives it.
+    kind = models.CharField(_("kind"), max_length=16, choices=EventKind.choices, blank=True)
     occurred_at = models.DateTimeField(_("occurred at"), help_text=_("Source clock"))
     received_at = models.DateTimeField(_("received at"))
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
@@ -59,6 +72,8 @@ class StatusEvent(models.Model):
     source_system = models.CharField(_("source system"), max_length=40, blank=True, db_index=True)
     # The InboundMessage the fact came from; integrations owns that table, orders keeps the id.
     inbound_message_id = models.BigIntegerField(_("inbound message"), null=True, blank=True, db_index=True)
+    # The source's own sequence number for the fact, where it gives one: breaks ties of equal time.
+    source_sequence = models.BigIntegerField(_("source sequence"), null=True, blank=True)
     reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
     reason_text = models.TextField(_("reason"), blank=True)
     fact_key = models.CharField(_("fact key"), max_length=64)

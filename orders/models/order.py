@@ -4,6 +4,8 @@ Transitions only change fields in memory. `orders.services.status` is the one pl
 calls them, saves the line and writes the event row.
 """
 
+import uuid
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
@@ -37,6 +39,8 @@ class Priority(models.TextChoices):
 
 
 class Order(models.Model):
+    # Opaque and not sequential: the id in every URL and API outside the back office.
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("order number"), max_length=30, unique=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"))
     asset = models.ForeignKey(
@@ -63,8 +67,10 @@ class Order(models.Model):
     progress_percent = models.DecimalField(_("progress (%)"), max_digits=5, decimal_places=2, default=0)
     earliest_eta = models.DateTimeField(_("earliest ETA"), null=True, blank=True)
     latest_eta = models.DateTimeField(_("latest ETA"), null=True, blank=True)
+    # Per-order sequence of outbox rows, so a consumer can order and deduplicate the changes.
+    outbox_sequence = models.PositiveBigIntegerField(_("changes published"), default=0)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["outbox_sequence"])
 
     class Meta:
         ordering = ["-created_at"]
@@ -125,6 +131,7 @@ def _shipped_already(line: "OrderLine") -> bool:
 
 
 class OrderLine(FSMModelMixin, models.Model):
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
     parent = models.ForeignKey(
         "self",
@@ -158,6 +165,21 @@ class OrderLine(FSMModelMixin, models.Model):
         _("status occurred at"), null=True, blank=True, help_text=_("Source clock of the fact behind the status.")
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # Source time of the fact behind the path status (the one a hold or exception interrupted).
+    path_occurred_at = models.DateTimeField(_("path status occurred at"), null=True, blank=True)
+    # Where the line started: received with the order's source creation time (or none), or, for
+    # a split child, where its parent was. orders.services.decide replays late facts from here.
+    start_status = models.CharField(
+        _("start status"), max_length=20, choices=LineStatus.choices, default=LineStatus.RECEIVED
+    )
+    start_path_status = models.CharField(_("start path status"), max_length=20, choices=LineStatus.choices, blank=True)
+    start_occurred_at = models.DateTimeField(_("start occurred at"), null=True, blank=True)
+    start_path_occurred_at = models.DateTimeField(_("start path status occurred at"), null=True, blank=True)
+    # The latest fact recorded, in decision order (source time, source sequence, fact key): a
+    # fact that sorts after it is one fold step; one that sorts before it replays the line.
+    latest_fact_at = models.DateTimeField(_("latest fact at"), null=True, blank=True)
+    latest_fact_sequence = models.BigIntegerField(_("latest fact sequence"), null=True, blank=True)
+    latest_fact_key = models.CharField(_("latest fact key"), max_length=64, blank=True)
     # Set by an override "held until the source confirms": a source fact that disagrees with it
     # is recorded as contested (and a discrepancy opens) instead of moving the line.
     held_status = models.CharField(

@@ -10,6 +10,8 @@ class OutboxEvent(models.Model):
         "orders.Order", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("order")
     )
     payload = models.JSONField(_("payload"))
+    # The order's own sequence of changes (Order.outbox_sequence), also in the payload.
+    order_sequence = models.PositiveBigIntegerField(_("order sequence"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Names of the handlers that have processed the row; a retry skips them.
     delivered_to = models.JSONField(_("delivered to"), default=list, blank=True)
