@@ -55,7 +55,7 @@ clean:
 # The line state machine for the procedure documentation (source-fact transitions only; the
 # override and the split-parent rollup may reach any status). Render with: dot -Tsvg -O <file>
 docs: install
-	$(BIN)/python manage.py graph_transitions -e override,take_rollup_status orders.OrderLine \
+	$(BIN)/python manage.py graph_transitions -e override,take_rollup_status,take_decided_status orders.OrderLine \
 		| $(BIN)/python -c "import sys; l=sys.stdin.read().splitlines(); print('\n'.join(l[:3]+sorted(l[3:-2])+l[-2:]))" \
 		> docs/line-state-machine.dot
 

@@ -4,6 +4,7 @@ Without DATABASE_URL and REDIS_URL the project runs on its embedded defaults: a 
 eager Celery tasks, a local-memory cache and an in-memory channel layer.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -171,6 +172,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # How long an outbox row may wait for its after-commit task before the sweep delivers it.
+# A status fact dated further than this ahead of its receipt is not applied: its message is
+# quarantined (a source clock or time zone is wrong).
+FACT_MAX_FUTURE = timedelta(minutes=env.int("FACT_MAX_FUTURE_MINUTES", default=15))
 OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 

@@ -23,6 +23,8 @@ from integrations.services.mapping import MappedStatus, status_mapping_choose, s
 from orders.models import OrderLine, ShipPolicy
 from orders.services import (
     Actor,
+    FactFromTheFuture,
+    LineIsSplit,
     Provenance,
     SplitPart,
     StatusUpdateResult,
@@ -79,11 +81,33 @@ def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 
         else:
             due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__lte=timezone.now())
             messages = list(waiting.filter(due).order_by("id")[:limit])
-        done_in_bulk = _plain_messages_apply(messages)
+        # In message-id order: runs of plain messages go through the bulk path together, every
+        # other message one by one in its place.
+        run: list[InboundMessage] = []
         for message in messages:
-            if message.pk not in done_in_bulk:
-                _process_locked(message)
+            if _is_plain_candidate(message):
+                run.append(message)
+                continue
+            _run_apply(run)
+            run = []
+            _process_locked(message)
+        _run_apply(run)
         return messages
+
+
+def _run_apply(run: list[InboundMessage]) -> None:
+    done_in_bulk = _plain_messages_apply(run)
+    for message in run:
+        if message.pk not in done_in_bulk:
+            _process_locked(message)
+
+
+def _is_plain_candidate(message: InboundMessage) -> bool:
+    """Cheap first look (the bulk path checks again): a message that parses into status facts
+    only. Its parse is kept on the message for the bulk path."""
+    message._parsed_quietly = _parse_quietly(message)
+    parsed = message._parsed_quietly
+    return parsed is not None and not parsed.orders and all(not status.quantity for status in parsed.statuses)
 
 
 def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
@@ -91,7 +115,7 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
     go through the bulk path together. Everything else, and everything when the bulk path
     fails, goes one by one through _process_locked, which also reports each failure."""
     mappings: dict[tuple, list[StatusMapping]] = {}
-    parsed = {message.pk: _parse_quietly(message) for message in messages}
+    parsed = {message.pk: getattr(message, "_parsed_quietly", None) or _parse_quietly(message) for message in messages}
     selectors = [status.line for result in parsed.values() if result for status in result.statuses]
     lines = lines_for_selectors(selectors)
     planned = [
@@ -115,7 +139,7 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
         message.processed_at = now
         message.last_error = ""
         message.next_attempt_at = None
-    rows_update([message for message, _plan in planned], MESSAGE_FIELDS)
+    rows_update(model=InboundMessage, objects=[message for message, _plan in planned], fields=MESSAGE_FIELDS)
     return {message.pk for message, _plan in planned}
 
 
@@ -140,6 +164,8 @@ def _plain_plan(
             if status.quantity:
                 return None  # a possible partial confirmation: the one-by-one path splits lines
             occurred_at = source_time(status.occurred_at, source)
+            if occurred_at > message.received_at + settings.FACT_MAX_FUTURE:
+                return None  # the one-by-one path quarantines it and says why
             key = (source.pk, status.code, status.qualifier)
             if key not in mappings:
                 mappings[key] = list(
@@ -166,6 +192,8 @@ def _plain_plan(
                         reason_text=status.text,
                     ),
                     received_at=message.received_at,
+                    sequence=parsed.sequence,
+                    clock_tolerance=source.clock_tolerance,
                 )
                 for line in lines
             ]
@@ -182,6 +210,9 @@ def _process_locked(message: InboundMessage) -> None:
     except Quarantine as error:
         _fail(message, MessageState.QUARANTINED, str(error))
         message.parsed = {**(message.parsed or {}), "unknown_code": {"code": error.code, "qualifier": error.qualifier}}
+    except FactFromTheFuture as error:
+        zone = f"source time zone {message.source.time_zone}"
+        _fail(message, MessageState.QUARANTINED, f"{_describe(error)} ({zone})")
     except (AdapterError, ValidationError) as error:
         _fail(message, MessageState.DEAD, _describe(error))
     except LineNotFound as error:
@@ -210,12 +241,7 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
     facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
     outcomes = []
     for status, occurred_at, mapped in facts:
-        lines = lines_for_selector(status.line)
-        if status.quantity and len(lines) > 1:
-            # A partial confirmation seen again after its split: it belongs to the confirmed child.
-            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
-        for line in lines:
-            result = _apply_fact(message, line, status, occurred_at, mapped)
+        for result in _facts_apply(message, status, occurred_at, mapped):
             outcomes.append(
                 FactOutcome(
                     line=str(result.event.line),
@@ -226,6 +252,27 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
                 )
             )
     return outcomes
+
+
+def _facts_apply(message, status, occurred_at, mapped) -> list[StatusUpdateResult]:
+    """Apply one parsed status to the lines it names. A line split by someone else between
+    resolving and locking is resolved again (its children take the fact), not dead-lettered."""
+    for attempt in range(3):
+        lines = lines_for_selector(status.line)
+        if status.quantity and len(lines) > 1:
+            # A partial confirmation seen again after its split: it belongs to the confirmed child.
+            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+        results = []
+        try:
+            with transaction.atomic():
+                for line in lines:
+                    results.append(_apply_fact(message, line, status, occurred_at, mapped))
+        except LineIsSplit:
+            if attempt == 2:
+                raise
+            continue
+        return results
+    return []
 
 
 def _apply_fact(
@@ -252,6 +299,8 @@ def _apply_fact(
         actor=actor,
         provenance=provenance,
         received_at=message.received_at,
+        sequence=message.sequence,
+        clock_tolerance=source.clock_tolerance,
     )
 
 

@@ -279,6 +279,16 @@ class OrderLine(FSMModelMixin, models.Model):
         field=status,
         source="*",
         target=GET_STATE(_requested_status, states=LineStatus.values),
+        conditions=[_is_leaf],
+    )
+    def take_decided_status(self, status: str) -> None:
+        """A late fact re-ordered the line's facts: the line takes the status their replay in
+        source-time order gives (orders.services.decide judged every step with this machine)."""
+
+    @transition(
+        field=status,
+        source="*",
+        target=GET_STATE(_requested_status, states=LineStatus.values),
         conditions=[_is_split],
     )
     def take_rollup_status(self, status: str) -> None:

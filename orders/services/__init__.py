@@ -2,13 +2,21 @@
 
 from orders.services.events import Actor, Provenance
 from orders.services.splitting import SplitPart, split_line
-from orders.services.status import DUPLICATE, LineIsSplit, StatusUpdateResult, apply_status_update, line_status_override
+from orders.services.status import (
+    DUPLICATE,
+    FactFromTheFuture,
+    LineIsSplit,
+    StatusUpdateResult,
+    apply_status_update,
+    line_status_override,
+)
 from orders.services.suppression import status_event_suppress
 from orders.services.upsert import LineData, OrderData, order_upsert
 
 __all__ = [
     "DUPLICATE",
     "Actor",
+    "FactFromTheFuture",
     "LineData",
     "LineIsSplit",
     "OrderData",

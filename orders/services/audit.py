@@ -40,8 +40,15 @@ def _canonical(value):
     return value
 
 
+# Covered once set: rows written before they existed keep the hash they were written with.
+HASHED_WHEN_SET = ("kind", "source_sequence")
+
+
 def event_hash(event: StatusEvent) -> str:
     content = {name: _canonical(getattr(event, name)) for name in HASHED_FIELDS}
+    content.update(
+        {name: _canonical(getattr(event, name)) for name in HASHED_WHEN_SET if getattr(event, name) not in ("", None)}
+    )
     encoded = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
 

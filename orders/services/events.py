@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
+from orders.models import ActorKind, EventKind, EventOutcome, OrderLine, StatusEvent
 from orders.services.audit import audit_chain_append
 
 
@@ -74,9 +74,13 @@ def status_event_build(
     provenance: Provenance,
     key: str,
     approved_by=None,
+    kind: str = "",
+    source_sequence: int | None = None,
 ) -> StatusEvent:
     """The event, placed in the line's chain but not saved (the bulk path saves many at once)."""
     event = StatusEvent(
+        kind=kind,
+        source_sequence=source_sequence,
         line=line,
         order_id=line.order_id,
         from_status=from_status,
@@ -99,15 +103,20 @@ def status_event_build(
     return event
 
 
-def line_start_record(*, line: OrderLine, occurred_at: datetime, actor: Actor, provenance: Provenance) -> StatusEvent:
-    """The first event of a new line (created by an upsert or a split), saved with its chain head."""
+def line_start_record(
+    *, line: OrderLine, occurred_at: datetime | None, actor: Actor, provenance: Provenance
+) -> StatusEvent:
+    """The first event of a new line (created by an upsert or a split), saved with its chain head.
+    `occurred_at` is the source time the line started at; without one the event carries our
+    receipt time (the line's own status time stays empty until a source says)."""
     now = timezone.now()
     event = status_event_record(
         line=line,
         from_status="",
         to_status=line.status,
         outcome=EventOutcome.APPLIED,
-        occurred_at=occurred_at,
+        occurred_at=occurred_at or now,
+        kind=EventKind.START,
         received_at=now,
         applied_at=now,
         actor=actor,

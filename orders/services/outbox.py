@@ -4,7 +4,7 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -16,9 +16,26 @@ def outbox_publish(*, topic: str, order: Order | None, payload: dict) -> OutboxE
     """Write the row in the caller's transaction; a task delivers it once that commits."""
     from orders.tasks import outbox_dispatch  # tasks import services; import late to avoid a cycle
 
-    event = OutboxEvent.objects.create(topic=topic, order=order, payload=payload)
+    sequence = None
+    if order is not None:
+        sequence = order_sequence_next(order)
+        payload = {**payload, "sequence": sequence}
+    event = OutboxEvent.objects.create(topic=topic, order=order, order_sequence=sequence, payload=payload)
     transaction.on_commit(lambda: outbox_dispatch.delay(event.pk))
     return event
+
+
+def order_sequence_next(order: Order) -> int:
+    """The order's next outbox sequence number, counted in the database in one statement (it
+    locks the order row until commit, so two publishers of one order cannot take the same)."""
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET outbox_sequence = outbox_sequence + 1 WHERE id = %s RETURNING outbox_sequence",
+            [order.pk],
+        )
+        (order.outbox_sequence,) = cursor.fetchone()
+    return order.outbox_sequence
 
 
 def outbox_dispatch_after_commit(event_ids: list[int]) -> None:

@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import EventOutcome, OrderLine, Site
+from orders.models import EventKind, EventOutcome, OrderLine, Site
 from orders.publication import Topic
 from orders.services.events import Actor, Provenance, line_start_record, status_event_record, unique_fact_key
+from orders.services.locking import order_lock_for_line
 from orders.services.outbox import outbox_publish
 from orders.services.rollup import order_rollup_refresh
 from orders.status import LineStatus
@@ -43,7 +44,8 @@ def split_line(
     now = timezone.now()
     occurred_at = occurred_at or now
     with transaction.atomic():
-        line = OrderLine.objects.select_for_update().get(pk=line_id)
+        locked = order_lock_for_line(line_id=line_id)  # the order, then its lines by id
+        line = locked.lines[line_id]
         remainder = _validate_split(line, parts)
         if remainder:
             parts = [*parts, SplitPart(quantity=remainder, site=line.site, eta=line.eta)]
@@ -63,6 +65,16 @@ def split_line(
                 status_before_interruption=line.status_before_interruption,
                 status_occurred_at=line.status_occurred_at,
                 status_changed_at=now,
+                path_occurred_at=line.path_occurred_at,
+                held_status=line.held_status,
+                # A child inherits its parent's start and facts: a late fact replays them all.
+                start_status=line.start_status,
+                start_path_status=line.start_path_status,
+                start_occurred_at=line.start_occurred_at,
+                start_path_occurred_at=line.start_path_occurred_at,
+                latest_fact_at=line.latest_fact_at,
+                latest_fact_sequence=line.latest_fact_sequence,
+                latest_fact_key=line.latest_fact_key,
             )
             child.save()
             line_start_record(
@@ -90,6 +102,7 @@ def split_line(
                 ),
             ),
             key=unique_fact_key(),
+            kind=EventKind.SPLIT,
         )
         line.save(update_fields=["is_split", "audit_sequence", "audit_head", "updated_at"])
         order = order_rollup_refresh(order_id=line.order_id)

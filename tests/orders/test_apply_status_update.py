@@ -113,8 +113,8 @@ def test_a_forward_fact_with_an_older_timestamp_still_applies(line, sap, t0):
     assert result.outcome == "applied"
     line.refresh_from_db()
     assert line.status == "in_transit"
-    # and the line keeps the newest source time, so later late facts are still judged against it
-    assert line.status_occurred_at == t0 + timedelta(hours=2)
+    # and its status time is the source time of the fact behind the status: the carrier's
+    assert line.status_occurred_at == t0 + timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_a_split_line_refuses_status_facts(line, sap, t0):
         apply_status_update(line_id=line.pk, status="shipped", occurred_at=t0, actor=sap)
 
     # then it is refused: facts belong to the children
-    assert "line" in raised.value.message_dict
+    assert "split" in str(raised.value)
     assert StatusEvent.objects.filter(line=line).count() == events_before
     line.refresh_from_db()
     assert line.status == "received"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders.models import Order, OrderLine, OutboxEvent, StatusEvent
-from orders.services import Actor, Provenance, SplitPart, apply_status_update, split_line
+from orders.services import Actor, LineIsSplit, Provenance, SplitPart, apply_status_update, split_line
 from orders.services.audit import audit_chain_verify
 from orders.services.bulk import StatusFact, status_facts_apply
 from orders.status import LineStatus
@@ -18,6 +18,7 @@ from tests.factories import OrderFactory, OrderLineFactory
 pytestmark = pytest.mark.django_db
 
 SOURCES = ("SAP-ERP", "EWM-RTM", "CARRIER-DHL")
+RECEIVED_AT = T0 + timedelta(hours=12)  # after every fact below: none is from the future
 FACTS = st.lists(
     st.tuples(
         st.integers(min_value=0, max_value=2),  # which line
@@ -42,7 +43,7 @@ def _fact(line: OrderLine, status: str, minutes: int, source: str) -> StatusFact
         occurred_at=T0 + timedelta(minutes=minutes),
         actor=Actor.integration(source),
         provenance=Provenance(source_system=source),
-        received_at=T0,
+        received_at=RECEIVED_AT,
     )
 
 
@@ -60,7 +61,7 @@ def test_bulk_and_one_by_one_end_in_the_same_place(facts):
             occurred_at=T0 + timedelta(minutes=minutes),
             actor=Actor.integration(source),
             provenance=Provenance(source_system=source),
-            received_at=T0,
+            received_at=RECEIVED_AT,
         ).outcome
         for i, status, minutes, source in facts
     ]
@@ -106,11 +107,34 @@ def test_changes_are_published_in_bulk_with_one_outbox_row_each(line, django_cap
     assert len(callbacks) == 1
 
 
-def test_lines_of_a_split_are_refused_before_anything_is_written(line):
+def test_a_split_parent_is_refused_before_anything_is_written(line):
     child, _rest = split_line(line_id=line.pk, parts=[SplitPart(quantity=4)], actor=Actor.system("test"))
     events = StatusEvent.objects.count()
 
-    with pytest.raises(ValidationError):
-        status_facts_apply(facts=[_fact(child, "picking", 1, "EWM-RTM")])
+    with pytest.raises(LineIsSplit):
+        status_facts_apply(facts=[_fact(child, "picking", 1, "EWM-RTM"), _fact(line, "picking", 1, "EWM-RTM")])
 
+    assert StatusEvent.objects.count() == events
+
+
+def test_children_of_a_split_take_facts_in_bulk_and_roll_up_their_parent(line):
+    # given a line split into two children
+    child, rest = split_line(line_id=line.pk, parts=[SplitPart(quantity=4)], actor=Actor.system("test"))
+
+    # when both children are picked in one batch
+    status_facts_apply(facts=[_fact(child, "picking", 1, "EWM-RTM"), _fact(rest, "picking", 2, "EWM-RTM")])
+
+    # then the parent shows their rolled-up status and the audit chains hold
+    line.refresh_from_db()
+    assert line.status == "picking"
+    assert audit_chain_verify(line_ids=[line.pk, child.pk, rest.pk]) == []
+
+
+def test_a_fact_from_the_future_refuses_the_batch_before_anything_is_written(line):
+    events = StatusEvent.objects.count()
+
+    with pytest.raises(ValidationError) as raised:
+        status_facts_apply(facts=[_fact(line, "picking", 13 * 60, "EWM-RTM")])
+
+    assert "occurred_at" in raised.value.message_dict
     assert StatusEvent.objects.count() == events

@@ -111,13 +111,13 @@ def test_a_bulk_override_waits_for_a_second_person(emea, planner, advance):
 
 def test_a_simple_forward_override_on_a_b_part_with_a_source_event_applies_at_once(emea, planner, advance, sap, t0):
     # given a line SAP shipped and then put in exception, and a carrier scan "in transit" that
-    # arrived late (older than the exception) and so was only recorded
+    # arrived late (older than the exception): the line stays in exception, remembering the scan
     line = _line(emea, "B")
     advance(line, "released", "shipped", "exception")
     late_scan = apply_status_update(
         line_id=line.pk, status="in_transit", occurred_at=t0 + timedelta(seconds=150), actor=sap
     )
-    assert late_scan.outcome == EventOutcome.STALE
+    assert late_scan.outcome == EventOutcome.REMEMBERED
 
     # when the planner clears the exception by moving the line on to in transit
     request = _ask(planner, [line], "in_transit", reason_code="carrier_confirmed")
