@@ -31,7 +31,7 @@ def carry_existing_data(apps, schema_editor):
             start_status=first.to_status if first else "received",
             path_occurred_at=line.status_occurred_at if path_status in path else None,
             latest_fact_at=latest.occurred_at if latest else None,
-            latest_fact_key=latest.fact_key if latest else "",
+            latest_fact_key=f"{latest.source_system}\t{latest.to_status}\t{latest.fact_key}" if latest else "",
         )
 
 
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalorderline',
             name='latest_fact_key',
-            field=models.CharField(blank=True, max_length=64, verbose_name='latest fact key'),
+            field=models.CharField(blank=True, max_length=200, verbose_name='latest fact key'),
         ),
         migrations.AddField(
             model_name='historicalorderline',
@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='orderline',
             name='latest_fact_key',
-            field=models.CharField(blank=True, max_length=64, verbose_name='latest fact key'),
+            field=models.CharField(blank=True, max_length=200, verbose_name='latest fact key'),
         ),
         migrations.AddField(
             model_name='orderline',

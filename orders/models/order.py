@@ -179,7 +179,7 @@ class OrderLine(FSMModelMixin, models.Model):
     # fact that sorts after it is one fold step; one that sorts before it replays the line.
     latest_fact_at = models.DateTimeField(_("latest fact at"), null=True, blank=True)
     latest_fact_sequence = models.BigIntegerField(_("latest fact sequence"), null=True, blank=True)
-    latest_fact_key = models.CharField(_("latest fact key"), max_length=64, blank=True)
+    latest_fact_key = models.CharField(_("latest fact key"), max_length=200, blank=True)
     # Set by an override "held until the source confirms": a source fact that disagrees with it
     # is recorded as contested (and a discrepancy opens) instead of moving the line.
     held_status = models.CharField(

@@ -100,6 +100,7 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
                     sequence=fact.sequence,
                     from_integration=fact.actor.kind == ActorKind.INTEGRATION,
                     clock_tolerance=fact.clock_tolerance,
+                    source=fact.provenance.source_system,
                 ),
                 actor=fact.actor,
                 provenance=fact.provenance,

@@ -3,8 +3,8 @@
 Every path that changes a status calls `judge` (the single path, the batch path, overrides,
 reconciliation, imports); they differ only in how they write. The rules, one line each:
 
-1. Facts are judged in decision order: source time, then the source's sequence number, then the
-   fact's identity (its key) — never by arrival, and never by our clock.
+1. Facts are judged in decision order: source time, then the source's sequence number, then a
+   stable identity (source, status, fact key) — never by arrival, and never by our clock.
 2. A fact that sorts after every fact the line has seen is one step of the fold below; one that
    sorts before replays the line's facts from where it started, so any arrival order of the same
    facts ends in the same status, status time and path status.
@@ -57,14 +57,22 @@ class Fact:
     kind: str = EventKind.FACT
     from_integration: bool = True
     clock_tolerance: timedelta = timedelta(0)
+    source: str = ""
 
     @property
     def order_key(self) -> OrderKey:
-        return order_key(self.occurred_at, self.sequence, self.key)
+        return order_key(self.occurred_at, self.sequence, tie_break(self.source, self.status, self.key))
 
 
-def order_key(occurred_at: datetime, sequence: int | None, key: str) -> OrderKey:
-    return (occurred_at, NO_SEQUENCE if sequence is None else sequence, key)
+def tie_break(source: str, status: str, key: str) -> str:
+    """The last part of the decision order: the same for the same fact on any line (the key,
+    which names the line, only separates facts that agree on everything else). Tabs sort below
+    every character of a code, so the string sorts as the tuple would."""
+    return f"{source}\t{status}\t{key}"
+
+
+def order_key(occurred_at: datetime, sequence: int | None, tie: str) -> OrderKey:
+    return (occurred_at, NO_SEQUENCE if sequence is None else sequence, tie)
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,8 @@ def judge(*, state: LineState, fact: Fact, start: LineState | None = None, histo
     final, outcomes = replay(start, [*history, fact])
     at_position = outcomes[fact.key]
     if final.same_as(state):
+        if fact.status == state.status:
+            return Judgement(outcome=EventOutcome.UNCHANGED, state=final)
         superseded = at_position in (EventOutcome.APPLIED, EventOutcome.REMEMBERED)
         return Judgement(outcome=EventOutcome.STALE if superseded else at_position, state=final)
     if final.status == state.status:

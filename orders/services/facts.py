@@ -105,6 +105,7 @@ def facts_from_events(events: list[StatusEvent]) -> list[Fact]:
             kind=event_kind(event),
             from_integration=event.actor_kind == ActorKind.INTEGRATION,
             clock_tolerance=tolerances.get(event.source_system, Fact.clock_tolerance),
+            source=event.source_system,
         )
         for event in chosen
     ]

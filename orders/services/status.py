@@ -79,6 +79,7 @@ def apply_status_update(
         sequence=sequence,
         from_integration=actor.kind == ActorKind.INTEGRATION,
         clock_tolerance=clock_tolerance,
+        source=provenance.source_system,
     )
     with transaction.atomic():
         locked = order_lock_for_line(line_id=line_id, fact_key=key)
@@ -134,6 +135,7 @@ def line_status_override(
             key=unique_fact_key(),
             kind=EventKind.HELD_OVERRIDE if hold_until_source_confirms else EventKind.OVERRIDE,
             from_integration=False,
+            source=reference,
         )
         change = fact_take(
             locked=locked,
