@@ -6,7 +6,7 @@ nothing is applied twice.
 """
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -225,6 +225,8 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
     actor = Actor.integration(source.code)
     provenance = Provenance(source_system=source.code, inbound_message_id=message.pk)
     for order in parsed.orders:
+        if order.created_at is not None:
+            order = replace(order, created_at=source_time(order.created_at, source))
         order_upsert(data=order, actor=actor, provenance=provenance)
     # Map every code and find every line first: one unknown code or ambiguous reference
     # quarantines the whole message, nothing half-applied.
@@ -241,7 +243,7 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
             # A partial confirmation seen again after its split: it belongs to the confirmed child.
             lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
         if match.shipment is not None:
-            shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status), occurred_at=occurred_at)
+            shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status, source), occurred_at=occurred_at)
         for line in lines:
             result = _apply_fact(message, line, status, occurred_at, mapped, match=match)
             outcomes.append(
@@ -307,7 +309,7 @@ def _apply_fact(
         shipment_record(
             line_id=line.pk,
             quantity=line.quantity,
-            data=_shipment_data(status),
+            data=_shipment_data(status, source),
             source_system=source.code,
             occurred_at=occurred_at,
         )
@@ -330,14 +332,14 @@ def _goods_left(canonical_status: str, status: ParsedStatus, result: StatusUpdat
     return status.names_a_shipment and RANK.get(canonical_status, -1) > RANK[LineStatus.SHIPPED]
 
 
-def _shipment_data(status: ParsedStatus) -> ShipmentData:
+def _shipment_data(status: ParsedStatus, source: SourceSystem) -> ShipmentData:
     return ShipmentData(
         carrier=status.carrier,
         tracking_number=status.tracking_number,
         bill_of_lading=status.bill_of_lading,
         pro_number=status.pro_number,
         ship_from=status.ship_from,
-        eta=status.eta,
+        eta=source_time(status.eta, source) if status.eta else None,
         location=status.location,
         packages=status.packages,
     )
@@ -436,7 +438,12 @@ def _summary(parsed: ParsedMessage) -> dict:
         "sequence": parsed.sequence,
         "orders": [{"number": order.number, "lines": [line.number for line in order.lines]} for order in parsed.orders],
         "statuses": [
-            {**asdict(status), "line": str(status.line), "occurred_at": status.occurred_at.isoformat()}
+            {
+                **asdict(status),
+                "line": str(status.line),
+                "occurred_at": status.occurred_at.isoformat(),
+                "eta": status.eta.isoformat() if status.eta else None,
+            }
             for status in parsed.statuses
         ],
     }

@@ -57,6 +57,8 @@ def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Or
     (dates, priority, sites, ETAs, references). Statuses never change here. The order number is
     looked up under its issuer, the source of the message (`provenance.source_system`)."""
     issuer = provenance.source_system
+    if data.created_at is not None and timezone.is_naive(data.created_at):
+        raise ValidationError({"created_at": _("The order's creation time needs a time zone.")})
     with transaction.atomic():
         account = _account(data)
         order = Order.objects.select_for_update().filter(issuer=issuer, number=data.number).first()
