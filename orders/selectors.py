@@ -3,11 +3,11 @@
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from orders.models import Order, OrderLine, StatusDefinition, StatusEvent
+from orders.models import Order, OrderLine, Shipment, ShipmentLine, StatusDefinition, StatusEvent
 from orders.status import IN_SENTENCE, RANK, LineStatus
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -23,6 +23,7 @@ class OrderDetail:
     order: Order
     lines: list[OrderLine]
     events: list[StatusEvent]
+    shipments: list[Shipment] = field(default_factory=list)
     children_of: dict[int | None, list[OrderLine]] = field(default_factory=dict)
 
     @property
@@ -54,7 +55,15 @@ def order_detail(order: Order) -> OrderDetail:
         .select_related("line", "actor_user")
         .order_by("occurred_at", "line__number", "sequence")
     )
-    return OrderDetail(order=order, lines=lines, events=events, children_of=dict(children_of))
+    shipments = list(
+        Shipment.objects.filter(order=order)
+        .select_related("ship_from")
+        .prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("line").order_by("line__number"))
+        )
+        .order_by("created_at", "pk")
+    )
+    return OrderDetail(order=order, lines=lines, events=events, shipments=shipments, children_of=dict(children_of))
 
 
 def status_definitions() -> dict[str, StatusDefinition]:

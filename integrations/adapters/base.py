@@ -28,10 +28,14 @@ class LineSelector:
     line_number: str = ""
     reference_kind: str = ""  # an orders.LineReference.Kind value
     reference_value: str = ""
+    # Who issued the reference, when the message says: the account number for a purchase order,
+    # a source code or a carrier's SCAC otherwise. Blank: the message's source decides the scope.
+    reference_issuer: str = ""
 
     def __str__(self) -> str:
         if self.reference_kind:
-            return f"{self.reference_kind}={self.reference_value}"
+            issuer = f"@{self.reference_issuer}" if self.reference_issuer else ""
+            return f"{self.reference_kind}={self.reference_value}{issuer}"
         return f"{self.order_number}/{self.line_number}" if self.line_number else self.order_number
 
 
@@ -48,7 +52,17 @@ class ParsedStatus:
     reason_code: str = ""
     text: str = ""
     tracking_number: str = ""
-    carrier: str = ""
+    carrier: str = ""  # SCAC
+    # Shipment identifiers a goods issue, a partial confirmation or a carrier names.
+    bill_of_lading: str = ""
+    pro_number: str = ""
+    ship_from: str = ""  # the shipping point or site code the goods left from
+    eta: datetime | None = None  # the carrier's or the source's estimated arrival
+    packages: int | None = None  # handling units (X12 lading quantity), never part quantities
+
+    @property
+    def names_a_shipment(self) -> bool:
+        return bool(self.tracking_number or self.bill_of_lading or self.pro_number or self.carrier)
 
 
 # Order upserts are handed to orders.services.order_upsert as they are.

@@ -58,6 +58,7 @@ def _order(order: dict, where: str) -> ParsedOrder:
         promised_date=_date(order.get("promised_date"), f"{where}/promised_date"),
         asset_serial_number=order.get("asset_serial_number", ""),
         is_test=order.get("is_test", False),
+        created_at=_datetime(order["created_at"], f"{where}/created_at") if "created_at" in order else None,
         lines=tuple(_line(line, f"{where}/lines/{i}") for i, line in enumerate(order["lines"])),
     )
 
@@ -72,14 +73,20 @@ def _line(line: dict, where: str) -> ParsedLine:
         quantity=line["quantity"],
         site_code=line.get("site", ""),
         eta=_datetime(line["eta"], f"{where}/eta") if "eta" in line else None,
-        references=tuple((ref["kind"], ref["value"]) for ref in line.get("references", [])),
+        references=tuple(
+            (ref["kind"], ref["value"], ref["issuer"]) if "issuer" in ref else (ref["kind"], ref["value"])
+            for ref in line.get("references", [])
+        ),
     )
 
 
 def _status(status: dict, where: str) -> ParsedStatus:
     if "reference" in status:
+        reference = status["reference"]
         selector = LineSelector(
-            reference_kind=status["reference"]["kind"], reference_value=status["reference"]["value"]
+            reference_kind=reference["kind"],
+            reference_value=reference["value"],
+            reference_issuer=reference.get("issuer", ""),
         )
     else:
         selector = LineSelector(order_number=status["order"], line_number=status["line"])
@@ -94,6 +101,10 @@ def _status(status: dict, where: str) -> ParsedStatus:
         text=status.get("text", ""),
         tracking_number=status.get("tracking_number", ""),
         carrier=status.get("carrier", ""),
+        bill_of_lading=status.get("bill_of_lading", ""),
+        pro_number=status.get("pro_number", ""),
+        ship_from=status.get("ship_from", ""),
+        eta=_datetime(status["eta"], f"{where}/eta") if "eta" in status else None,
     )
 
 

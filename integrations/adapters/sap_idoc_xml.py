@@ -7,6 +7,11 @@ own screens, reports and the line references we store all use the zero-padded fo
 The status code is each E1EDL18 qualifier (PIC picking, PGI goods issue, QUA quantity, ...), or
 the message type when there is none; the qualifier is always the message type. Times are naive:
 SAP writes local time without a zone. Handling units (E1EDL37) are ignored.
+
+Shipment identifiers: the bill of lading is E1EDL20/BOLNR, the ship-from is the shipping point
+E1EDL20/VSTEL, the carrier the forwarding agent (partner function SP in E1ADRM1, else a TDLNR
+where the IDoc carries one), as SAP numbers it; the ETA the planned delivery date (E1EDT13
+qualifier 007). The item's LFIMG is the quantity this confirmation covers.
 """
 
 import re
@@ -22,7 +27,8 @@ from integrations.adapters.base import LineSelector, ParsedMessage, ParsedStatus
 REFERENCE_KIND = "sap_delivery_item"
 BASIC_TYPE = re.compile(r"DELVRY0[1-9]")
 MESSAGE_TYPES = ("SHPCON", "WHSCON", "DESADV")
-GOODS_ISSUE, PICKING = "006", "010"  # E1EDT13 deadline qualifiers
+GOODS_ISSUE, DELIVERY, PICKING = "006", "007", "010"  # E1EDT13 deadline qualifiers
+FORWARDING_AGENT = "SP"  # E1ADRM1 partner function of the carrier
 # E1EDL18 qualifiers that only tell SAP which weights or volume to adopt: no step of the delivery.
 NOT_EVENTS = frozenset({"NWT", "GWT", "VOL"})
 # SAP documents a quantity confirmation without flow records on the item (E1EDL19), not the header.
@@ -111,6 +117,8 @@ def _delivery_statuses(delivery: Element, message_type: str, created_at: datetim
     items = delivery.findall("E1EDL24")
     if not items:
         raise ParseError(f"{where}: no E1EDL24 item, so no line to report on")
+    carrier = _carrier(delivery)
+    eta = deadlines.get(DELIVERY)
     statuses = []
     for item in items:
         item_number = _text(item, "POSNR")
@@ -131,10 +139,21 @@ def _delivery_statuses(delivery: Element, message_type: str, created_at: datetim
                     quantity=quantity,
                     location=_text(delivery, "VSTEL") or _text(item, "WERKS"),
                     text=_text(item, "MATNR"),
-                    tracking_number=_text(delivery, "BOLNR"),
+                    bill_of_lading=_text(delivery, "BOLNR"),
+                    carrier=carrier,
+                    ship_from=_text(delivery, "VSTEL"),
+                    eta=eta,
                 )
             )
     return statuses
+
+
+def _carrier(delivery: Element) -> str:
+    for partner in delivery.findall("E1ADRM1"):
+        if _text(partner, "PARTNER_Q") == FORWARDING_AGENT and _text(partner, "PARTNER_ID"):
+            return _text(partner, "PARTNER_ID")
+    agent = next((element for element in delivery.iter("TDLNR") if (element.text or "").strip()), None)
+    return agent.text.strip() if agent is not None else ""
 
 
 def _qualifiers(segment: Element, child: str, exclude: frozenset[str] = frozenset()) -> list[str]:

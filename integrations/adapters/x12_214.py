@@ -1,5 +1,12 @@
 """ANSI X12 214 carrier shipment status (004010/005010): one status per AT7 line and shipment
-reference (bill of lading, else purchase order, else the carrier's PRO number)."""
+reference (bill of lading, else purchase order, else the carrier's PRO number).
+
+Every status carries the shipment's identifiers: the carrier's SCAC (B1003), its PRO (L11 CN,
+else B1001), the bill of lading (L11 BM), the MS1 location, the lading quantity of AT8 (AT804,
+handling units, so kept as packages, never as a part quantity) and an ETA: the date of a
+delivery appointment (AT703 AB) or of an estimate (AT701 AG estimated delivery, X2 estimated
+arrival at the consignee), the latest the transaction set gives.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -34,6 +41,8 @@ LOCAL_TIME = "LT"
 
 # L11 qualifiers that name the line, strongest first; the carrier's PRO (CN, else B10-01) is last.
 REFERENCE_KINDS = (("BM", "bill_of_lading"), ("PO", "purchase_order"))
+DELIVERY_APPOINTMENT = "AB"  # AT703, element 1652
+ESTIMATES = frozenset({"AG", "X2"})  # AT701: estimated delivery, estimated arrival at consignee
 
 
 @dataclass
@@ -43,6 +52,7 @@ class _Loop:
     events: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # (segment no., AT7, MS1)
     references: dict[str, list[str]] = field(default_factory=dict)
     remarks: list[str] = field(default_factory=list)
+    packages: int | None = None  # AT804 lading quantity
 
 
 def peek_message_id(raw: str) -> str | None:
@@ -155,6 +165,7 @@ def _transaction(segments: list[list[str]], start: int) -> list[ParsedStatus]:
     if _element(b10, 5) and _element(b10, 6):  # B10 may carry one reference of its own
         header[_element(b10, 5)] = [_element(b10, 6)]
     loops: list[_Loop] = []
+    header_packages: int | None = None
     for number, segment in enumerate(segments[1:-1], start=start + 1):
         tag = segment[0]
         if tag == "LX":
@@ -171,6 +182,12 @@ def _transaction(segments: list[list[str]], start: int) -> list[ParsedStatus]:
             references.setdefault(_element(segment, 2), []).append(_element(segment, 1))
         elif tag == "K1" and loops:  # loop remarks, such as who signed the proof of delivery
             loops[-1].remarks.append(" ".join(value for value in segment[1:3] if value))
+        elif tag == "AT8" and _element(segment, 4).isdigit():
+            if loops:
+                loops[-1].packages = loops[-1].packages or int(_element(segment, 4))
+            else:
+                header_packages = header_packages or int(_element(segment, 4))
+    eta = _eta(loops, where)
     statuses = []
     for loop in loops:
         # A loop's own L11 (a stop's bill of lading, say) wins over the shipment's for that qualifier.
@@ -196,9 +213,27 @@ def _transaction(segments: list[list[str]], start: int) -> list[ParsedStatus]:
                         text=" ".join(loop.remarks),
                         tracking_number=pro_number or _element(b10, 2),
                         carrier=_element(b10, 3),
+                        bill_of_lading=_first(references, "BM"),
+                        pro_number=pro_number,
+                        eta=eta,
+                        packages=loop.packages or header_packages,
                     )
                 )
     return statuses
+
+
+def _eta(loops: list[_Loop], where: str) -> datetime | None:
+    estimates = [
+        _occurred_at(at7, f"{where}, segment {number}")
+        for loop in loops
+        for number, at7, _ms1 in loop.events
+        if _element(at7, 3) == DELIVERY_APPOINTMENT or _element(at7, 1) in ESTIMATES
+    ]
+    # Naive (local time) and zoned estimates do not compare: the last one given wins then.
+    try:
+        return max(estimates) if estimates else None
+    except TypeError:
+        return estimates[-1]
 
 
 def _line_references(references: dict[str, list[str]], pro_number: str, where: str) -> tuple[str, list[str]]:

@@ -6,7 +6,7 @@ nothing is applied twice.
 """
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,15 @@ from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
 from integrations.models import InboundMessage, MessageState, SourceSystem, StatusMapping
-from integrations.services.lines import LineNotFound, lines_for_selector, lines_for_selectors
+from integrations.services.lines import (
+    AmbiguousReference,
+    LineNotFound,
+    Match,
+    lines_for_selectors,
+    lines_in_scope,
+)
 from integrations.services.mapping import MappedStatus, status_mapping_choose, status_mapping_resolve
-from orders.models import OrderLine, ShipPolicy
+from orders.models import EventKind, EventOutcome, Order, OrderLine, ShipPolicy
 from orders.services import (
     Actor,
     FactFromTheFuture,
@@ -33,7 +39,9 @@ from orders.services import (
     split_line,
 )
 from orders.services.bulk import StatusFact, rows_update, status_facts_apply
-from orders.status import LineStatus
+from orders.services.readiness import line_ready_record
+from orders.services.shipments import ShipmentData, shipment_record, shipment_track
+from orders.status import RANK, LineStatus
 
 MESSAGE_FIELDS = ["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
 
@@ -161,8 +169,8 @@ def _plain_plan(
             return None
         facts = []
         for status in parsed.statuses:
-            if status.quantity:
-                return None  # a possible partial confirmation: the one-by-one path splits lines
+            if status.quantity or status.names_a_shipment:
+                return None  # a possible partial or a shipment: the one-by-one path splits and tracks
             occurred_at = source_time(status.occurred_at, source)
             if occurred_at > message.received_at + settings.FACT_MAX_FUTURE:
                 return None  # the one-by-one path quarantines it and says why
@@ -176,8 +184,13 @@ def _plain_plan(
             mapped = status_mapping_choose(
                 mappings[key], source=source, code=status.code, qualifier=status.qualifier, occurred_at=occurred_at
             )
-            lines = lines_by_selector.get(status.line)
-            if mapped is None or not lines or any(line.parent_id or line.is_split for line in lines):
+            if mapped is None:
+                return None
+            # Narrowed by the message's issuer context; ambiguous or unknown: the slow path says why.
+            lines = lines_in_scope(
+                status, lines_by_selector.get(status.line), source=source, canonical_status=mapped.status
+            ).lines
+            if not lines or any(line.parent_id or line.is_split for line in lines):
                 return None
             facts += [
                 StatusFact(
@@ -213,10 +226,18 @@ def _process_locked(message: InboundMessage) -> None:
     except FactFromTheFuture as error:
         zone = f"source time zone {message.source.time_zone}"
         _fail(message, MessageState.QUARANTINED, f"{_describe(error)} ({zone})")
+    except AmbiguousReference as error:
+        # Never applied to all of them: a person picks the line (or fixes the data), then replays.
+        _fail(message, MessageState.QUARANTINED, str(error))
+        message.parsed = {
+            **(message.parsed or {}),
+            "ambiguous": {"selector": str(error.selector), "candidates": error.candidates},
+        }
     except (AdapterError, ValidationError) as error:
         _fail(message, MessageState.DEAD, _describe(error))
-    except LineNotFound as error:
-        # The order may simply not have arrived yet: retry, then give up.
+    except (LineNotFound, LineIsSplit) as error:
+        # The order may simply not have arrived yet, or a line was split between finding and
+        # locking it: retry (the lines are found again), then give up.
         _retry_or_die(message, str(error))
     except Exception as error:  # noqa: BLE001  (any other failure, a deadlock say, is retried, then parked)
         _retry_or_die(message, f"{type(error).__name__}: {error}")
@@ -236,12 +257,27 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
     actor = Actor.integration(source.code)
     provenance = Provenance(source_system=source.code, inbound_message_id=message.pk)
     for order in parsed.orders:
+        if order.created_at is not None:
+            order = replace(order, created_at=source_time(order.created_at, source))
         order_upsert(data=order, actor=actor, provenance=provenance)
-    # Map every code first: one unknown code quarantines the whole message, nothing half-applied.
+    # Map every code and find every line first: one unknown code or ambiguous reference
+    # quarantines the whole message, nothing half-applied.
     facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
+    candidates = lines_for_selectors([status.line for status in parsed.statuses])
+    matches = [
+        lines_in_scope(status, candidates.get(status.line), source=source, canonical_status=mapped.status)
+        for status, _occurred_at, mapped in facts
+    ]
     outcomes = []
-    for status, occurred_at, mapped in facts:
-        for result in _facts_apply(message, status, occurred_at, mapped):
+    for (status, occurred_at, mapped), match in zip(facts, matches, strict=True):
+        lines = match.lines
+        if status.quantity and len(lines) > 1:
+            # A partial confirmation seen again after its split: it belongs to the confirmed child.
+            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+        if match.shipment is not None:
+            shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status, source), occurred_at=occurred_at)
+        for line in lines:
+            result = _apply_fact(message, line, status, occurred_at, mapped, match=match)
             outcomes.append(
                 FactOutcome(
                     line=str(result.event.line),
@@ -254,34 +290,17 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
     return outcomes
 
 
-def _facts_apply(message, status, occurred_at, mapped) -> list[StatusUpdateResult]:
-    """Apply one parsed status to the lines it names. A line split by someone else between
-    resolving and locking is resolved again (its children take the fact), not dead-lettered."""
-    for attempt in range(3):
-        lines = lines_for_selector(status.line)
-        if status.quantity and len(lines) > 1:
-            # A partial confirmation seen again after its split: it belongs to the confirmed child.
-            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
-        results = []
-        try:
-            with transaction.atomic():
-                for line in lines:
-                    results.append(_apply_fact(message, line, status, occurred_at, mapped))
-        except LineIsSplit:
-            if attempt == 2:
-                raise
-            continue
-        return results
-    return []
-
-
 def _apply_fact(
     message: InboundMessage,
     line: OrderLine,
     status: ParsedStatus,
     occurred_at: datetime,
     mapped: MappedStatus,
+    *,
+    match: Match,
 ) -> StatusUpdateResult:
+    """One fact on one line. A partial confirmation splits the line (or, ship complete, records
+    what is ready); a goods issue puts what left on its shipment."""
     source = message.source
     provenance = Provenance(
         source_system=source.code,
@@ -290,17 +309,73 @@ def _apply_fact(
         reason_text=status.text,
     )
     actor = Actor.integration(source.code)
-    if status.quantity and status.quantity < line.quantity:
-        line = _split_for_partial(line, status, occurred_at, mapped, actor=actor, provenance=provenance)
-    return apply_status_update(
-        line_id=line.pk,
-        status=mapped.status,
-        occurred_at=occurred_at,
-        actor=actor,
-        provenance=provenance,
-        received_at=message.received_at,
-        sequence=message.sequence,
-        clock_tolerance=source.clock_tolerance,
+    # The order first, then its lines: the one lock order of the core.
+    order = Order.objects.select_for_update().get(pk=line.order_id)
+    partial = bool(status.quantity and status.quantity < line.quantity)
+    if partial and order.ship_policy == ShipPolicy.SHIP_COMPLETE and _says_ready(mapped.status):
+        result = line_ready_record(
+            line_id=line.pk,
+            quantity=status.quantity,
+            status=mapped.status,
+            occurred_at=occurred_at,
+            actor=actor,
+            provenance=provenance,
+            received_at=message.received_at,
+        )
+        if result.event.kind == EventKind.READY:
+            return result  # the line waits for the rest: nothing left yet
+    else:
+        if partial and order.ship_policy != ShipPolicy.SHIP_COMPLETE:
+            line = _split_for_partial(
+                line, status, occurred_at, mapped, policy=order.ship_policy, actor=actor, provenance=provenance
+            )
+        result = apply_status_update(
+            line_id=line.pk,
+            status=mapped.status,
+            occurred_at=occurred_at,
+            actor=actor,
+            provenance=provenance,
+            received_at=message.received_at,
+            sequence=message.sequence,
+            clock_tolerance=source.clock_tolerance,
+        )
+    if match.shipment is None and _goods_left(mapped.status, status, result):
+        shipment_record(
+            line_id=line.pk,
+            quantity=line.quantity,
+            data=_shipment_data(status, source),
+            source_system=source.code,
+            occurred_at=occurred_at,
+        )
+    return result
+
+
+def _says_ready(canonical_status: str) -> bool:
+    """Packed and later say the goods are complete: on a ship-complete order a partial one only
+    counts what is ready. A partial pick is still picking: the whole line moves, as before."""
+    return RANK.get(canonical_status, -1) >= RANK[LineStatus.PACKED]
+
+
+def _goods_left(canonical_status: str, status: ParsedStatus, result: StatusUpdateResult) -> bool:
+    """A goods issue creates the shipment for what left, and so does a later fact naming a
+    shipment we did not know yet. A fact the line refused (rejected, contested) creates none."""
+    if result.outcome in (EventOutcome.REJECTED, EventOutcome.CONTESTED):
+        return False
+    if canonical_status == LineStatus.SHIPPED:
+        return True
+    return status.names_a_shipment and RANK.get(canonical_status, -1) > RANK[LineStatus.SHIPPED]
+
+
+def _shipment_data(status: ParsedStatus, source: SourceSystem) -> ShipmentData:
+    return ShipmentData(
+        carrier=status.carrier,
+        tracking_number=status.tracking_number,
+        bill_of_lading=status.bill_of_lading,
+        pro_number=status.pro_number,
+        ship_from=status.ship_from,
+        eta=source_time(status.eta, source) if status.eta else None,
+        location=status.location,
+        packages=status.packages,
     )
 
 
@@ -310,18 +385,16 @@ def _split_for_partial(
     occurred_at: datetime,
     mapped: MappedStatus,
     *,
+    policy: str,
     actor: Actor,
     provenance: Provenance,
 ) -> OrderLine:
     """A partial confirmation: the confirmed quantity moves on as its own child line and the rest
-    stays behind, backordered (BK) or cancelled (SP). A ship-complete order (SC) is not split:
-    the whole line waits and moves together."""
-    policy = line.order.ship_policy
-    if policy == ShipPolicy.SHIP_COMPLETE:
-        return line
+    stays behind, backordered (BK) or cancelled (SP), carrying none of the shipment's numbers.
+    (Ship complete, SC, is never split: see line_ready_record.)"""
     confirmed, rest = split_line(
         line_id=line.pk,
-        parts=[SplitPart(quantity=status.quantity, tracking_number=status.tracking_number)],
+        parts=[SplitPart(quantity=status.quantity, tracking_number=status.tracking_number, carrier=status.carrier)],
         actor=actor,
         reason_text=f"partial confirmation {status.quantity}/{line.quantity} ({status.code})",
     )
@@ -399,7 +472,12 @@ def _summary(parsed: ParsedMessage) -> dict:
         "sequence": parsed.sequence,
         "orders": [{"number": order.number, "lines": [line.number for line in order.lines]} for order in parsed.orders],
         "statuses": [
-            {**asdict(status), "line": str(status.line), "occurred_at": status.occurred_at.isoformat()}
+            {
+                **asdict(status),
+                "line": str(status.line),
+                "occurred_at": status.occurred_at.isoformat(),
+                "eta": status.eta.isoformat() if status.eta else None,
+            }
             for status in parsed.statuses
         ],
     }
@@ -421,7 +499,7 @@ def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome
             )
             try:
                 outcomes = _apply(message)
-            except (Quarantine, AdapterError, LineNotFound) as failure:
+            except (Quarantine, AdapterError, LineNotFound, AmbiguousReference) as failure:
                 error = str(failure)
             except ValidationError as failure:
                 error = _describe(failure)

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.models import Order, OrderLine, StatusDefinition, StatusEvent
+from orders.models import Order, OrderLine, Shipment, StatusDefinition, StatusEvent
 from orders.status import PROGRESS_WEIGHT, customer_status
 
 
@@ -65,6 +65,44 @@ class OrderListSerializer(serializers.ModelSerializer):
 class LineReferenceSerializer(serializers.Serializer):
     kind = serializers.CharField()
     value = serializers.CharField()
+    issuer = serializers.CharField()
+
+
+class ShipmentLineSerializer(serializers.Serializer):
+    line = serializers.CharField(source="line.number")
+    line_public_id = serializers.UUIDField(source="line.public_id")
+    quantity = serializers.IntegerField()
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    ship_from = serializers.SerializerMethodField()
+    lines = ShipmentLineSerializer(many=True)
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "carrier",
+            "tracking_number",
+            "bill_of_lading",
+            "pro_number",
+            "ship_from",
+            "eta",
+            "last_location",
+            "last_location_at",
+            "packages",
+            "source_system",
+            "lines",
+        ]
+
+    @extend_schema_field(
+        {"type": "object", "nullable": True, "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
+    )
+    def get_ship_from(self, shipment: Shipment) -> dict | None:
+        if shipment.ship_from:
+            return {"code": shipment.ship_from.code, "name": shipment.ship_from.name}
+        return {"code": shipment.ship_from_code, "name": ""} if shipment.ship_from_code else None
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -93,6 +131,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "customer_label",
             "status_occurred_at",
             "is_split",
+            "quantity_ready",
             "references",
             "children",
         ]
@@ -150,6 +189,7 @@ class OrderDetailSerializer(OrderListSerializer):
     asset = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
     lines = serializers.SerializerMethodField()
+    shipments = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
 
     class Meta(OrderListSerializer.Meta):
@@ -161,6 +201,7 @@ class OrderDetailSerializer(OrderListSerializer):
             "asset",
             "summary",
             "lines",
+            "shipments",
             "timeline",
         ]
 
@@ -184,6 +225,10 @@ class OrderDetailSerializer(OrderListSerializer):
         detail = self.context["detail"]
         context = {**self.context, "children_of": detail.children_of}
         return OrderLineSerializer(detail.top_lines, many=True, context=context).data
+
+    @extend_schema_field(ShipmentSerializer(many=True))
+    def get_shipments(self, order: Order) -> list[dict]:
+        return ShipmentSerializer(self.context["detail"].shipments, many=True).data
 
     @extend_schema_field(StatusEventSerializer(many=True))
     def get_timeline(self, order: Order) -> list[dict]:

@@ -1,6 +1,8 @@
 """API v1 views: thin reads over orders.selectors."""
 
-from django.shortcuts import get_object_or_404
+import uuid
+
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, viewsets
 from rest_framework.response import Response
@@ -35,13 +37,31 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses=OrderDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
-        order = get_object_or_404(self.get_queryset().select_related("asset"), number=kwargs["number"])
+        # Numbers are unique per issuer only: a number two visible orders share names neither.
+        # (The public id is unique; the URL takes either.)
+        orders = self.get_queryset().select_related("asset")
+        order = _by_public_id(orders, kwargs["number"]) or _by_unique_number(orders, kwargs["number"])
         context = {
             **self.get_serializer_context(),
             "detail": order_detail(order),
             "definitions": status_definitions(),
         }
         return Response(OrderDetailSerializer(order, context=context).data)
+
+
+def _by_public_id(orders, value: str):
+    try:
+        public_id = uuid.UUID(value)
+    except ValueError:
+        return None
+    return orders.filter(public_id=public_id).first()
+
+
+def _by_unique_number(orders, number: str):
+    found = list(orders.filter(number=number)[:2])
+    if len(found) != 1:
+        raise Http404
+    return found[0]
 
 
 class StatusVocabularyView(generics.ListAPIView):

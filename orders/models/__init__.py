@@ -3,7 +3,8 @@
 from orders.models.events import ActorKind, EventKind, EventOutcome, EventSuppression, StatusEvent
 from orders.models.order import Order, OrderLine, Priority, ShipPolicy
 from orders.models.outbox import OutboxEvent
-from orders.models.reference import Account, Asset, Criticality, LineReference, Part, Region, Site
+from orders.models.reference import Account, Asset, Criticality, Issuer, LineReference, Part, Region, Site
+from orders.models.shipments import Shipment, ShipmentLine
 from orders.models.vocabulary import StatusDefinition
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "EventKind",
     "EventOutcome",
     "EventSuppression",
+    "Issuer",
     "LineReference",
     "Order",
     "OrderLine",
@@ -22,6 +24,8 @@ __all__ = [
     "Priority",
     "Region",
     "ShipPolicy",
+    "Shipment",
+    "ShipmentLine",
     "Site",
     "StatusDefinition",
     "StatusEvent",

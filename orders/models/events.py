@@ -30,6 +30,7 @@ class EventKind(models.TextChoices):
     SPLIT = "split", _("Split")  # the line was split into child lines
     ROLLUP = "rollup", _("Rollup")  # a split parent took its children's status
     RESEQUENCED = "resequenced", _("Resequenced")  # a late fact re-ordered the line's facts
+    READY = "ready", _("Quantity ready")  # ship complete: part of the line confirmed, the line waits
 
 
 class AppendOnlyError(Exception):

@@ -41,7 +41,10 @@ class Priority(models.TextChoices):
 class Order(models.Model):
     # Opaque and not sequential: the id in every URL and API outside the back office.
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
-    number = models.CharField(_("order number"), max_length=30, unique=True)
+    number = models.CharField(_("order number"), max_length=30)
+    # The code of the source system (the ERP) that owns the number: numbers are unique per issuer.
+    # Blank for orders entered here (back office, demo data).
+    issuer = models.CharField(_("number issued by"), max_length=40, blank=True)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders", verbose_name=_("account"))
     asset = models.ForeignKey(
         Asset, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("asset")
@@ -76,7 +79,11 @@ class Order(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
-        indexes = [models.Index(fields=["-updated_at", "-id"], name="order_feed")]
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="order_feed"),
+            models.Index(fields=["number"], name="order_number_lookup"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["issuer", "number"], name="unique_order_number_per_issuer")]
 
     def __str__(self) -> str:
         return self.number
@@ -156,6 +163,8 @@ class OrderLine(FSMModelMixin, models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True)
     carrier = models.CharField(_("carrier (SCAC)"), max_length=10, blank=True)
     is_split = models.BooleanField(_("split into child lines"), default=False)
+    # Ship-complete orders: how much of the line a partial confirmation said is ready ("6 of 10").
+    quantity_ready = models.PositiveIntegerField(_("quantity ready"), default=0)
 
     status = FSMField(_("status"), default=LineStatus.RECEIVED, choices=LineStatus.choices, protected=True)
     status_before_interruption = models.CharField(

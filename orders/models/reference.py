@@ -106,19 +106,40 @@ class Asset(models.Model):
         return f"{self.model_name} {self.serial_number}"
 
 
+class Issuer(models.TextChoices):
+    """Who gave out an external number: it is unique only within its issuer."""
+
+    ACCOUNT = "account", _("Account")  # customer references (PO): the account number
+    SOURCE = "source", _("Source system")  # the source's own numbers (delivery items, BOL): its code
+    CARRIER = "carrier", _("Carrier")  # the carrier's numbers (PRO, tracking): its SCAC
+
+
+# Numbers of a shipment rather than of one line: a carrier fact naming one reaches the shipment.
+SHIPMENT_REFERENCE_KINDS = frozenset({"bill_of_lading", "pro_number", "tracking_number"})
+
+
 class LineReference(models.Model):
-    """A number another system knows a line by, so that its updates find the line."""
+    """A number another system knows a line by, so that its updates find the line.
+
+    A reference is (issuer, kind, value): two customers may use the same PO number, two
+    carriers the same PRO number.
+    """
 
     class Kind(models.TextChoices):
         SAP_DELIVERY_ITEM = "sap_delivery_item", _("SAP delivery item (VBELN/POSNR)")
         SAP_SALES_ORDER_ITEM = "sap_sales_order_item", _("SAP sales order item")
         BILL_OF_LADING = "bill_of_lading", _("Bill of lading")
         PRO_NUMBER = "pro_number", _("Carrier PRO number")
+        TRACKING_NUMBER = "tracking_number", _("Carrier tracking number")
         PURCHASE_ORDER = "purchase_order", _("Purchase order")
         FIELD_SERVICE_JOB = "field_service_job", _("Field service job")
 
     line = models.ForeignKey(
         "orders.OrderLine", on_delete=models.CASCADE, related_name="references", verbose_name=_("line")
+    )
+    issuer_kind = models.CharField(_("issued by"), max_length=10, choices=Issuer.choices, default=Issuer.SOURCE)
+    issuer = models.CharField(
+        _("issuer"), max_length=40, blank=True, help_text=_("Account number, source system code or carrier SCAC.")
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     value = models.CharField(_("value"), max_length=80)
@@ -126,8 +147,12 @@ class LineReference(models.Model):
     class Meta:
         verbose_name = _("line reference")
         verbose_name_plural = _("line references")
-        constraints = [models.UniqueConstraint(fields=["line", "kind", "value"], name="unique_line_reference")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "issuer_kind", "issuer", "kind", "value"], name="unique_line_reference"
+            )
+        ]
         indexes = [models.Index(fields=["kind", "value"], name="line_reference_lookup")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.value}"
+        return f"{self.get_kind_display()} {self.value} ({self.issuer})"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from orders.models import ActorKind, OrderLine, StatusEvent
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key
-from orders.services.facts import facts_from_events, fact_take, line_history_from_database
+from orders.services.facts import fact_take, facts_from_events, line_history_from_database
 from orders.services.locking import LockedOrder, orders_lock_for_lines
 from orders.services.rows import rows_update
 from orders.services.status import (
@@ -68,7 +68,9 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
         ]
         recorded = {
             (event.line_id, event.fact_key): event
-            for event in StatusEvent.objects.filter(line_id__in={fact.line_id for fact in facts}, fact_key__in=set(keys))
+            for event in StatusEvent.objects.filter(
+                line_id__in={fact.line_id for fact in facts}, fact_key__in=set(keys)
+            )
         }
         pending: dict[int, list[StatusEvent]] = {}  # events of this batch, for replays later in it
 

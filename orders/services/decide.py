@@ -195,10 +195,9 @@ def _outcome(state: LineState, fact: Fact) -> str:
         if is_forward(fact.status, state.progress_status):
             return EventOutcome.STALE  # behind where the line is (or was, before a hold)
         return EventOutcome.REJECTED
-    if is_forward(fact.status, state.progress_status) and state.path_at is not None:
-        # A real step back (rule 7): only when clearly later than the step it undoes.
-        if fact.occurred_at <= state.path_at + fact.clock_tolerance:
-            return EventOutcome.STALE
+    step_back = is_forward(fact.status, state.progress_status) and state.path_at is not None
+    if step_back and fact.occurred_at <= state.path_at + fact.clock_tolerance:
+        return EventOutcome.STALE  # a real step back (rule 7) must be clearly later than the step it undoes
     return EventOutcome.APPLIED
 
 
@@ -242,9 +241,7 @@ def _transition(state: LineState, target: str) -> tuple[str, str]:
     return line.status, path_status
 
 
-def start_state(
-    *, status: str = LineStatus.RECEIVED, path_status: str = "", status_at=None, path_at=None
-) -> LineState:
+def start_state(*, status: str = LineStatus.RECEIVED, path_status: str = "", status_at=None, path_at=None) -> LineState:
     """Where a line starts: received (at the order's source creation time, or none), or, for a
     split child, where its parent was."""
     return LineState(status=status, path_status=path_status, status_at=status_at, path_at=path_at)

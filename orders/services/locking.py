@@ -78,7 +78,10 @@ def orders_lock_for_lines(*, line_ids) -> dict[int, LockedOrder]:
 
 def _converters(model, fields):
     return [
-        (field, connection.ops.get_db_converters(Col(model._meta.db_table, field)) + field.get_db_converters(connection))
+        (
+            field,
+            connection.ops.get_db_converters(Col(model._meta.db_table, field)) + field.get_db_converters(connection),
+        )
         for field in fields
     ]
 

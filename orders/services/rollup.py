@@ -38,8 +38,11 @@ def order_rollup(leaves: list[OrderLine]) -> OrderRollup:
     counted = [line for line in leaves if line.status not in (LineStatus.CANCELLED, LineStatus.RETURNED)]
     total_quantity = sum(line.quantity for line in counted)
     if total_quantity:
-        weighted = sum(line.quantity * PROGRESS_WEIGHT.get(line.progress_status, 0.0) for line in counted)
-        progress = Decimal(100 * weighted / total_quantity).quantize(Decimal("0.01"))
+        # Exact decimals: the same lines give the same figure in whatever order they are summed.
+        weighted = sum(
+            Decimal(line.quantity) * Decimal(str(PROGRESS_WEIGHT.get(line.progress_status, 0.0))) for line in counted
+        )
+        progress = (100 * weighted / total_quantity).quantize(Decimal("0.01"))
     else:
         progress = Decimal("0.00")
     open_etas = [line.eta for line in counted if line.eta and line.status not in _ARRIVED]

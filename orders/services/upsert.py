@@ -1,4 +1,11 @@
-"""Creating and updating orders and lines from source systems (order upserts)."""
+"""Creating and updating orders and lines from source systems (order upserts).
+
+Order numbers belong to their issuer, the source system that sends the upsert; references are
+(issuer, kind, value): a purchase order is the account's, every other number the source's
+unless the message names its issuer. New lines start on the source clock: at the order's source
+creation time when the message gives one, else with no status time at all. Locks: the order
+first, then its lines by id, the one lock order of the core.
+"""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -8,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Account, Asset, LineReference, Order, OrderLine, Part, Region, Site
+from orders.models import Account, Asset, Issuer, LineReference, Order, OrderLine, Part, Region, Site
 from orders.publication import Topic
 from orders.services.events import Actor, Provenance, line_start_record
 from orders.services.outbox import outbox_publish
@@ -24,7 +31,8 @@ class LineData:
     criticality: str = ""
     site_code: str = ""
     eta: datetime | None = None
-    references: tuple[tuple[str, str], ...] = ()
+    # (kind, value) or (kind, value, issuer); without an issuer see _reference_issuer.
+    references: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,17 +49,26 @@ class OrderData:
     asset_serial_number: str = ""
     is_test: bool = False
     lines: tuple[LineData, ...] = ()
+    created_at: datetime | None = None  # when the source created the order, on its clock
 
 
 def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Order:
     """Create the order and the lines it does not have yet; update what a source may change
-    (dates, priority, sites, ETAs, references). Statuses never change here."""
-    now = timezone.now()
+    (dates, priority, sites, ETAs, references). Statuses never change here. The order number is
+    looked up under its issuer, the source of the message (`provenance.source_system`)."""
+    issuer = provenance.source_system
+    if data.created_at is not None and timezone.is_naive(data.created_at):
+        raise ValidationError({"created_at": _("The order's creation time needs a time zone.")})
     with transaction.atomic():
         account = _account(data)
-        order = Order.objects.select_for_update().filter(number=data.number).first()
+        order = Order.objects.select_for_update().filter(issuer=issuer, number=data.number).first()
         if order is None:
-            order = Order(number=data.number, account=account, region=_region(data.region_code) or account.region)
+            order = Order(
+                issuer=issuer,
+                number=data.number,
+                account=account,
+                region=_region(data.region_code) or account.region,
+            )
         elif order.account_id != account.pk:
             raise ValidationError(
                 {"account": _("Order %(order)s belongs to another account.") % {"order": order.number}}
@@ -64,13 +81,19 @@ def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Or
             order.asset = _asset(data.asset_serial_number, account)
         order.full_clean(exclude=["account", "region", "asset"], validate_unique=False)
         order.save()
-        existing = {line.number: line for line in OrderLine.objects.select_for_update().filter(order=order)}
+        # The order is locked: now its lines, by id (the lock order everywhere).
+        existing = {
+            line.number: line
+            for line in OrderLine.objects.select_for_update().filter(order=order).select_related("part").order_by("pk")
+        }
         for line_data in data.lines:
             line = existing.get(line_data.number)
             if line is None:
-                _line_create(order, line_data, actor=actor, provenance=provenance, now=now)
+                _line_create(
+                    order, line_data, account=account, created_at=data.created_at, actor=actor, provenance=provenance
+                )
             else:
-                _line_update(line, line_data)
+                _line_update(line, line_data, account=account, source_system=issuer)
         order = order_rollup_refresh(order_id=order.pk)
         outbox_publish(
             topic=Topic.ORDER_UPSERTED,
@@ -129,7 +152,17 @@ def _part(data: LineData) -> Part:
     return part
 
 
-def _line_create(order: Order, data: LineData, *, actor: Actor, provenance: Provenance, now: datetime) -> OrderLine:
+def _line_create(
+    order: Order,
+    data: LineData,
+    *,
+    account: Account,
+    created_at: datetime | None,
+    actor: Actor,
+    provenance: Provenance,
+) -> OrderLine:
+    # The line's status time is the source's creation time or none: never our clock. Our clock
+    # is only the receipt time of the start event (an event row needs a time; the line does not).
     line = OrderLine.objects.create(
         order=order,
         number=data.number,
@@ -137,17 +170,18 @@ def _line_create(order: Order, data: LineData, *, actor: Actor, provenance: Prov
         quantity=data.quantity,
         site=_site(data.site_code),
         eta=data.eta,
-        status_occurred_at=now,
-        status_changed_at=now,
+        status_occurred_at=created_at,
+        start_occurred_at=created_at,
+        status_changed_at=timezone.now(),
     )
     LineReference.objects.bulk_create(
-        [LineReference(line=line, kind=kind, value=value) for kind, value in data.references]
+        _references(line, data, account=account, source_system=provenance.source_system, known=set())
     )
-    line_start_record(line=line, occurred_at=now, actor=actor, provenance=provenance)
+    line_start_record(line=line, occurred_at=created_at or timezone.now(), actor=actor, provenance=provenance)
     return line
 
 
-def _line_update(line: OrderLine, data: LineData) -> None:
+def _line_update(line: OrderLine, data: LineData, *, account: Account, source_system: str) -> None:
     if data.part_number != line.part.number:
         raise ValidationError({"lines": _("Line %(line)s already exists with another part.") % {"line": line.number}})
     if data.quantity != line.quantity:
@@ -161,11 +195,40 @@ def _line_update(line: OrderLine, data: LineData) -> None:
     if data.eta:
         line.eta = data.eta
     line.save(update_fields=["quantity", "site", "eta", "updated_at"])
-    known = set(line.references.values_list("kind", "value"))
+    known = set(line.references.values_list("issuer_kind", "issuer", "kind", "value"))
     LineReference.objects.bulk_create(
-        [
-            LineReference(line=line, kind=kind, value=value)
-            for kind, value in data.references
-            if (kind, value) not in known
-        ]
+        _references(line, data, account=account, source_system=source_system, known=known)
     )
+
+
+def _references(
+    line: OrderLine, data: LineData, *, account: Account, source_system: str, known: set[tuple]
+) -> list[LineReference]:
+    references = {}
+    for kind, value, *given in data.references:
+        issuer_kind, issuer = _reference_issuer(
+            kind, given[0] if given else "", account=account, source_system=source_system
+        )
+        identity = (issuer_kind, issuer, kind, value)
+        if identity not in known:
+            references[identity] = LineReference(
+                line=line, issuer_kind=issuer_kind, issuer=issuer, kind=kind, value=value
+            )
+    return list(references.values())
+
+
+def _reference_issuer(kind: str, given: str, *, account: Account, source_system: str) -> tuple[str, str]:
+    """A purchase order is the account's own number (a message may not put it under another);
+    any other number is the issuer's the message names (a carrier's SCAC, say), else the source's."""
+    if kind == LineReference.Kind.PURCHASE_ORDER:
+        if given and given != account.number:
+            raise ValidationError(
+                {
+                    "references": _("Purchase order references are issued by the order's account %(account)s.")
+                    % {"account": account.number}
+                }
+            )
+        return Issuer.ACCOUNT, account.number
+    if given and given != source_system:
+        return Issuer.CARRIER, given
+    return Issuer.SOURCE, source_system

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from integrations.adapters import AdapterError, LineSelector, ParsedStatus, adapter_for
+from integrations.adapters import AdapterError, ParsedStatus, adapter_for
 from integrations.models import InboundMessage, SourceSystem
-from integrations.services.lines import LineNotFound, lines_for_selector
+from integrations.services.lines import AmbiguousReference, LineNotFound, lines_for_selector
 from integrations.services.mapping import status_mapping_resolve
 from integrations.services.processing import source_time
 from orders.models import OrderLine
@@ -194,7 +194,7 @@ def _latest_facts(
     )
     facts: dict[int, SourceFact] = {}
     tally = ReconciliationTally()
-    lines_found: dict[LineSelector, list[OrderLine]] = {}
+    lines_found: dict[tuple, list[OrderLine]] = {}
     messages_read = 0
     for message in messages.iterator(chunk_size=500):
         messages_read += 1
@@ -211,7 +211,7 @@ def _latest_facts(
             if mapped is None:
                 tally.unknown_codes += 1
                 continue
-            lines = _lines(status, lines_found)
+            lines = _lines(status, lines_found, source=source, canonical_status=mapped.status)
             if lines is None:
                 tally.unknown_lines += 1
                 continue
@@ -224,14 +224,17 @@ def _latest_facts(
     return facts, messages_read, tally
 
 
-def _lines(status: ParsedStatus, cache: dict[LineSelector, list[OrderLine]]) -> list[OrderLine] | None:
-    """The leaf lines a fact is about (as processing picks them), or None when none matches."""
-    if status.line not in cache:
+def _lines(status: ParsedStatus, cache: dict, *, source, canonical_status: str) -> list[OrderLine] | None:
+    """The leaf lines a fact is about (as processing picks them), or None when none matches
+    (or the match is ambiguous: processing quarantines those, reconciliation skips them)."""
+    key = (status.line, status.carrier, status.tracking_number, canonical_status)
+    if key not in cache:
         try:
-            cache[status.line] = lines_for_selector(status.line)
-        except LineNotFound:
-            cache[status.line] = []
-    lines = cache[status.line]
+            match = lines_for_selector(status.line, source=source, status=status, canonical_status=canonical_status)
+            cache[key] = match.lines
+        except (LineNotFound, AmbiguousReference):
+            cache[key] = []
+    lines = cache[key]
     if status.quantity and len(lines) > 1:
         # A partial confirmation seen after its split belongs to the confirmed child.
         lines = [line for line in lines if line.quantity == status.quantity][:1] or lines

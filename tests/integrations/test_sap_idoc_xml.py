@@ -50,6 +50,7 @@ def test_a_whscon_picking_confirmation_reports_each_item_picked_at_the_picking_t
             quantity=2,
             location="DE01",
             text="PS-200-SEAL",
+            ship_from="DE01",
         ),
         ParsedStatus(
             line=_item("0080012345/000020"),
@@ -59,6 +60,7 @@ def test_a_whscon_picking_confirmation_reports_each_item_picked_at_the_picking_t
             quantity=1,
             location="DE01",
             text="HV-3310",
+            ship_from="DE01",
         ),
     )
 
@@ -81,7 +83,8 @@ def test_a_shpcon_goods_issue_is_dated_by_the_actual_goods_issue_not_the_plan_or
             quantity=2,
             location="NL01",
             text="CB-7740-A",
-            tracking_number="BOL-4471190",
+            bill_of_lading="BOL-4471190",
+            ship_from="NL01",
         ),
     )
 
@@ -125,7 +128,9 @@ def test_a_desadv_without_control_segment_is_coded_by_its_message_type_at_goods_
             quantity=1,
             location="DE01",
             text="IMP-5520-STEEL",
-            tracking_number="BOL-4471207",
+            bill_of_lading="BOL-4471207",
+            ship_from="DE01",
+            eta=datetime(2026, 11, 6, 12, 0),  # the planned delivery date (E1EDT13 007)
         ),
     )
 

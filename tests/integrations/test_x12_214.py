@@ -57,6 +57,8 @@ def test_a_single_shipment_reports_pick_up_departure_and_en_route_in_order():
         reason_code="NS",
         tracking_number="72931004",
         carrier="ODFL",
+        bill_of_lading="BOL4471190",
+        pro_number="72931004",
     )
     assert message.statuses == (
         odfl(code="X3", occurred_at=datetime(2026, 11, 2, 8, 15, tzinfo=CENTRAL), location="MEMPHIS, TN, US"),
@@ -85,8 +87,25 @@ def test_a_multi_shipment_interchange_reports_every_shipment_and_skips_appointme
     # its own bill of lading; the appointment (AT703) is not a status; the PRO comes from L11 CN
     assert message.message_id == "EXLA:000031877"
     assert message.sequence == 31877
-    first = partial(ParsedStatus, qualifier="NS", reason_code="NS", tracking_number="0418822751", carrier="EXLA")
-    second = partial(ParsedStatus, qualifier="NS", reason_code="NS", tracking_number="0418822769", carrier="EXLA")
+    first = partial(
+        ParsedStatus,
+        qualifier="NS",
+        reason_code="NS",
+        tracking_number="0418822751",
+        carrier="EXLA",
+        bill_of_lading="BOL5580021",
+        pro_number="0418822751",
+    )
+    # the delivery appointment (AT703 AB) is the second shipment's ETA
+    second = partial(
+        ParsedStatus,
+        qualifier="NS",
+        reason_code="NS",
+        tracking_number="0418822769",
+        carrier="EXLA",
+        pro_number="0418822769",
+        eta=datetime(2026, 11, 4, 10, 0, tzinfo=EASTERN),
+    )
     en_route_at = datetime(2026, 11, 3, 22, 10, tzinfo=EASTERN)
     assert message.statuses == (
         first(
@@ -106,6 +125,7 @@ def test_a_multi_shipment_interchange_reports_every_shipment_and_skips_appointme
         second(line=_purchase_order("4500012402"), code="X6", occurred_at=en_route_at, location="GREENSBORO, NC, US"),
         second(
             line=_bill_of_lading("BOL5580090"),
+            bill_of_lading="BOL5580090",
             code="X1",
             occurred_at=datetime(2026, 11, 4, 6, 50, tzinfo=EASTERN),
             location="RICHMOND, VA, US",
@@ -133,6 +153,7 @@ def test_a_weather_delay_in_a_pipe_separated_file_keeps_its_reason_and_falls_bac
             text="I-5 CLOSED SISKIYOU SUMMIT CHAIN CONTROL",
             tracking_number="1048837729",
             carrier="SAIA",
+            pro_number="1048837729",
         ),
     )
 
@@ -157,6 +178,8 @@ def test_a_damaged_shipment_in_local_time_gives_a_naive_time():
             text="1 CTN CRUSHED REWRAPPED IN HUB",
             tracking_number="I384427",
             carrier="RLCA",
+            bill_of_lading="BOL6610042",
+            pro_number="I384427",
         ),
     )
 

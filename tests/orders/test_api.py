@@ -150,3 +150,15 @@ def test_openapi_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/api/v1/orders/{number}/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_an_order_number_two_issuers_share_is_found_by_its_public_id_only(api):
+    # given two orders numbered SO-1 by two ERPs
+    emea = OrderFactory(number="SO-1", issuer="erp-emea")
+    OrderFactory(number="SO-1", issuer="erp-amer")
+
+    # when each is asked for, then the number names neither (never a 500) and the public id one
+    assert api.get("/api/v1/orders/SO-1/").status_code == 404
+    response = api.get(f"/api/v1/orders/{emea.public_id}/")
+    assert response.status_code == 200
+    assert response.json()["shipments"] == []
