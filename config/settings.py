@@ -136,7 +136,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-LOGIN_URL = "admin:login"
+# Planners and supervisors sign in to the back office; the admin keeps its own login page.
+LOGIN_URL = "backoffice:login"
 
 # Redis, when configured, is the broker, the cache and the channel layer.
 REDIS_URL = env.str("REDIS_URL", default="")
