@@ -19,7 +19,8 @@ def post_all(*, port: int, source_code: str, secret: str, bodies: list[bytes], t
         for attempt in range(3):
             if getattr(local, "connection", None) is None:
                 local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            headers = {"Content-Type": "application/json", "X-Signature": signature_header(secret=secret, body=body)}
+            signature = signature_header(secret=secret, source_code=source_code, body=body)
+            headers = {"Content-Type": "application/json", "X-Signature": signature}
             try:
                 local.connection.request("POST", path, body=body, headers=headers)
                 response = local.connection.getresponse()

@@ -4,7 +4,7 @@ Without DATABASE_URL and REDIS_URL the project runs on its embedded defaults: a 
 eager Celery tasks, a local-memory cache and an in-memory channel layer.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -137,7 +137,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-LOGIN_URL = "admin:login"
+# Planners and supervisors sign in to the back office; the admin keeps its own login page.
+LOGIN_URL = "backoffice:login"
 
 # Redis, when configured, is the broker, the cache and the channel layer.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -182,6 +183,10 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, INBOUND_MAX_BYTES + 1)
 INBOUND_SIGNATURE_TOLERANCE_SECONDS = env.int("INBOUND_SIGNATURE_TOLERANCE_SECONDS", default=300)
+# Webhook signatures v2 cover the source code; the old v1 ("<t>.<body>") is accepted before this
+# date (ISO, UTC) so sources can move over, and refused from it on. Empty: v1 refused now.
+_SIGNATURE_V1_UNTIL = env.str("INBOUND_SIGNATURE_V1_UNTIL", default="2027-04-01")
+INBOUND_SIGNATURE_V1_UNTIL = date.fromisoformat(_SIGNATURE_V1_UNTIL) if _SIGNATURE_V1_UNTIL else None
 INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=8)
 INBOUND_RETRY_BASE_SECONDS = env.float("INBOUND_RETRY_BASE_SECONDS", default=1.0)
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=30)

@@ -1,7 +1,10 @@
 """The inbound webhook: verify, store, acknowledge; processing happens in a worker."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -18,6 +21,7 @@ ACCEPTED = inline_serializer(
     "InboundAccepted", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
 )
 ERROR = inline_serializer("InboundError", {"error": serializers.CharField()})
+logger = logging.getLogger(__name__)
 
 
 class RawBodyParser(BaseParser):
@@ -35,9 +39,10 @@ class InboundWebhookView(APIView):
         summary="Push a message from a source system",
         description=(
             "The body is in the source's message format (canonical JSON, SAP IDoc XML, X12 214, depot CSV, "
-            'scanner JSON). Sign it: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` '
-            "with the source's secret; 5 minutes' tolerance. 202 once stored (processing follows), 200 for a "
-            "duplicate (with the original id)."
+            "scanner JSON). Sign it: `X-Signature: t=<unix seconds>,v2=<hex HMAC-SHA256 of "
+            "\"<t>.<source code>.<raw body>\">` with the source's secret; 5 minutes' tolerance. The old "
+            '`v1` (HMAC of "<t>.<raw body>") is accepted before the date INBOUND_SIGNATURE_V1_UNTIL. 202 once stored '
+            "(processing follows), 200 for a duplicate (with the original id)."
         ),
         request={"*/*": OpenApiTypes.BINARY},
         parameters=[OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True)],
@@ -63,14 +68,19 @@ class InboundWebhookView(APIView):
         if len(body) > settings.INBOUND_MAX_BYTES:
             return _too_big()
         try:
-            signature_verify(
+            scheme = signature_verify(
                 header=request.headers.get("X-Signature", ""),
+                source_code=source.code,
                 body=body,
                 secrets=source.valid_secrets(),
                 tolerance=settings.INBOUND_SIGNATURE_TOLERANCE_SECONDS,
+                accept_v1=_v1_accepted(),
             )
         except SignatureError as error:
             return _error(status.HTTP_401_UNAUTHORIZED, str(error))
+        if scheme == "v1":
+            # so the operator knows which sources still have to move to v2 before the deadline
+            logger.warning("source %s signs with v1, refused from %s", source.code, settings.INBOUND_SIGNATURE_V1_UNTIL)
         raw, failure = _as_text(body)
         message, created = inbound_message_receive(
             source=source,
@@ -83,6 +93,11 @@ class InboundWebhookView(APIView):
             {"id": message.pk, "duplicate": not created},
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
         )
+
+
+def _v1_accepted() -> bool:
+    until = settings.INBOUND_SIGNATURE_V1_UNTIL
+    return until is not None and timezone.now().date() < until
 
 
 def _as_text(body: bytes) -> tuple[str, str]:

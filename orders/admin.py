@@ -1,7 +1,14 @@
 """Admin for configuration and inspection. Statuses are read-only here: they change only
-through orders.services (a source fact or an override)."""
+through orders.services (a source fact or an override).
+
+Every order-related page goes through the same scoping selectors as the back office
+(orders.scoping): a person lists and opens only what their scope covers, and anything else
+answers 404 (403 first when they may not see that kind of record at all)."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +29,7 @@ from orders.models import (
     StatusDefinition,
     StatusEvent,
 )
+from orders.scoping import lines_visible_to, orders_visible_to
 from orders.services.outbox import outbox_deliver
 
 EVENT_FIELDS = (
@@ -53,6 +61,38 @@ def inbound_message_link(event: StatusEvent):
     except NoReverseMatch:  # the integrations app is not installed
         return event.inbound_message_id
     return format_html('<a href="{}">#{}</a>', url, event.inbound_message_id)
+
+
+class ScopedAdminMixin:
+    """Lists, change pages and history pages limited to the person's scope.
+
+    Subclasses say how a record reaches its order in `scope_queryset`. Out of scope is
+    indistinguishable from not existing: 404, after the usual 403 for people who may not see
+    this kind of record at all (the same order of checks as the back office)."""
+
+    def scope_queryset(self, request, queryset):
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        return self.scope_queryset(request, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            if not self.has_view_or_change_permission(request):
+                raise PermissionDenied
+            raise Http404
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history falls back to the history rows of an object its queryset does not hold.
+        self.get_object(request, unquote(object_id))
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history fetches the historical version without the admin's queryset.
+        self.get_object(request, unquote(object_id))
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyAdminMixin:
@@ -117,7 +157,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(SimpleHistoryAdmin):
+class OrderAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("number", "account", "region", "priority", "status", "progress_percent", "latest_eta", "is_test")
     list_filter = ("status", "region", "priority", "ship_policy", "is_test")
     list_select_related = ("account", "region")
@@ -126,6 +166,9 @@ class OrderAdmin(SimpleHistoryAdmin):
     readonly_fields = ("status", "progress_percent", "earliest_eta", "latest_eta", "created_at", "updated_at")
     date_hierarchy = "created_at"
     inlines = [OrderLineInline]
+
+    def scope_queryset(self, request, queryset):
+        return orders_visible_to(request.user, queryset)
 
 
 class StatusEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -149,7 +192,7 @@ class LineReferenceInline(admin.TabularInline):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(SimpleHistoryAdmin):
+class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "part", "quantity", "site", "status", "eta", "is_split")
     list_filter = ("status", "site__region", "part__criticality", "is_split")
     list_select_related = ("order", "part", "site")
@@ -157,6 +200,14 @@ class OrderLineAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ("order", "part", "site")
     readonly_fields = (*LINE_STATUS_FIELDS, "is_split", "parent", "audit_sequence", "audit_head")
     inlines = [LineReferenceInline, StatusEventInline]
+
+    def scope_queryset(self, request, queryset):
+        return lines_visible_to(request.user, queryset)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "order":
+            kwargs["queryset"] = orders_visible_to(request.user)  # a new line goes only on an order in scope
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -166,35 +217,46 @@ class OrderLineAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "line", "from_status", "to_status", "outcome", "actor_kind", "source_system")
     list_filter = ("outcome", "actor_kind", "to_status", "source_system")
     list_select_related = ("line__order",)
     search_fields = ("line__order__number", "source_system", "reason_code")
     date_hierarchy = "occurred_at"
 
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(order__in=orders_visible_to(request.user))
+
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_statusevent")
 
 
 @admin.register(EventSuppression)
-class EventSuppressionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventSuppressionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events hidden from customers: made through an override request, never edited here."""
 
     list_display = ("event", "reason_code", "suppressed_by", "approved_by", "created_at")
     list_select_related = ("event__line__order", "suppressed_by", "approved_by")
     search_fields = ("event__line__order__number", "reason_code")
 
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(event__order__in=orders_visible_to(request.user))
+
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_eventsuppression")
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "topic", "order", "created_at", "dispatched_at", "attempts", "next_attempt_at")
     list_filter = ("topic", ("dispatched_at", admin.EmptyFieldListFilter))
     list_select_related = ("order",)
     actions = ["deliver_now"]
+
+    def scope_queryset(self, request, queryset):
+        if request.user.is_superuser:
+            return queryset  # rows about no order (e.g. reference data) included
+        return queryset.filter(order__in=orders_visible_to(request.user))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_outboxevent")

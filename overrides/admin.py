@@ -1,6 +1,8 @@
 """Admin for the back office: configuration (rules, the escalation ladder, reasons) is edited
 here; alerts, discrepancies, overrides, reconciliations and access reviews are only inspected,
-because they change through the services behind the back-office screens."""
+because they change through the services behind the back-office screens. Each is scoped like
+the back office: a person sees the cases and requests of the lines in their scope, and the
+mismatches of a reconciliation run on those lines only."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
@@ -8,7 +10,8 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from orders.admin import ReadOnlyAdminMixin
+from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
+from orders.scoping import lines_visible_to
 from overrides.models import (
     AccessReview,
     AccessReviewItem,
@@ -23,6 +26,7 @@ from overrides.models import (
     StaleStatusRule,
 )
 from overrides.services.alerts import stale_alert_acknowledge
+from overrides.services.requests import override_requests_visible_to
 
 OPEN = ("resolved_at", admin.EmptyFieldListFilter)
 
@@ -41,7 +45,7 @@ class EscalationStepAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StaleAlert)
-class StaleAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StaleAlertAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "line",
         "status",
@@ -58,6 +62,9 @@ class StaleAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("line__order__number",)
     date_hierarchy = "opened_at"
     actions = ["acknowledge"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(line__in=lines_visible_to(request.user))
 
     def has_acknowledge_permission(self, request) -> bool:
         return request.user.has_perm("overrides.change_stalealert")
@@ -86,13 +93,16 @@ class DiscrepancyRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Discrepancy)
-class DiscrepancyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DiscrepancyAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("summary", "kind", "line", "level", "owner", "opened_at", "due_at", "resolved_at")
     list_filter = (OPEN, "kind", "level", "rule")
     list_select_related = ("line__order", "owner")
     search_fields = ("summary", "line__order__number")
     date_hierarchy = "opened_at"
     exclude = ("fingerprint",)
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(line__in=lines_visible_to(request.user))
 
 
 @admin.register(OverrideReason)
@@ -103,12 +113,16 @@ class OverrideReasonAdmin(SimpleHistoryAdmin, TranslationAdmin):
 
 
 @admin.register(OverrideRequest)
-class OverrideRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OverrideRequestAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "kind", "target_status", "reason", "requested_by", "requested_at", "state")
     list_filter = ("state", "kind", "reason", "hold_until_source_confirms")
     list_select_related = ("reason", "requested_by")
     search_fields = ("justification", "evidence_reference", "lines__order__number")
     date_hierarchy = "requested_at"
+
+    def scope_queryset(self, request, queryset):
+        # as in the approvals queue: only requests whose every line is in scope
+        return queryset.filter(pk__in=override_requests_visible_to(request.user).values("pk"))
 
 
 class ReconciliationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -122,7 +136,9 @@ class ReconciliationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
         return request.user.has_perm("overrides.view_reconciliationrun")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("line__order")
+        # A run covers a source, not a region; its mismatches are shown for the lines in scope only.
+        in_scope = super().get_queryset(request).filter(line__in=lines_visible_to(request.user))
+        return in_scope.select_related("line__order")
 
 
 @admin.register(ReconciliationRun)

@@ -1,5 +1,9 @@
 """The roles of the back office as Django groups, each with the permissions it needs and no more.
 
+Planners, supervisors, viewers and auditors work in the back office (/backoffice/); the Django
+admin is for configuration people (the admin and integration roles, superusers), and even there
+every order-related page is limited to the person's scope.
+
 Scope (which regions, sites and accounts) is granted per person with object permissions:
 orders.work_in_region / work_at_site / work_for_account (django-guardian).
 """
@@ -40,6 +44,8 @@ INTEGRATION = [
     "integrations.add_inboundmessage",
     "integrations.view_inboundmessage",
     "integrations.view_sourcesystem",
+    "integrations.dry_run_inboundmessage",  # the admin's dry run (takes row locks, then rolls back)
+    "integrations.upload_depot_sheet",  # the admin's depot sheet upload
 ]
 ADMIN = [
     *SUPERVISOR,

@@ -52,6 +52,11 @@ class InboundMessage(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="inbox_work_queue"),
             models.Index(fields=["source", "state", "received_at"], name="inbox_filter"),
         ]
+        permissions = [
+            # the dry run runs the whole pipeline and takes real row locks before it rolls back
+            ("dry_run_inboundmessage", _("Can try a payload in the dry run")),
+            ("upload_depot_sheet", _("Can upload a depot sheet")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.message_id}"

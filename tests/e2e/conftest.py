@@ -59,10 +59,10 @@ def page(browser):
 
 @pytest.fixture
 def log_in(page, live_server):
-    """Log in through the admin login page, landing on `next`."""
+    """Log in through the back-office login page, landing on `next`."""
 
     def log_in(username: str, next_path: str) -> None:
-        page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+        page.goto(f"{live_server.url}/backoffice/login/?next={next_path}")
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")

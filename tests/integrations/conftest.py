@@ -37,7 +37,7 @@ def post_signed(client):
 
     def post(source_code: str, body: bytes | str, *, secret: str = SECRET, timestamp: int | None = None, **extra):
         data = body.encode() if isinstance(body, str) else body
-        header = signature_header(secret=secret, body=data, timestamp=timestamp)
+        header = signature_header(secret=secret, source_code=source_code, body=data, timestamp=timestamp)
         return client.generic(
             "POST",
             f"/api/v1/inbound/{source_code}/",

@@ -23,7 +23,7 @@ ROLES = ("anonymous", "viewer", "planner", "supervisor", "auditor", "integration
 IN, OUT = "in scope", "out of scope"
 
 # (in scope, out of scope) per role, in the order of ROLES.
-# 200 shown · 302 done (or, for anonymous, sent to the admin login) · 403 not allowed · 404 out of scope
+# 200 shown · 302 done (or, for anonymous, sent to the back-office login) · 403 not allowed · 404 out of scope
 EXPECTED = {
     #                    anonymous   viewer      planner     supervisor  auditor     integration admin
     "view queue":       ((302, 302), (200, 200), (200, 200), (200, 200), (200, 200), (403, 403), (200, 200)),
@@ -125,7 +125,7 @@ def test_permission_matrix(client, world, role, action, scope, expected):
     # then the answer is the one in the table
     assert response.status_code == expected
     if role == "anonymous" and expected == 302:
-        assert response["Location"].startswith("/admin/login/?next=")
+        assert response["Location"].startswith("/backoffice/login/?next=")
     if action in ("view queue", "view approvals") and expected == 200:
         # a list page shows the line only when it is in scope
         label = f"{target['line'].order.number}/{target['line'].number}"

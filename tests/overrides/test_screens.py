@@ -91,9 +91,9 @@ def test_the_queue_needs_a_login(client):
     # when someone not logged in opens the queue
     response = client.get(QUEUE)
 
-    # then they are sent to the admin login page, and back afterwards
+    # then they are sent to the back-office login page, and back afterwards
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/backoffice/"
+    assert response["Location"] == "/backoffice/login/?next=/backoffice/"
 
 
 def test_the_queue_shows_open_alerts_and_discrepancies_of_the_users_scope_only(client, emea, americas):

@@ -46,7 +46,7 @@ from orders.status import RANK, LineStatus
 from tests.factories import AccountFactory, PartFactory, SiteFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "system-test-secret-0123456789"
+SECRET = "system-test-secret-0123456789"  # each source's is this with its code in front: no two alike
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # the source clock the traffic starts at
 SWEEP_AFTER = 3  # seconds: INBOUND_SWEEP_AFTER_SECONDS for the sweeper
 SWEEP_EVERY = 2.0  # seconds between two sweeps while a test waits
@@ -396,7 +396,12 @@ class Network:
         for code in codes or SOURCES:
             message_format, kind, time_zone, mappings = SOURCES[code]
             source = SourceSystem.objects.create(
-                code=code, name=code, kind=kind, message_format=message_format, time_zone=time_zone, secret=SECRET
+                code=code,
+                name=code,
+                kind=kind,
+                message_format=message_format,
+                time_zone=time_zone,
+                secret=f"{code}-{SECRET}",
             )
             StatusMapping.objects.bulk_create(
                 StatusMapping(source=source, external_code=external, status=status)

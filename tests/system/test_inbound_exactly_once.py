@@ -33,7 +33,10 @@ def post_all(base_url: str, posts: list[tuple[str, bytes]], secrets: dict[str, s
         response = local.session.post(
             f"{base_url}/api/v1/inbound/{source}/",
             data=body,
-            headers={"X-Signature": signature_header(secret=secrets[source], body=body), "Content-Type": "text/plain"},
+            headers={
+                "X-Signature": signature_header(secret=secrets[source], source_code=source, body=body),
+                "Content-Type": "text/plain",
+            },
             timeout=30,
         )
         return response.status_code

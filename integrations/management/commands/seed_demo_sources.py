@@ -129,7 +129,9 @@ SOURCES = [
         {},
     ),
 ]
-DEMO_SECRET = "demo-webhook-secret-change-me"
+# The one secret every demo source used to share: a demo database that still has it gets a
+# distinct secret per source.
+SHARED_DEMO_SECRET = "demo-webhook-secret-change-me"
 
 
 class Command(BaseCommand):
@@ -148,12 +150,15 @@ class Command(BaseCommand):
                     "transport": transport,
                     "time_zone": zone,
                     "expected_interval": timedelta(hours=hours),
-                    # A known secret only for a development demo; production sources get their own.
-                    "secret": DEMO_SECRET if settings.DEBUG else get_random_string(40),
+                    # Each its own: a message signed for one source is no good at another's URL.
+                    "secret": get_random_string(40),
                     "mqtt_topic": "depots/rtm/scans" if transport == Transport.MQTT else "",
                 },
             )
             if not is_new:
+                if source.secret == SHARED_DEMO_SECRET:
+                    source.secret = get_random_string(40)
+                    source.save(update_fields=["secret"])
                 continue
             created += 1
             for external_code, target in codes.items():
@@ -166,5 +171,8 @@ class Command(BaseCommand):
                     valid_from=timezone.now() - timedelta(days=365),
                 )
         self.stdout.write(f"Demo sources: {created} created, {len(SOURCES) - created} already there.")
-        if created and settings.DEBUG:
-            self.stdout.write(f"Their webhook secret (development only): {DEMO_SECRET}")
+        if settings.DEBUG:
+            # Printed on every `make run`, so the developer can sign messages for the demo sources.
+            self.stdout.write('Webhook secrets (development only; sign "<t>.<source code>.<body>" for v2):')
+            for source in SourceSystem.objects.filter(code__in=[row[0] for row in SOURCES]).order_by("code"):
+                self.stdout.write(f"  {source.code}: {source.secret}")

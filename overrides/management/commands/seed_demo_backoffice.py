@@ -33,7 +33,10 @@ PEOPLE = [
     ("planner-amer", "planner", ["amer"]),
     ("supervisor", "supervisor", None),
     ("auditor", "auditor", None),
+    ("integrator", "integration", None),
 ]
+# The roles that work in the Django admin (configuration); the others sign in to the back office.
+STAFF_ROLES = {"admin", "integration"}
 
 
 class Command(BaseCommand):
@@ -66,7 +69,7 @@ class Command(BaseCommand):
         for username, role, regions in PEOPLE:
             if users.objects.filter(username=username).exists():
                 continue
-            user = users.objects.create_user(username=username, password="demo", is_staff=True)
+            user = users.objects.create_user(username=username, password="demo", is_staff=role in STAFF_ROLES)
             user.groups.add(Group.objects.get(name=role))
             if regions is None:
                 assign_perm("orders.work_in_region", user)  # a global scope grant: every region
