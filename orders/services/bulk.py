@@ -63,6 +63,7 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
                 occurred_at=fact.occurred_at,
                 source_system=fact.provenance.source_system,
                 fact_id=fact.fact_id,
+                sequence=fact.sequence,
             )
             for fact in facts
         ]

@@ -25,7 +25,7 @@ class LockedOrder:
 def order_lock_for_line(*, line_id: int, fact_key: str = "") -> LockedOrder:
     """Lock the line's order, then all its lines by id; raise OrderLine.DoesNotExist when the
     line does not exist. `fact_recorded` says whether the line already has an event with
-    `fact_key`."""
+    `fact_key` (looked up again when another writer got there first)."""
     quote = connection.ops.quote_name
     line_fields = OrderLine._meta.concrete_fields
     order_fields = Order._meta.concrete_fields
@@ -36,25 +36,33 @@ def order_lock_for_line(*, line_id: int, fact_key: str = "") -> LockedOrder:
         f"{' FOR UPDATE' if lock else ''}) "
         f"SELECT {', '.join('l.' + quote(field.column) for field in line_fields)}, "
         f"{', '.join('o.' + quote(field.column) for field in order_fields)}, "
-        f"EXISTS (SELECT 1 FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s AND fact_key = %s) "
+        f"EXISTS (SELECT 1 FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s AND fact_key = %s), "
+        f"(SELECT COALESCE(MAX(sequence), 0) FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s) "
         f"FROM {quote(OrderLine._meta.db_table)} l JOIN locked_order o ON o.id = l.order_id "
         f"ORDER BY l.id{' FOR UPDATE OF l' if lock else ''}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [line_id, line_id, fact_key])
+        cursor.execute(sql, [line_id, line_id, fact_key, line_id])
         rows = cursor.fetchall()
     if not rows:
         raise OrderLine.DoesNotExist(f"no line {line_id}")
     line_converters = _converters(OrderLine, line_fields)
     order_converters = _converters(Order, order_fields)
     width = len(line_fields)
+    if len(rows[0]) != width + len(order_fields) + 2:
+        raise AssertionError("the lock statement's columns do not match the models")
     order = _instance(Order, order_fields, order_converters, rows[0][width : width + len(order_fields)])
     lines = {}
     for row in rows:
         line = _instance(OrderLine, line_fields, line_converters, row[:width])
         line.order = order  # the same object for every line: one rollup, one sequence
         lines[line.pk] = line
-    return LockedOrder(order=order, lines=lines, fact_recorded=bool(rows[0][-1]))
+    recorded, events_seen = rows[0][-2:]
+    if line_id in lines and lines[line_id].audit_sequence != events_seen:
+        # We waited for the lock while another writer added events: the statement's snapshot
+        # predates them (the locked rows do not), so look again.
+        recorded = StatusEvent.objects.filter(line_id=line_id, fact_key=fact_key).exists()
+    return LockedOrder(order=order, lines=lines, fact_recorded=bool(recorded))
 
 
 def orders_lock(*, order_ids) -> dict[int, LockedOrder]:

@@ -71,6 +71,7 @@ def apply_status_update(
         occurred_at=occurred_at,
         source_system=provenance.source_system,
         fact_id=fact_id,
+        sequence=sequence,
     )
     fact = Fact(
         status=status,

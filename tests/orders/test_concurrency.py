@@ -1,4 +1,5 @@
-"""Concurrent writers on real PostgreSQL row locks: one fact twice at once, two lines at once."""
+"""Concurrent writers on real PostgreSQL row locks: one fact twice at once, two lines at once,
+upserts and status updates of the same orders at once (the one lock order: no deadlock)."""
 
 import threading
 from collections.abc import Callable
@@ -9,9 +10,10 @@ import pytest
 from django.db import connection
 
 from orders.models import Order, OrderLine, StatusEvent
-from orders.services import apply_status_update
+from orders.services import Actor, LineData, OrderData, Provenance, apply_status_update, order_upsert
+from orders.services.bulk import StatusFact, status_facts_apply
 from orders.services.rollup import order_rollup
-from tests.factories import OrderFactory, OrderLineFactory
+from tests.factories import AccountFactory, OrderFactory, OrderLineFactory, PartFactory, SiteFactory
 
 pytestmark = [
     pytest.mark.postgres,
@@ -82,3 +84,64 @@ def test_two_lines_of_an_order_changed_at_once_leave_a_correct_rollup(sap, t0, a
     assert (order.status, order.progress_percent) == ("allocated", Decimal("32.50"))
     expected = order_rollup(list(OrderLine.objects.filter(order=order)))
     assert (order.status, order.progress_percent) == (expected.status, expected.progress_percent)
+
+
+def test_upserts_and_status_updates_of_the_same_orders_at_once_never_deadlock(sap, t0):
+    # given two orders of two lines each, known to the ERP
+    erp = Provenance(source_system="sap-erp")
+    account = AccountFactory()
+    site = SiteFactory()
+    part = PartFactory()
+
+    def order_data(number: str, eta_day: int) -> OrderData:
+        return OrderData(
+            number=number,
+            account_number=account.number,
+            lines=tuple(
+                LineData(
+                    number=line,
+                    part_number=part.number,
+                    quantity=2,
+                    site_code=site.code,
+                    eta=t0 + timedelta(days=eta_day),
+                )
+                for line in ("10", "20")
+            ),
+        )
+
+    orders = [order_upsert(data=order_data(number, 1), actor=sap, provenance=erp) for number in ("SO-A", "SO-B")]
+    lines = [list(OrderLine.objects.filter(order=order).order_by("pk")) for order in orders]
+    statuses = ["released", "allocated", "picking", "packed", "shipped", "in_transit", "delivered"]
+
+    # when, at the same time, the ERP keeps re-sending both orders (new ETAs), one worker applies
+    # facts line by line from the last line to the first, and another applies batches that span
+    # both orders in the opposite order
+    def upserts():
+        for day in range(2, 12):
+            for number in ("SO-B", "SO-A"):
+                order_upsert(data=order_data(number, day), actor=sap, provenance=erp)
+
+    def singles():
+        for minute, status in enumerate(statuses):
+            for line in [*lines[1][::-1], *lines[0][::-1]]:
+                apply_status_update(
+                    line_id=line.pk, status=status, occurred_at=t0 + timedelta(minutes=minute), actor=sap
+                )
+
+    def batches():
+        for minute, status in enumerate(statuses):
+            facts = [
+                StatusFact(
+                    line_id=line.pk,
+                    status=status,
+                    occurred_at=t0 + timedelta(minutes=minute, seconds=30),
+                    actor=Actor.integration("ewm"),
+                    provenance=Provenance(source_system="ewm"),
+                )
+                for line in [*lines[0], *lines[1]]
+            ]
+            status_facts_apply(facts=facts)
+
+    # then none of them fails (PostgreSQL reports a deadlock as an error), and every line ends delivered
+    _run_at_once(upserts, singles, batches)
+    assert set(OrderLine.objects.filter(order__in=orders).values_list("status", flat=True)) == {"delivered"}
