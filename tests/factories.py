@@ -4,6 +4,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from orders.models import Account, Asset, Order, OrderLine, Part, Region, Site
+from orders.services import Actor, Provenance
+from orders.services.events import line_start_record
 
 
 class RegionFactory(factory.django.DjangoModelFactory):
@@ -67,16 +69,28 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):
-    """A fresh line in status `received`. Move it with orders.services, never by assignment."""
+    """A fresh line in status `received`, as an order upsert leaves it: no status time until a
+    source says (or the order's source creation time, `start_occurred_at`), and its first event
+    in the audit chain. Move it with orders.services, never by assignment."""
 
     class Meta:
         model = OrderLine
+        skip_postgeneration_save = True
 
     order = factory.SubFactory(OrderFactory)
     number = factory.Sequence(lambda n: str(10 * (n + 1)))
     part = factory.SubFactory(PartFactory)
     quantity = 1
     site = factory.SubFactory(SiteFactory)
+    start_occurred_at = None
+    status_occurred_at = factory.SelfAttribute("start_occurred_at")
+
+    @factory.post_generation
+    def start_event(line, create, extracted, **kwargs):
+        if create:
+            line_start_record(
+                line=line, occurred_at=line.start_occurred_at, actor=Actor.system("factory"), provenance=Provenance()
+            )
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -34,7 +34,7 @@ def line_with_history(line, sap, t0, supervisor):
     )
     apply_status_update(line_id=line.pk, status="shipped", occurred_at=t0 + timedelta(hours=3), actor=sap)
     line.refresh_from_db()
-    assert line.audit_sequence == StatusEvent.objects.filter(line=line).count() == 5
+    assert line.audit_sequence == StatusEvent.objects.filter(line=line).count() == 6  # its start, then five facts
     return line
 
 
@@ -106,13 +106,13 @@ def test_an_event_deleted_from_the_middle_is_reported(line_with_history):
 
 def test_the_last_event_deleted_is_reported(line_with_history):
     # given the last event deleted in the database, leaving a chain that is whole but short
-    _raw_sql("DELETE FROM {table} WHERE id = %s", [_event(line_with_history, 5).pk])
+    _raw_sql("DELETE FROM {table} WHERE id = %s", [_event(line_with_history, 6).pk])
 
     # when the chain is verified
     problems = _problems_of(line_with_history)
 
     # then the line's own count of events gives it away
-    assert problems == [(5, "missing (the line has recorded 5 events)")]
+    assert problems == [(6, "missing (the line has recorded 6 events)")]
 
 
 def test_only_the_tampered_line_is_reported(line_with_history, sap):
@@ -142,7 +142,7 @@ def test_the_command_exits_cleanly_on_an_untouched_chain(line_with_history):
 def test_the_command_prints_every_problem_and_fails(line_with_history):
     # given an altered event and a deleted last event
     _raw_sql("UPDATE {table} SET reason_text = %s WHERE id = %s", ["edited", _event(line_with_history, 2).pk])
-    _raw_sql("DELETE FROM {table} WHERE id = %s", [_event(line_with_history, 5).pk])
+    _raw_sql("DELETE FROM {table} WHERE id = %s", [_event(line_with_history, 6).pk])
     out = StringIO()
 
     # when the command runs
@@ -152,7 +152,7 @@ def test_the_command_prints_every_problem_and_fails(line_with_history):
     # then it prints both problems and exits with an error
     printed = out.getvalue()
     assert f"line {line_with_history.pk} event #2: content altered (hash mismatch)" in printed
-    assert f"line {line_with_history.pk} event #5: missing (the line has recorded 5 events)" in printed
+    assert f"line {line_with_history.pk} event #6: missing (the line has recorded 6 events)" in printed
     assert "2 problems" in str(raised.value)
 
 

@@ -78,7 +78,7 @@ def test_a_split_records_events_on_parent_and_children(line):
     for child in children:
         event = StatusEvent.objects.get(line=child)
         assert (event.from_status, event.to_status, event.outcome) == ("", "received", "applied")
-    parent_event = StatusEvent.objects.get(line=line)
+    parent_event = StatusEvent.objects.get(line=line, kind="split")
     assert (parent_event.outcome, parent_event.reason_code) == ("unchanged", "split")
 
 

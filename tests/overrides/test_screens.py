@@ -384,7 +384,7 @@ def test_hiding_an_event_of_another_line_is_refused_on_the_form(client, emea, ad
     # when the planner posts the other line's event to this line's page
     response = client.post(
         f"/backoffice/lines/{line.pk}/hide-event/",
-        {"event": other.events.get().pk, "reason": "duplicate_event", "justification": "Wrong one."},
+        {"event": other.events.get(kind="fact").pk, "reason": "duplicate_event", "justification": "Wrong one."},
     )
 
     # then the page shows the error and nothing is requested
