@@ -12,6 +12,9 @@ from orders.scoping import orders_visible_to
 from orders.selectors import order_detail, order_list, status_definitions
 from orders.status import LineStatus
 
+# A public id as Django's uuid path converter reads it: anything else in the path is a 404.
+PUBLIC_ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 
 class CanViewModel(permissions.DjangoModelPermissions):
     """Reads need the model's view permission too, not only writes."""
@@ -20,12 +23,13 @@ class CanViewModel(permissions.DjangoModelPermissions):
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
-    """Orders, newest change first. Filter by number, account, status, region, site, updated_since."""
+    """Orders, newest change first. Filter by number, account, status, region, site, updated_since.
+    One order is named by its public id (a UUID); integer ids never leave the back office."""
 
     permission_classes = [CanViewModel]
     filterset_class = OrderFilter
-    lookup_field = "number"
-    lookup_value_regex = r"[^/]+"
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID_PATTERN
 
     def get_queryset(self):
         return orders_visible_to(self.request.user, order_list())
@@ -35,7 +39,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses=OrderDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
-        order = get_object_or_404(self.get_queryset().select_related("asset"), number=kwargs["number"])
+        order = get_object_or_404(self.get_queryset().select_related("asset"), public_id=kwargs["public_id"])
         context = {
             **self.get_serializer_context(),
             "detail": order_detail(order),
