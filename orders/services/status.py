@@ -267,6 +267,9 @@ def event_payload(line: OrderLine, event: StatusEvent) -> dict:
         "order_number": line.order.number,
         "line_id": line.pk,
         "line_number": line.number,
+        # What a consumer outside the back office may use to name the order and the line.
+        "order_public_id": str(line.order.public_id),
+        "line_public_id": str(line.public_id),
         "event_id": event.pk,
         "from_status": event.from_status,
         "to_status": event.to_status,
