@@ -25,13 +25,14 @@ def signature_verify(*, header: str, body: bytes, secrets: list[str], tolerance:
     except (StopIteration, ValueError) as error:
         raise SignatureError("X-Signature needs t=<unix seconds>") from error
     now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance:
+    if abs(int(now) - timestamp) > tolerance:  # in integers: a t of 400 digits is no float
         raise SignatureError("X-Signature timestamp is outside the tolerance")
     if not given:
         raise SignatureError("X-Signature needs v1=<hex digest>")
     for secret in secrets:
         expected = _digest(secret, timestamp, body)
-        if any(hmac.compare_digest(expected, candidate) for candidate in given):
+        # compared as bytes: compare_digest refuses str with non-ASCII characters
+        if any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in given):
             return
     raise SignatureError("X-Signature does not match")
 

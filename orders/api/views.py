@@ -1,8 +1,10 @@
 """API v1 views: thin reads over orders.selectors."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from orders.api.filters import OrderFilter
@@ -16,13 +18,24 @@ from orders.status import LineStatus
 PUBLIC_ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
+class RefusesNulCharacters:
+    """PostgreSQL cannot compare text with a NUL in it: any parameter carrying one is a 400
+    naming it, before a filter or the cursor reaches the database."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise ValidationError({name.replace("\x00", "\\x00"): [_("Null characters are not allowed.")]})
+
+
 class CanViewModel(permissions.DjangoModelPermissions):
     """Reads need the model's view permission too, not only writes."""
 
     perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
 
 
-class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+class OrderViewSet(RefusesNulCharacters, viewsets.ReadOnlyModelViewSet):
     """Orders, newest change first. Filter by number, account, status, region, site, updated_since.
     One order is named by its public id (a UUID); integer ids never leave the back office."""
 
@@ -48,7 +61,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(OrderDetailSerializer(order, context=context).data)
 
 
-class StatusVocabularyView(generics.ListAPIView):
+class StatusVocabularyView(RefusesNulCharacters, generics.ListAPIView):
     """The canonical statuses with their customer-facing texts in the request's language."""
 
     permission_classes = [permissions.IsAuthenticated]
