@@ -35,6 +35,26 @@ class StorableDateTimeFilter(django_filters.Filter):
     field_class = StorableDateTimeField
 
 
+BOOLEAN_WORDS = {"true", "false", "True", "False", "1", "0"}
+
+
+class OrderFilterForm(forms.Form):
+    """A parameter that is given must be valid: an empty date, status, priority or flag is a 400
+    too, not a silently dropped filter (the text filters may be empty: they match nothing)."""
+
+    NOT_EMPTY = ("updated_since", "is_test", "priority", "status")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.NOT_EMPTY:
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else [self.data.get(name)]
+            if name in self.data and any(value in ("", None) for value in values):
+                self.add_error(name, _("Give a value, or leave the parameter out."))
+        if self.data.get("is_test") and self.data.get("is_test") not in BOOLEAN_WORDS:
+            self.add_error("is_test", _("Either true or false."))
+        return cleaned
+
+
 class OrderFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(field_name="number", lookup_expr="iexact")
     account = django_filters.CharFilter(field_name="account__number", label="Account number")
@@ -51,6 +71,7 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
+        form = OrderFilterForm
         fields = ["number", "account", "status", "region", "site", "priority", "is_test", "updated_since"]
 
     def filter_site(self, queryset, name, value):

@@ -134,3 +134,11 @@ def test_schema_documents_the_errors_of_every_operation_and_the_webhook(client):
             continue
         for method, operation in operations.items():
             assert {"400", "401", "403", "404"} <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.parametrize("query", ["updated_since=", "is_test=", "is_test=maybe", "priority=", "status="])
+def test_a_typed_parameter_given_empty_or_unreadable_is_a_400(api, query):
+    response = api.get(f"/api/v1/orders/?{query}")
+
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.json()
