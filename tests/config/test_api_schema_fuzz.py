@@ -6,6 +6,8 @@ import os
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from config.wsgi import application
@@ -26,7 +28,18 @@ EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))
 
 
 @pytest.fixture
-def basic_viewer(db) -> tuple[str, str]:
+def connection_kept_open():
+    """The app runs in this thread on the test's connection: as Django's test client does, stop
+    the end of each request from closing it (on PostgreSQL that would end the test transaction)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def basic_viewer(db, connection_kept_open) -> tuple[str, str]:
     """HTTP Basic credentials of a viewer, and an order in scope for the list to show."""
     user = UserFactory(username="fuzz-viewer")
     user.set_password(PASSWORD)
