@@ -59,7 +59,8 @@ docs: install
 		| $(BIN)/python -c "import sys; l=sys.stdin.read().splitlines(); print('\n'.join(l[:3]+sorted(l[3:-2])+l[-2:]))" \
 		> docs/line-state-machine.dot
 
-# Throughput of the inbound pipeline on this machine: webhook, workers, raw PostgreSQL ceiling.
+# Throughput of the inbound pipeline on this machine: webhook, workers, raw PostgreSQL ceiling;
+# and the walk (orders walked through apply_status_update). One of them: BENCH_ARGS="--scenario walk".
 # Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL, else local defaults); see bench/__init__.py.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -37,6 +37,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-server", choices=sorted(processes.WEB_SERVERS), default="uvicorn-wsgi")
     parser.add_argument("--web-processes", type=int, default=2, help="web server processes (default 2)")
     parser.add_argument("--client-threads", type=int, default=8, help="concurrent HTTP clients (default 8)")
+    parser.add_argument(
+        "--scenario",
+        default="pipeline,walk",
+        help="comma-separated: pipeline (webhook, workers, raw ceiling), walk (orders walked through "
+        "apply_status_update in 1 and 2 processes); default both",
+    )
+    parser.add_argument("--walk-orders", type=int, default=200, help="orders of 3 lines walked (default 200)")
+    parser.add_argument(
+        "--walk-measure-orders", type=int, default=20, help="orders walked in the SQL-counting pass (default 20)"
+    )
     return parser.parse_args(argv)
 
 
@@ -79,18 +89,43 @@ def main(argv: list[str] | None = None) -> None:
             "would process them: give the benchmark a database of its own (DATABASE_URL)."
         )
     logs = Path(tempfile.mkdtemp(prefix="partstatus-bench-"))
+    scenarios = {name.strip() for name in options.scenario.split(",") if name.strip()}
+    unknown = scenarios - {"pipeline", "walk"}
+    if unknown:
+        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk)")
+    results: dict = {"run": run}
     try:
-        results = measure(options, run=run, queue=queue, logs=logs, started=started)
+        if "pipeline" in scenarios:
+            results = measure(options, run=run, queue=queue, logs=logs, started=started)
+        if "walk" in scenarios:
+            results["walk"] = _walk(options, run=run, queue=queue, env=dict(os.environ), logs=logs)
     finally:
         _forget_queue(redis_url, queue)
-    from bench import report
+    from bench import report, walk
 
     results["total_seconds"] = round(time.monotonic() - started, 1)
-    print()
-    print(report.table(results))
-    print()
-    print(report.summary(results))
+    if "pipeline" in scenarios:
+        print()
+        print(report.table(results))
+        print()
+        print(report.summary(results))
+    if "walk" in scenarios:
+        print()
+        print(walk.walk_table(results["walk"]))
     print(f"Written to {report.write(results)}; process logs in {logs}")
+
+
+def _walk(options: argparse.Namespace, *, run: str, queue: str, env: dict, logs: Path) -> dict:
+    """The walk, with a real celery worker delivering the outbox meanwhile (as in production)."""
+    from bench import walk
+
+    print(f"Walk: {options.walk_orders} orders x 3 lines in 1 and 2 processes, outbox delivered by a worker ...")
+    workers = processes.start_workers(1, queue=queue, env=env, log=logs / "walk-worker.log")
+    try:
+        return walk.walk_scenario(run=run, orders=options.walk_orders, measure_orders=options.walk_measure_orders)
+    finally:
+        for worker in workers:
+            processes.stop(worker)
 
 
 def measure(options: argparse.Namespace, *, run: str, queue: str, logs: Path, started: float) -> dict:

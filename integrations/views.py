@@ -22,6 +22,12 @@ ACCEPTED = inline_serializer(
 )
 ERROR = inline_serializer("InboundError", {"error": serializers.CharField()})
 logger = logging.getLogger(__name__)
+# A source code that is not a slug names no route: the API's JSON 404 ({"detail": ...}) answers.
+NOT_FOUND = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    "minProperties": 1,
+}
 
 
 class RawBodyParser(BaseParser):
@@ -45,12 +51,20 @@ class InboundWebhookView(APIView):
             "(processing follows), 200 for a duplicate (with the original id)."
         ),
         request={"*/*": OpenApiTypes.BINARY},
-        parameters=[OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                "source_code",
+                {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$"},
+                OpenApiParameter.PATH,
+                description="The source's code, as registered (create_source)",
+            ),
+        ],
         responses={
             202: ACCEPTED,
             200: ACCEPTED,
             401: OpenApiResponse(ERROR, description="Bad or missing signature"),
-            404: OpenApiResponse(ERROR, description="Unknown or inactive source"),
+            404: OpenApiResponse(NOT_FOUND, description="Unknown or inactive source"),
             413: OpenApiResponse(ERROR, description="Body over the size limit"),
         },
     )

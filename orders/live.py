@@ -6,9 +6,22 @@ from channels.layers import get_channel_layer
 from orders.models import OutboxEvent
 from orders.publication import Topic, register_handler
 
+# Integer ids of the payload stay inside: a websocket is outside the back office.
+INTERNAL_KEYS = frozenset({"order_id", "line_id", "event_id", "inbound_message_id"})
+
 
 def order_group_name(order_id: int) -> str:
     return f"order-{order_id}"
+
+
+def public_change(payload):
+    """The outbox payload as a follower outside the back office may see it: public ids only
+    (nested rows too, such as the children of a split)."""
+    if isinstance(payload, dict):
+        return {key: public_change(value) for key, value in payload.items() if key not in INTERNAL_KEYS}
+    if isinstance(payload, list):
+        return [public_change(item) for item in payload]
+    return payload
 
 
 def push_to_order_group(event: OutboxEvent) -> None:
@@ -17,7 +30,12 @@ def push_to_order_group(event: OutboxEvent) -> None:
         return
     async_to_sync(layer.group_send)(
         order_group_name(event.order_id),
-        {"type": "order.changed", "topic": event.topic, "outbox_id": event.pk, "change": event.payload},
+        {
+            "type": "order.changed",
+            "topic": event.topic,
+            "sequence": event.order_sequence,
+            "change": public_change(event.payload),
+        },
     )
 
 

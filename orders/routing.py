@@ -5,5 +5,5 @@ from django.urls import path
 from orders.consumers import OrderChangesConsumer
 
 websocket_urlpatterns = [
-    path("ws/orders/<str:number>/", OrderChangesConsumer.as_asgi()),
+    path("ws/orders/<uuid:public_id>/", OrderChangesConsumer.as_asgi()),
 ]

@@ -37,14 +37,19 @@ class StatusDefinitionSerializer(serializers.ModelSerializer):
 
 
 class OrderListSerializer(serializers.ModelSerializer):
+    # Outside the back office an order is named by its public id; integer ids stay internal.
+    id = serializers.UUIDField(source="public_id", read_only=True)
     account = AccountRefSerializer()
     region = serializers.CharField(source="region.code")
     status_label = serializers.CharField(source="get_status_display")
-    url = serializers.HyperlinkedIdentityField(view_name="v1:order-detail", lookup_field="number")
+    url = serializers.HyperlinkedIdentityField(
+        view_name="v1:order-detail", lookup_field="public_id", lookup_url_kwarg="public_id"
+    )
 
     class Meta:
         model = Order
         fields = [
+            "id",
             "number",
             "url",
             "account",
@@ -108,6 +113,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
 class OrderLineSerializer(serializers.ModelSerializer):
     """A line with its split children, nested; the tree comes from context["children_of"]."""
 
+    id = serializers.UUIDField(source="public_id", read_only=True)
     part = serializers.SerializerMethodField()
     site = serializers.SerializerMethodField()
     status_label = serializers.CharField(source="get_status_display")
@@ -152,14 +158,16 @@ class OrderLineSerializer(serializers.ModelSerializer):
         definition = self.context["definitions"].get(customer_status(line.status))
         return definition.customer_label if definition else ""
 
-    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/OrderLine"}})
     def get_children(self, line: OrderLine) -> list[dict]:
         children = self.context["children_of"].get(line.pk, [])
         return OrderLineSerializer(children, many=True, context=self.context).data
 
 
 class StatusEventSerializer(serializers.ModelSerializer):
+    id = serializers.SerializerMethodField()
     line = serializers.CharField(source="line.number")
+    line_id = serializers.UUIDField(source="line.public_id")
     actor = serializers.CharField(source="actor_label")
 
     class Meta:
@@ -167,6 +175,7 @@ class StatusEventSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "line",
+            "line_id",
             "sequence",
             "from_status",
             "to_status",
@@ -177,10 +186,13 @@ class StatusEventSerializer(serializers.ModelSerializer):
             "actor_kind",
             "actor",
             "source_system",
-            "inbound_message_id",
             "reason_code",
             "reason_text",
         ]
+
+    def get_id(self, event: StatusEvent) -> str:
+        """Stable and not an integer id: the line's public id and the event's place on that line."""
+        return f"{event.line.public_id}.{event.sequence}"
 
 
 class OrderDetailSerializer(OrderListSerializer):

@@ -1,10 +1,10 @@
 """API v1 views: thin reads over orders.selectors."""
 
-import uuid
-
-from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from orders.api.filters import OrderFilter
@@ -14,6 +14,20 @@ from orders.scoping import orders_visible_to
 from orders.selectors import order_detail, order_list, status_definitions
 from orders.status import LineStatus
 
+# A public id as Django's uuid path converter reads it: anything else in the path is a 404.
+PUBLIC_ID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+class RefusesNulCharacters:
+    """PostgreSQL cannot compare text with a NUL in it: any parameter carrying one is a 400
+    naming it, before a filter or the cursor reaches the database."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                raise ValidationError({name.replace("\x00", "\\x00"): [_("Null characters are not allowed.")]})
+
 
 class CanViewModel(permissions.DjangoModelPermissions):
     """Reads need the model's view permission too, not only writes."""
@@ -21,13 +35,14 @@ class CanViewModel(permissions.DjangoModelPermissions):
     perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
 
 
-class OrderViewSet(viewsets.ReadOnlyModelViewSet):
-    """Orders, newest change first. Filter by number, account, status, region, site, updated_since."""
+class OrderViewSet(RefusesNulCharacters, viewsets.ReadOnlyModelViewSet):
+    """Orders, newest change first. Filter by number, account, status, region, site, updated_since.
+    One order is named by its public id (a UUID); integer ids never leave the back office."""
 
     permission_classes = [CanViewModel]
     filterset_class = OrderFilter
-    lookup_field = "number"
-    lookup_value_regex = r"[^/]+"
+    lookup_field = "public_id"
+    lookup_value_regex = PUBLIC_ID_PATTERN
 
     def get_queryset(self):
         return orders_visible_to(self.request.user, order_list())
@@ -37,10 +52,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses=OrderDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
-        # Numbers are unique per issuer only: a number two visible orders share names neither.
-        # (The public id is unique; the URL takes either.)
-        orders = self.get_queryset().select_related("asset")
-        order = _by_public_id(orders, kwargs["number"]) or _by_unique_number(orders, kwargs["number"])
+        order = get_object_or_404(self.get_queryset().select_related("asset"), public_id=kwargs["public_id"])
         context = {
             **self.get_serializer_context(),
             "detail": order_detail(order),
@@ -49,22 +61,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(OrderDetailSerializer(order, context=context).data)
 
 
-def _by_public_id(orders, value: str):
-    try:
-        public_id = uuid.UUID(value)
-    except ValueError:
-        return None
-    return orders.filter(public_id=public_id).first()
-
-
-def _by_unique_number(orders, number: str):
-    found = list(orders.filter(number=number)[:2])
-    if len(found) != 1:
-        raise Http404
-    return found[0]
-
-
-class StatusVocabularyView(generics.ListAPIView):
+class StatusVocabularyView(RefusesNulCharacters, generics.ListAPIView):
     """The canonical statuses with their customer-facing texts in the request's language."""
 
     permission_classes = [permissions.IsAuthenticated]

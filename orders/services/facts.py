@@ -280,7 +280,9 @@ def event_payload(line: OrderLine, event: StatusEvent) -> dict:
     return {
         "order_id": line.order_id,
         "order_number": line.order.number,
+        "order_public_id": str(line.order.public_id),
         "line_id": line.pk,
+        "line_public_id": str(line.public_id),
         "line_number": line.number,
         "event_id": event.pk,
         "from_status": event.from_status,

@@ -121,7 +121,8 @@ def test_a_partial_goods_issue_ships_one_child_and_the_carrier_delivers_only_tha
 
     # and the order detail shows the shipment with its line
     client.force_login(viewer)
-    detail = client.get("/api/v1/orders/SO-1000777/").json()
+    order = Order.objects.get(number="SO-1000777")
+    detail = client.get(f"/api/v1/orders/{order.public_id}/").json()
     assert [(s["bill_of_lading"], s["carrier"], s["last_location"]) for s in detail["shipments"]] == [
         ("BOL-7781", "ODFL", "NASHVILLE, TN, US")
     ]

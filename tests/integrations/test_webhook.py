@@ -79,6 +79,21 @@ def test_missing_signature_is_401(canonical_source, client):
     assert "missing X-Signature" in response.json()["error"]
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["t=" + "9" * 400 + ",v1=00", "t={now},v1=\u00e9t\u00e9", "t={now},v1=", "t=-{now},v1=00", "v1=00,t="],
+)
+def test_malformed_signature_header_is_401_not_a_500(canonical_source, client, header):
+    header = header.format(now=int(time.time()))
+
+    response = client.post(
+        "/api/v1/inbound/crm-json/", _status_message(), content_type="application/json", HTTP_X_SIGNATURE=header
+    )
+
+    assert response.status_code == 401
+    assert not InboundMessage.objects.exists()
+
+
 def test_previous_secret_works_during_rotation_only(canonical_source, post_signed):
     from datetime import timedelta
 

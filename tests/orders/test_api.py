@@ -1,12 +1,13 @@
 """API v1: order list with filters and cursor pagination, order detail, status vocabulary."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders.models import Order
+from orders.models import Order, OrderLine, StatusEvent
 from orders.services import Actor, SplitPart, apply_status_update, split_line
 from tests.factories import AccountFactory, OrderFactory, OrderLineFactory, RegionFactory, SiteFactory
 
@@ -36,11 +37,11 @@ def test_order_detail_runs_a_constant_number_of_queries(api, t0, sap):
     large = _order_with_lines(50, t0=t0, sap=sap)
 
     # when each is fetched (after a first request has warmed the process-wide caches)
-    api.get(f"/api/v1/orders/{small.number}/")
+    api.get(f"/api/v1/orders/{small.public_id}/")
     with CaptureQueriesContext(connection) as small_queries:
-        assert api.get(f"/api/v1/orders/{small.number}/").status_code == 200
+        assert api.get(f"/api/v1/orders/{small.public_id}/").status_code == 200
     with CaptureQueriesContext(connection) as large_queries:
-        response = api.get(f"/api/v1/orders/{large.number}/")
+        response = api.get(f"/api/v1/orders/{large.public_id}/")
 
     # then the 50-line order costs no more queries than the 5-line one
     assert response.status_code == 200
@@ -60,7 +61,7 @@ def test_order_detail_shows_split_tree_rollup_and_timeline(api, t0, sap):
     split_line(line_id=second.pk, parts=[SplitPart(quantity=1, site=memphis)], actor=Actor.system("test"))
 
     # when the order is fetched
-    body = api.get(f"/api/v1/orders/{line.order.number}/").json()
+    body = api.get(f"/api/v1/orders/{line.order.public_id}/").json()
 
     # then the tree nests children under the parent, which shows the rolled-up status
     [parent] = body["lines"]
@@ -79,7 +80,7 @@ def test_internal_status_shows_customer_label_of_the_status_it_stands_for(api, t
     line = OrderLineFactory()
     apply_status_update(line_id=line.pk, status="awaiting_kitting", occurred_at=t0, actor=sap)
 
-    [row] = api.get(f"/api/v1/orders/{line.order.number}/").json()["lines"]
+    [row] = api.get(f"/api/v1/orders/{line.order.public_id}/").json()["lines"]
 
     assert row["status"] == "awaiting_kitting"
     assert row["customer_label"] == "Being prepared"
@@ -125,7 +126,66 @@ def test_bad_filter_value_is_a_400_naming_the_field(api):
 
 
 def test_unknown_order_is_404(api):
-    assert api.get("/api/v1/orders/SO-NOPE/").status_code == 404
+    assert api.get(f"/api/v1/orders/{uuid.uuid4()}/").status_code == 404
+
+
+def test_order_is_named_by_its_public_id_and_not_by_its_number_or_integer_id(api):
+    # given an order
+    order = OrderFactory()
+
+    # when it is fetched by its public id, its number and its integer id
+    by_public_id = api.get(f"/api/v1/orders/{order.public_id}/")
+    by_number = api.get(f"/api/v1/orders/{order.number}/")
+    by_integer_id = api.get(f"/api/v1/orders/{order.pk}/")
+
+    # then only the public id names it; the number stays a list filter
+    assert by_public_id.status_code == 200
+    assert by_public_id.json()["id"] == str(order.public_id)
+    assert by_public_id.json()["url"].endswith(f"/api/v1/orders/{order.public_id}/")
+    assert (by_number.status_code, by_integer_id.status_code) == (404, 404)
+    [row] = api.get(f"/api/v1/orders/?number={order.number}").json()["results"]
+    assert row["id"] == str(order.public_id)
+
+
+def test_no_integer_id_appears_in_the_order_detail(api, t0, sap):
+    # given an order whose line was split and moved, so it has children and a timeline
+    line = OrderLineFactory(quantity=2)
+    apply_status_update(line_id=line.pk, status="released", occurred_at=t0, actor=sap)
+    first, _ = split_line(line_id=line.pk, parts=[SplitPart(quantity=1)], actor=Actor.system("test"))
+    apply_status_update(line_id=first.pk, status="shipped", occurred_at=t0 + timedelta(hours=1), actor=sap)
+
+    # when the order is fetched
+    body = api.get(f"/api/v1/orders/{line.order.public_id}/").json()
+
+    # then the order, its lines, children and events are named by public ids only
+    [parent] = body["lines"]
+    assert parent["id"] == str(line.public_id)
+    assert [child["id"] for child in parent["children"]] == [
+        str(child.public_id) for child in OrderLine.objects.filter(parent=line).order_by("number")
+    ]
+    assert {event["line_id"] for event in body["timeline"]} <= {str(row.public_id) for row in OrderLine.objects.all()}
+    assert all(event["id"] == f"{event['line_id']}.{event['sequence']}" for event in body["timeline"])
+    integer_ids = (
+        {row.pk for row in OrderLine.objects.all()}
+        | {line.order_id}
+        | set(StatusEvent.objects.values_list("pk", flat=True))
+    )
+    assert not set(_values_named_id(body)) & integer_ids
+    assert all(isinstance(value, str) for value in _values_named_id(body))
+
+
+def _values_named_id(document) -> list:
+    """Every value under a key `id` or ending in `_id`, anywhere in a JSON document."""
+    found = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "id" or key.endswith("_id"):
+                found.append(value)
+            found.extend(_values_named_id(value))
+    elif isinstance(document, list):
+        for item in document:
+            found.extend(_values_named_id(item))
+    return found
 
 
 def test_orders_need_the_view_permission(client, outsider):
@@ -148,7 +208,7 @@ def test_status_vocabulary_is_translated_by_accept_language(api):
 def test_openapi_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
-    assert b"/api/v1/orders/{number}/" in schema.content
+    assert b"/api/v1/orders/{public_id}/" in schema.content
     assert client.get("/api/docs/").status_code == 200
 
 

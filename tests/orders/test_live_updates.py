@@ -1,26 +1,33 @@
 """Live updates: a signed-in viewer following an order over a websocket sees its status changes."""
 
+import uuid
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
+from guardian.shortcuts import assign_perm
 
 from config.asgi import application
 from orders.consumers import OrderChangesConsumer
+from orders.routing import websocket_urlpatterns
 from orders.services import apply_status_update
+from tests.factories import RegionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _communicator(user, number: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(OrderChangesConsumer.as_asgi(), f"/ws/orders/{number}/")
+def _communicator(user, public_id) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(OrderChangesConsumer.as_asgi(), f"/ws/orders/{public_id}/")
     communicator.scope["user"] = user
-    communicator.scope["url_route"] = {"kwargs": {"number": number}}
+    communicator.scope["url_route"] = {"kwargs": {"public_id": public_id}}
     return communicator
 
 
 def test_viewer_receives_the_status_change_of_the_order_they_follow(line, viewer, sap, t0):
-    communicator = _communicator(viewer, line.order.number)
+    communicator = _communicator(viewer, line.order.public_id)
 
     async def follow_and_receive():
         connected, _ = await communicator.connect()
@@ -35,10 +42,15 @@ def test_viewer_receives_the_status_change_of_the_order_they_follow(line, viewer
     assert message["topic"] == "line.status_changed"
     assert message["change"]["line_number"] == line.number
     assert message["change"]["to_status"] == "shipped"
+    # named by public ids only: the integer ids of the outbox payload stay inside
+    assert message["change"]["order_public_id"] == str(line.order.public_id)
+    assert message["change"]["line_public_id"] == str(line.public_id)
+    assert not {"order_id", "line_id", "event_id", "inbound_message_id"} & set(message["change"])
+    assert "id" not in message
 
 
 def test_person_without_view_permission_is_refused(line, outsider):
-    communicator = _communicator(outsider, line.order.number)
+    communicator = _communicator(outsider, line.order.public_id)
 
     async def try_to_follow():
         connected, code = await communicator.connect()
@@ -51,15 +63,36 @@ def test_person_without_view_permission_is_refused(line, outsider):
 
 
 def test_unknown_order_is_refused_like_a_foreign_one(viewer):
-    connected, code = async_to_sync(_communicator(viewer, "SO-NOPE").connect)()
+    connected, code = async_to_sync(_communicator(viewer, uuid.uuid4()).connect)()
 
     assert (connected, code) == (False, 4404)
+
+
+def test_order_out_of_scope_is_refused_like_an_unknown_one(line):
+    # given a planner whose scope is another region than the order's
+    planner = UserFactory(username="planner-elsewhere")
+    planner.user_permissions.add(*Permission.objects.filter(codename__in=["view_order", "view_orderline"]))
+    assign_perm("orders.work_in_region", planner, RegionFactory(code="elsewhere"))
+
+    # when they try to follow the order by its public id
+    connected, code = async_to_sync(_communicator(planner, line.order.public_id).connect)()
+
+    # then they are refused as for an order that does not exist
+    assert (connected, code) == (False, 4404)
+
+
+def test_order_number_and_integer_id_name_no_websocket_route(line, viewer):
+    # Through the app's routes: only a public id matches.
+    for name in (line.order.number, line.order.pk):
+        communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/orders/{name}/")
+        with pytest.raises(ValueError, match="No route found"):
+            async_to_sync(communicator.connect)()
 
 
 def test_websocket_route_is_mounted_in_the_asgi_application(line, viewer):
     # Through the real router: anonymous (no session cookie) gets refused, the route exists.
     communicator = WebsocketCommunicator(
-        application, f"/ws/orders/{line.order.number}/", headers=[(b"origin", b"http://127.0.0.1")]
+        application, f"/ws/orders/{line.order.public_id}/", headers=[(b"origin", b"http://127.0.0.1")]
     )
     connected, code = async_to_sync(communicator.connect)()
 

@@ -106,7 +106,7 @@ def _act(client, action: str, target: dict):
     if action == "view approvals":
         return client.get("/backoffice/approvals/")
     if action == "API order detail":
-        return client.get(f"/api/v1/orders/{line.order.number}/")
+        return client.get(f"/api/v1/orders/{line.order.public_id}/")
     raise AssertionError(action)
 
 
