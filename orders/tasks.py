@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from orders.services.outbox import outbox_deliver, outbox_deliver_many, outbox_pending_ids
+from orders.services.outbox import outbox_deliver, outbox_deliver_many, outbox_deliver_pending, outbox_pending_ids
 
 
 @shared_task(acks_late=True)
@@ -16,6 +16,13 @@ def outbox_dispatch(event_id: int) -> None:
 def outbox_dispatch_many(event_ids: list[int]) -> None:
     """Deliver rows written together by the bulk path; idempotent as outbox_dispatch."""
     outbox_deliver_many(event_ids=event_ids)
+
+
+@shared_task(acks_late=True)
+def outbox_dispatch_pending() -> int:
+    """Deliver the rows waiting for their first delivery (see outbox_wake); idempotent as
+    outbox_dispatch: delivered rows and handlers are skipped, rows others hold are left to them."""
+    return outbox_deliver_pending()
 
 
 @shared_task

@@ -40,8 +40,8 @@ class ShipmentData:
 def shipment_record(
     *, line_id: int, quantity: int, data: ShipmentData, source_system: str, occurred_at: datetime
 ) -> Shipment:
-    """Put `quantity` of the line on the shipment that left: the order's shipment from this
-    source with the same numbers, else a new one. The line carries the shipment's numbers as
+    """Put `quantity` of the line on the shipment that left: the order's shipment with the same
+    numbers (from any source), else a new one. The line carries the shipment's numbers as
     references: the bill of lading issued by the source, PRO and tracking by the carrier."""
     with transaction.atomic():
         order_id = OrderLine.objects.values_list("order_id", flat=True).get(pk=line_id)
@@ -68,15 +68,17 @@ def shipment_track(*, shipment_id: int, data: ShipmentData, occurred_at: datetim
 
 
 def _shipment_find(*, order_id: int, line_id: int, data: ShipmentData, source_system: str) -> Shipment | None:
-    shipments = Shipment.objects.select_for_update().filter(order_id=order_id, source_system=source_system)
+    shipments = Shipment.objects.select_for_update().filter(order_id=order_id)
     numbers = data.numbers
     if numbers:
+        # One bill of lading (PRO, tracking number) of an order is one shipment, whichever
+        # system reports it: the ERP's goods issue and the warehouse's confirmation of it too.
         same = Q()
         for name, value in numbers.items():
             same |= Q(**{name: value})
         return shipments.filter(same).order_by("pk").first()
     # No numbers yet: the same confirmation again finds the shipment the line is already on.
-    return shipments.filter(lines__line_id=line_id).order_by("pk").first()
+    return shipments.filter(source_system=source_system, lines__line_id=line_id).order_by("pk").first()
 
 
 def _shipment_fill(shipment: Shipment, data: ShipmentData, *, occurred_at: datetime) -> None:

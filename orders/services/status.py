@@ -162,16 +162,11 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
             change.outbox.payload["event_id"] = change.event.pk
     touched = {line.pk: line for change in changes for line in change.touched_lines}
     changed = {line.pk: line for change in changes for line in change.changed_lines}
-    if len(touched) == 1:
-        (line,) = touched.values()
-        if line.pk not in changed:
-            line.skip_history_when_saving = True  # only bookkeeping moved: no history row
-        line.save(update_fields=LINE_STATUS_FIELDS)
-        line.__dict__.pop("skip_history_when_saving", None)
-    else:
-        rows_update(model=OrderLine, objects=[touched[pk] for pk in sorted(touched)], fields=LINE_STATUS_FIELDS)
-        if changed:
-            OrderLine.history.bulk_history_create([changed[pk] for pk in sorted(changed)], update=True)
+    # Plain UPDATEs and history rows written here (not Model.save()): the same rows, without the
+    # per-save signal work, which cost more than the statements on the hot path.
+    rows_update(model=OrderLine, objects=[touched[pk] for pk in sorted(touched)], fields=LINE_STATUS_FIELDS)
+    if changed:
+        OrderLine.history.bulk_history_create([changed[pk] for pk in sorted(changed)], update=True)
     written = {change.line.order_id for change in changes if change.changed_lines or change.outbox is not None}
     # Derived fields only: the event log says why they changed, so no history rows for them.
     rows_update(

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from integrations.models import InboundMessage, MessageState
+from orders.models import OutboxEvent
 from integrations.signatures import signature_header
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -75,6 +76,15 @@ def test_every_message_is_applied_exactly_once_across_formats(stack, network):
     assert not InboundMessage.objects.exclude(state=MessageState.PROCESSED).exists()
     # and every line ends where its furthest fact put it, with one event per fact and an intact chain
     traffic.assert_applied_exactly_once()
+    # and every change was delivered to its handlers by the worker, woken after each commit
+    # (no sweep ran: a row left undelivered means a wake-up was lost)
+    stack.wait_until(
+        lambda: not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists(),
+        timeout=60,
+        what="every outbox row to be delivered",
+        tasks_may_be_lost=False,
+    )
+    assert OutboxEvent.objects.filter(topic="line.status_changed").exists()
 
 
 def test_no_message_of_a_busy_source_is_dropped_by_concurrent_workers(stack, network, receive):
