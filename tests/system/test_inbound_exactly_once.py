@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from integrations.models import InboundMessage, MessageState
-from orders.models import OutboxEvent
 from integrations.signatures import signature_header
+from orders.models import OutboxEvent
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
