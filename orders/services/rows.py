@@ -15,25 +15,28 @@ def rows_update(*, model, objects: list, fields: list[str]) -> None:
         for obj in objects:
             model._default_manager.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in fields})
         return
-    meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
-    per_row = len(columns)
-    size = max(1, CHUNK_PARAMETERS // per_row)
-    quote = connection.ops.quote_name
-    casts = [column.db_type(connection) for column in columns]
-    assignments = ", ".join(f"{quote(column.column)} = v.{quote(column.column)}" for column in columns[1:])
-    names = ", ".join(quote(column.column) for column in columns)
+    size = max(1, CHUNK_PARAMETERS // (len(fields) + 1))
     with connection.cursor() as cursor:
         for start in range(0, len(objects), size):
-            chunk = objects[start : start + size]
-            first = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-            rest = "(" + ", ".join(["%s"] * per_row) + ")"
-            values = ", ".join([first] + [rest] * (len(chunk) - 1))
-            params = [
-                column.get_db_prep_save(getattr(obj, column.attname), connection) for obj in chunk for column in columns
-            ]
-            cursor.execute(
-                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM (VALUES {values}) AS v({names}) "
-                f"WHERE t.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}",
-                params,
-            )
+            cursor.execute(*update_from_values_sql(model, objects[start : start + size], fields))
+
+
+def update_from_values_sql(model, objects: list, fields: list[str]) -> tuple[str, list]:
+    """`UPDATE table AS t SET … FROM (VALUES (pk, …), …) AS v(…) WHERE t.pk = v.pk` (PostgreSQL)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    casts = [column.db_type(connection) for column in columns]
+    first = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    rest = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    values_sql = ", ".join([first] + [rest] * (len(objects) - 1))
+    names = ", ".join(quote(column.column) for column in columns)
+    assignments = ", ".join(f"{quote(column.column)} = v.{quote(column.column)}" for column in columns[1:])
+    values = [
+        column.get_db_prep_save(getattr(obj, column.attname), connection) for obj in objects for column in columns
+    ]
+    return (
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM (VALUES {values_sql}) AS v({names}) "
+        f"WHERE t.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}",
+        values,
+    )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
@@ -21,6 +21,7 @@ from orders.services.facts import LINE_STATUS_FIELDS, ORDER_ROLLUP_FIELDS, LineC
 from orders.services.locking import LockedOrder, order_lock_for_line
 from orders.services.outbox import outbox_dispatch_after_commit
 from orders.services.rows import rows_update
+from orders.services.writes import rows_write_in_one_statement
 from orders.status import LineStatus
 
 DUPLICATE = "duplicate"
@@ -153,29 +154,38 @@ def line_status_override(
 
 
 def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]) -> None:
-    """Write what fact_take decided: events in one insert, each touched line once (history rows
-    for the lines whose status changed), each changed order once, outbox rows in one insert."""
-    StatusEvent.objects.bulk_create([event for change in changes for event in change.events])
-    outbox = [change.outbox for change in changes if change.outbox is not None]
-    for change in changes:
-        if change.outbox is not None:
-            change.outbox.payload["event_id"] = change.event.pk
+    """Write what fact_take decided: the events, each touched line once (history rows for the
+    lines whose status changed), each changed order once, the outbox rows. On PostgreSQL that is
+    one statement (orders.services.writes); elsewhere one per table."""
+    if not changes:
+        return
+    events = [event for change in changes for event in change.events]
     touched = {line.pk: line for change in changes for line in change.touched_lines}
     changed = {line.pk: line for change in changes for line in change.changed_lines}
-    # Plain UPDATEs and history rows written here (not Model.save()): the same rows, without the
-    # per-save signal work, which cost more than the statements on the hot path.
-    rows_update(model=OrderLine, objects=[touched[pk] for pk in sorted(touched)], fields=LINE_STATUS_FIELDS)
-    if changed:
-        OrderLine.history.bulk_history_create([changed[pk] for pk in sorted(changed)], update=True)
     written = {change.line.order_id for change in changes if change.changed_lines or change.outbox is not None}
-    # Derived fields only: the event log says why they changed, so no history rows for them.
-    rows_update(
-        model=Order,
-        objects=[locked.order for locked in locked_orders if locked.order.pk in written],
-        fields=ORDER_ROLLUP_FIELDS,
-    )
+    orders = [locked.order for locked in locked_orders if locked.order.pk in written]
+    outbox = [(change.outbox, (change.event.line_id, change.event.fact_key)) for change in changes if change.outbox]
+    if connection.vendor == "postgresql":
+        rows_write_in_one_statement(
+            events=events,
+            lines=([touched[pk] for pk in sorted(touched)], LINE_STATUS_FIELDS),
+            history=[changed[pk] for pk in sorted(changed)],
+            orders=(orders, ORDER_ROLLUP_FIELDS),
+            outbox=outbox,
+        )
+    else:
+        StatusEvent.objects.bulk_create(events)
+        for change in changes:
+            if change.outbox is not None:
+                change.outbox.payload["event_id"] = change.event.pk
+        rows_update(model=OrderLine, objects=[touched[pk] for pk in sorted(touched)], fields=LINE_STATUS_FIELDS)
+        if changed:
+            OrderLine.history.bulk_history_create([changed[pk] for pk in sorted(changed)], update=True)
+        # Derived fields only: the event log says why they changed, so no history rows for them.
+        rows_update(model=Order, objects=orders, fields=ORDER_ROLLUP_FIELDS)
+        OutboxEvent.objects.bulk_create([row for row, _key in outbox])
     if outbox:
-        outbox_dispatch_after_commit([row.pk for row in OutboxEvent.objects.bulk_create(outbox)])
+        outbox_dispatch_after_commit([row.pk for row, _key in outbox])
 
 
 class LineIsSplit(Exception):

@@ -1,0 +1,112 @@
+"""Writing what the decision made, on PostgreSQL in one statement: the events, the lines, their
+history rows, the orders' rollups and the outbox rows as data-modifying CTEs of one query (one
+round trip for a change instead of five). Other databases take one statement per table.
+Both write the same rows; tests run on both."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
+
+from orders.models import Order, OrderLine, OutboxEvent, StatusEvent
+from orders.services.rows import update_from_values_sql
+
+
+def rows_write_in_one_statement(
+    *, events: list[StatusEvent], lines: list[OrderLine], history: list[OrderLine], orders: list[Order], outbox
+) -> None:
+    """Insert `events` and `outbox` rows (their pks are set), update `lines` and `orders` with
+    the given fields, insert a history row for each of `history`. `lines` and `orders` are
+    (objects, fields) pairs; every outbox payload gets its change's event id ("event_id")."""
+    parts: list[str] = []
+    params: list = []
+    quote = connection.ops.quote_name
+
+    sql, values = _insert(StatusEvent, events)
+    parts.append(f"ev AS ({sql} RETURNING id, line_id, fact_key)")
+    params += values
+    line_objects, line_fields = lines
+    if line_objects:
+        sql, values = update_from_values_sql(OrderLine, line_objects, line_fields)
+        parts.append(f"ln AS ({sql} RETURNING 1)")
+        params += values
+    if history:
+        sql, values = _insert(OrderLine.history.model, _history_rows(history))
+        parts.append(f"hi AS ({sql} RETURNING 1)")
+        params += values
+    order_objects, order_fields = orders
+    if order_objects:
+        sql, values = update_from_values_sql(Order, order_objects, order_fields)
+        parts.append(f"od AS ({sql} RETURNING 1)")
+        params += values
+    if outbox:
+        rows, values = [], []
+        for row, (line_id, fact_key) in outbox:
+            rows.append(
+                "(%s, %s, %s, jsonb_set(%s::jsonb, '{event_id}', "
+                "to_jsonb((SELECT id FROM ev WHERE line_id = %s AND fact_key = %s))), %s, %s, %s, %s)"
+            )
+            values += [
+                row.topic,
+                row.order_id,
+                row.order_sequence,
+                json.dumps(row.payload, cls=DjangoJSONEncoder),
+                line_id,
+                fact_key,
+                timezone.now(),
+                json.dumps([]),
+                0,
+                "",
+            ]
+        table = quote(OutboxEvent._meta.db_table)
+        parts.append(
+            f"ob AS (INSERT INTO {table} (topic, order_id, order_sequence, payload, created_at, delivered_to, "
+            f"attempts, last_error) VALUES {', '.join(rows)} RETURNING id, order_id, order_sequence, payload)"
+        )
+        params += values
+    tail = "(SELECT json_agg(json_build_array(id, line_id, fact_key)) FROM ev)"
+    tail += ", (SELECT json_agg(json_build_array(id, order_id, order_sequence, payload)) FROM ob)" if outbox else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {tail}", params)
+        result = cursor.fetchone()
+    _pks_take(events, result[0], key=lambda event: (event.line_id, event.fact_key))
+    if outbox:
+        written = {(order_id, sequence): (pk, payload) for pk, order_id, sequence, payload in result[1]}
+        for row, _key in outbox:
+            row.pk, row.payload = written[(row.order_id, row.order_sequence)]
+            row._state.adding, row._state.db = False, connection.alias
+
+
+def _insert(model, objects) -> tuple[str, list]:
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    query = InsertQuery(model)
+    query.insert_values(fields, objects)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = None
+    [(sql, values)] = compiler.as_sql()
+    return sql, list(values)
+
+
+def _history_rows(lines: list[OrderLine]) -> list:
+    """History rows as simple-history's bulk_history_create builds them."""
+    model = OrderLine.history.model
+    now = timezone.now()
+    return [
+        model(
+            history_date=now,
+            history_user=model.get_default_history_user(line),
+            history_change_reason="",
+            history_type="~",
+            **{field.attname: getattr(line, field.attname) for field in model.tracked_fields},
+        )
+        for line in lines
+    ]
+
+
+def _pks_take(objects, rows, *, key) -> None:
+    pks = {(line_id, fact_key): pk for pk, line_id, fact_key in rows or []}
+    for obj in objects:
+        obj.pk = pks[key(obj)]
+        obj._state.adding, obj._state.db = False, connection.alias
