@@ -25,6 +25,8 @@ from orders.services.writes import rows_write_in_one_statement
 from orders.status import LineStatus
 
 DUPLICATE = "duplicate"
+# Above this many events a batch is written table by table (PostgreSQL's parameter limit).
+ONE_STATEMENT_MAX_EVENTS = 800
 NO_PROVENANCE = Provenance()
 __all__ = ["LINE_STATUS_FIELDS", "event_payload"]
 
@@ -165,7 +167,7 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
     written = {change.line.order_id for change in changes if change.changed_lines or change.outbox is not None}
     orders = [locked.order for locked in locked_orders if locked.order.pk in written]
     outbox = [(change.outbox, (change.event.line_id, change.event.fact_key)) for change in changes if change.outbox]
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(events) <= ONE_STATEMENT_MAX_EVENTS:
         rows_write_in_one_statement(
             events=events,
             lines=([touched[pk] for pk in sorted(touched)], LINE_STATUS_FIELDS),
