@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from integrations.adapters import LineSelector, ParsedStatus
-from integrations.models import SourceSystem
+from integrations.models import SourceKind, SourceSystem
 from orders.models import LineReference, OrderLine, Shipment, ShipmentLine
 from orders.models.reference import SHIPMENT_REFERENCE_KINDS
 from orders.status import AFTER_SHIPPING, LineStatus
@@ -90,12 +90,16 @@ def lines_for_selectors(selectors: list[LineSelector]) -> dict[LineSelector, Can
             if (line.order.number, line.number) in by_number:
                 found[LineSelector(order_number=line.order.number, line_number=line.number)].lines.append(line)
     if by_reference:
+        forms: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, stored form) -> values asked
+        for kind, value in by_reference:
+            for form in reference_forms(kind, value):
+                forms[(kind, form)].add(value)
         references = LineReference.objects.filter(
-            kind__in={kind for kind, _value in by_reference}, value__in={value for _kind, value in by_reference}
+            kind__in={kind for kind, _value in by_reference}, value__in={form for _kind, form in forms}
         ).select_related("line__order__account")
         for reference in references.order_by("line_id", "pk"):
-            if (reference.kind, reference.value) in by_reference:
-                _for_reference(found, selectors, reference.kind, reference.value).references.append(reference)
+            for value in sorted(forms.get((reference.kind, reference.value), ())):
+                _for_reference(found, selectors, reference.kind, value).references.append(reference)
         shipment_numbers = Q()
         for kind, value in by_reference:
             if kind in SHIPMENT_FIELDS:
@@ -108,6 +112,18 @@ def lines_for_selectors(selectors: list[LineSelector]) -> dict[LineSelector, Can
                     if value and (kind, value) in by_reference:
                         _for_reference(found, selectors, kind, value).shipments.append(shipment)
     return dict(found)
+
+
+def reference_forms(kind: str, value: str) -> set[str]:
+    """The ways a reference is written that name the same thing: an SAP delivery item comes
+    zero-padded from the IDoc (0080012345/000010) and often without the zeros from the ERP's
+    order message (80012345/10)."""
+    if kind != LineReference.Kind.SAP_DELIVERY_ITEM or value.count("/") != 1:
+        return {value}
+    delivery, item = value.split("/")
+    if not (delivery.isdigit() and item.isdigit()):
+        return {value}
+    return {value, f"{delivery.lstrip('0') or '0'}/{item.lstrip('0') or '0'}", f"{delivery.zfill(10)}/{item.zfill(6)}"}
 
 
 def _for_reference(found: dict, selectors: list[LineSelector], kind: str, value: str) -> Candidates:
@@ -141,8 +157,11 @@ def lines_in_scope(
     if selector.reference_kind in LINE_LEVEL_KINDS and len({line.pk for line in named}) > 1:
         raise AmbiguousReference(selector, "it names one line and matches several", named)
     leaves = _leaves(named)
-    if shipment is None and canonical_status in AFTER_GOODS_LEFT and any(line.is_split for line in named):
-        leaves, shipment = _shipped_leaves(selector, status, leaves)
+    if shipment is None and any(line.is_split for line in named):
+        if canonical_status == LineStatus.SHIPPED:
+            leaves = _leaves_to_ship(status, leaves)
+        elif canonical_status in AFTER_GOODS_LEFT:
+            leaves, shipment = _shipped_leaves(selector, status, leaves)
     return Match(lines=leaves, shipment=shipment)
 
 
@@ -150,6 +169,10 @@ def _by_number(selector: LineSelector, lines: list[OrderLine], source: SourceSys
     own = [line for line in lines if line.order.issuer == source.code]
     if own:
         return own
+    if source.kind == SourceKind.ERP:
+        # An ERP speaks of its own orders: another ERP's order of the same number is another
+        # customer's. Its own may simply not have arrived yet (LineNotFound: retried).
+        return []
     if len({line.order_id for line in lines}) > 1:
         raise AmbiguousReference(selector, "order number issued by more than one source, none of them this one", lines)
     return lines
@@ -177,6 +200,36 @@ def _by_reference(
         own = [r for r in references if r.issuer in own_issuers]
         references = own or references
     return list({reference.line_id: reference.line for reference in references}.values())
+
+
+def _leaves_to_ship(status: ParsedStatus, leaves: list[OrderLine]) -> list[OrderLine]:
+    """A goods issue about a split line: the same shipment again goes to the leaves already on it;
+    a new one to the leaves not on any shipment yet (the backordered rest), never to a child that
+    left already."""
+    on_shipment = {
+        shipment_line.line_id: shipment_line.shipment for shipment_line in _shipment_lines([leaf.pk for leaf in leaves])
+    }
+    numbered = bool(status.bill_of_lading or status.pro_number or status.tracking_number)
+    again = [
+        leaf
+        for leaf in leaves
+        if leaf.pk in on_shipment
+        and numbered
+        and _fits(on_shipment[leaf.pk], status)
+        and _names_it(on_shipment[leaf.pk], status)
+    ]
+    return again or [leaf for leaf in leaves if leaf.pk not in on_shipment] or leaves
+
+
+def _names_it(shipment: Shipment, status: ParsedStatus) -> bool:
+    return any(
+        wanted and wanted == actual
+        for wanted, actual in (
+            (status.bill_of_lading, shipment.bill_of_lading),
+            (status.pro_number, shipment.pro_number),
+            (status.tracking_number, shipment.tracking_number),
+        )
+    )
 
 
 def _shipped_leaves(

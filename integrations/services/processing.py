@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
-from integrations.models import InboundMessage, MessageState, SourceSystem, StatusMapping
+from integrations.models import InboundMessage, MessageFormat, MessageState, SourceSystem, StatusMapping
 from integrations.services.lines import (
     AmbiguousReference,
     LineNotFound,
@@ -205,7 +205,7 @@ def _plain_plan(
                         reason_text=status.text,
                     ),
                     received_at=message.received_at,
-                    sequence=parsed.sequence,
+                    sequence=fact_sequence(source, parsed),
                     clock_tolerance=source.clock_tolerance,
                 )
                 for line in lines
@@ -336,7 +336,7 @@ def _apply_fact(
             actor=actor,
             provenance=provenance,
             received_at=message.received_at,
-            sequence=message.sequence,
+            sequence=fact_sequence(source, message),
             clock_tolerance=source.clock_tolerance,
         )
     if match.shipment is None and _goods_left(mapped.status, status, result):
@@ -397,6 +397,7 @@ def _split_for_partial(
         parts=[SplitPart(quantity=status.quantity, tracking_number=status.tracking_number, carrier=status.carrier)],
         actor=actor,
         reason_text=f"partial confirmation {status.quantity}/{line.quantity} ({status.code})",
+        occurred_at=occurred_at,  # the split happened when the source says the part left
     )
     rest_status = LineStatus.CANCELLED if policy == ShipPolicy.PARTIAL_CANCEL else LineStatus.AWAITING_PART
     apply_status_update(
@@ -429,6 +430,15 @@ def _mapped(source: SourceSystem, status: ParsedStatus) -> MappedStatus:
             qualifier=status.qualifier,
         )
     return mapped
+
+
+def fact_sequence(source: SourceSystem, parsed) -> int | None:
+    """The source's own sequence number for its facts, where its format gives one (our canonical
+    JSON's `sequence`). Interchange and IDoc control numbers are not: a retransmission gets a
+    new one, so they must not order or tell facts apart."""
+    if source.message_format != MessageFormat.CANONICAL_JSON:
+        return None
+    return parsed.sequence
 
 
 def source_time(moment: datetime, source: SourceSystem) -> datetime:

@@ -223,8 +223,13 @@ class OrderLine(FSMModelMixin, models.Model):
 
     # Forward moves along the path; any step may be skipped because sources lose messages.
     release = _forward("release", LineStatus.RELEASED)
-    # Backorder also from allocated or picking: the reservation was lost or the pick came up short.
-    backorder = _forward("backorder", LineStatus.AWAITING_PART, also_from=(LineStatus.ALLOCATED, LineStatus.PICKING))
+    # Backorder also from allocated, picking or packed (anything not shipped yet): the reservation
+    # was lost, the pick came up short, or a partial goods issue left the rest behind.
+    backorder = _forward(
+        "backorder",
+        LineStatus.AWAITING_PART,
+        also_from=(LineStatus.ALLOCATED, LineStatus.PICKING, LineStatus.AWAITING_KITTING, LineStatus.PACKED),
+    )
     allocate = _forward("allocate", LineStatus.ALLOCATED)
     start_picking = _forward("start_picking", LineStatus.PICKING)
     await_kitting = _forward("await_kitting", LineStatus.AWAITING_KITTING)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from orders.clocks import clock_tolerances
 from orders.models import ActorKind, OrderLine, StatusEvent
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key
@@ -39,7 +40,7 @@ class StatusFact:
     received_at: datetime | None = None
     fact_id: str = ""
     sequence: int | None = None
-    clock_tolerance: timedelta = timedelta(0)
+    clock_tolerance: timedelta | None = None  # None: the source's own (orders.clocks)
 
 
 def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list[StatusUpdateResult]:
@@ -63,7 +64,6 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
                 occurred_at=fact.occurred_at,
                 source_system=fact.provenance.source_system,
                 fact_id=fact.fact_id,
-                sequence=fact.sequence,
             )
             for fact in facts
         ]
@@ -73,6 +73,7 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
                 line_id__in={fact.line_id for fact in facts}, fact_key__in=set(keys)
             )
         }
+        tolerances = clock_tolerances(fact.provenance.source_system for fact in facts if fact.clock_tolerance is None)
         pending: dict[int, list[StatusEvent]] = {}  # events of this batch, for replays later in it
 
         def history(line: OrderLine, locked: LockedOrder):
@@ -102,7 +103,11 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
                     key=key,
                     sequence=fact.sequence,
                     from_integration=fact.actor.kind == ActorKind.INTEGRATION,
-                    clock_tolerance=fact.clock_tolerance,
+                    clock_tolerance=(
+                        fact.clock_tolerance
+                        if fact.clock_tolerance is not None
+                        else tolerances.get(fact.provenance.source_system, timedelta(0))
+                    ),
                     source=fact.provenance.source_system,
                 ),
                 actor=fact.actor,

@@ -14,9 +14,9 @@ reconciliation, imports); they differ only in how they write. The rules, one lin
 5. A forward move along the path applies, skipping steps (sources lose messages), and lifts a
    hold or exception whose remembered path status it reaches.
 6. A path fact behind where the line is (or was, before a hold or exception) is late news: stale.
-7. A real step back the state machine names (a short pick or a lost allocation backorders an
-   allocated or picking line) applies only when it is later than the step it undoes by more than
-   its source's clock tolerance; within the tolerance the forward step stands (stale).
+7. A real step back the state machine names (a lost allocation, a short pick or the rest of a
+   partial goods issue backorders a line not shipped yet) applies only when it is later than the
+   step it undoes by more than its source's clock tolerance; within it the forward step stands.
 8. Holds, exceptions, cancellations and returns apply where the state machine allows them (it is
    the one place that says what is legal); anything else it refuses is rejected.
 9. A path fact that happened before a hold or exception moves the remembered path status on

@@ -43,16 +43,11 @@ class Provenance:
     reason_text: str = ""
 
 
-def fact_key(
-    *, line_id: int, status: str, occurred_at: datetime, source_system: str, fact_id: str, sequence: int | None = None
-) -> str:
-    """Identity of a fact: the same line, status, source time, source, id (and source sequence
-    number, where the source gives one) is the same fact."""
+def fact_key(*, line_id: int, status: str, occurred_at: datetime, source_system: str, fact_id: str) -> str:
+    """Identity of a fact: the same line, status, source time, source and id is the same fact.
+    Not the source's sequence number: a retransmission under a new number is the same fact."""
     when = occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
-    identity = f"{line_id}|{status}|{when}|{source_system}|{fact_id}"
-    if sequence is not None:
-        identity += f"|{sequence}"
-    return hashlib.sha256(identity.encode()).hexdigest()
+    return hashlib.sha256(f"{line_id}|{status}|{when}|{source_system}|{fact_id}".encode()).hexdigest()
 
 
 def unique_fact_key() -> str:

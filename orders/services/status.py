@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
+from orders.clocks import clock_tolerances
 from orders.models import ActorKind, EventKind, EventOutcome, Order, OrderLine, OutboxEvent, StatusEvent
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key, unique_fact_key
@@ -53,7 +54,7 @@ def apply_status_update(
     received_at: datetime | None = None,
     publish: bool = True,
     sequence: int | None = None,
-    clock_tolerance: timedelta = timedelta(0),
+    clock_tolerance: timedelta | None = None,
 ) -> StatusUpdateResult:
     """Record a status fact about a leaf line and apply it as orders.services.decide rules.
 
@@ -63,7 +64,8 @@ def apply_status_update(
       rejected, contested, remembered), whatever order facts arrive in.
     - A fact dated more than FACT_MAX_FUTURE after its receipt raises FactFromTheFuture.
     `sequence` is the source's own sequence number (ties of equal time); `clock_tolerance` how far
-    the source's clock may be off. `publish=False` is for importing history (no notifications).
+    the source's clock may be off (looked up for the source when not given, as a replay does).
+    `publish=False` is for importing history (no notifications).
     """
     now = timezone.now()
     received_at = received_at or now
@@ -74,7 +76,6 @@ def apply_status_update(
         occurred_at=occurred_at,
         source_system=provenance.source_system,
         fact_id=fact_id,
-        sequence=sequence,
     )
     fact = Fact(
         status=status,
@@ -82,7 +83,7 @@ def apply_status_update(
         key=key,
         sequence=sequence,
         from_integration=actor.kind == ActorKind.INTEGRATION,
-        clock_tolerance=clock_tolerance,
+        clock_tolerance=source_clock_tolerance(provenance.source_system, clock_tolerance),
         source=provenance.source_system,
     )
     with transaction.atomic():
@@ -188,6 +189,14 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
         OutboxEvent.objects.bulk_create([row for row, _key in outbox])
     if outbox:
         outbox_dispatch_after_commit([row.pk for row, _key in outbox])
+
+
+def source_clock_tolerance(source_system: str, given: timedelta | None) -> timedelta:
+    """The tolerance the decision uses for a source: the one given, else the source's own (the
+    same lookup a replay makes), else none."""
+    if given is not None:
+        return given
+    return clock_tolerances([source_system]).get(source_system, timedelta(0))
 
 
 class LineIsSplit(Exception):

@@ -151,3 +151,32 @@ def test_a_batch_applies_messages_in_their_order_and_each_change_is_published_as
     sequences = [row.payload["sequence"] for row in rows]
     assert sequences == sorted(sequences) and len(set(sequences)) == 3
     assert [row.order_sequence for row in rows] == sequences
+
+
+def test_a_delivery_item_matches_with_or_without_sap_s_leading_zeros(erp, make_source):
+    # given an order whose line the ERP knows by delivery item 80012345/10 (no leading zeros)
+    from integrations.models import StatusMapping
+    from orders.models import LineReference
+
+    _process(erp, "order_with_its_first_hold.json", received_at=at("09:00:00"))
+    line = _line()
+    LineReference.objects.create(line=line, kind="sap_delivery_item", value="80012345/10", issuer="sap-erp")
+    ewm = make_source("sap-ewm-idoc", MessageFormat.SAP_IDOC_XML, kind=SourceKind.WMS, time_zone="Europe/Berlin")
+    StatusMapping.objects.create(source=ewm, external_code="PIC", status="picking")
+    idoc = (
+        "<DELVRY03><IDOC BEGIN='1'><EDI_DC40 SEGMENT='1'><DOCNUM>0000000000991234</DOCNUM>"
+        "<IDOCTYP>DELVRY03</IDOCTYP><MESTYP>WHSCON</MESTYP><CREDAT>20261103</CREDAT><CRETIM>101500</CRETIM>"
+        "</EDI_DC40><E1EDL20 SEGMENT='1'><VBELN>0080012345</VBELN><E1EDL18 SEGMENT='1'><QUALF>PIC</QUALF></E1EDL18>"
+        "<E1EDT13 SEGMENT='1'><QUALF>010</QUALF><ISDD>20261103</ISDD><ISDZ>101000</ISDZ></E1EDT13>"
+        "<E1EDL24 SEGMENT='1'><POSNR>000010</POSNR><MATNR>PS-2210</MATNR><LFIMG>2</LFIMG></E1EDL24>"
+        "</E1EDL20></IDOC></DELVRY03>"
+    )
+
+    # when the warehouse confirms picking on 0080012345/000010, as the IDoc writes it
+    message, _created = inbound_message_receive(source=ewm, raw=idoc, transport=Transport.WEBHOOK)
+    inbound_message_process(message_id=message.pk)
+    message.refresh_from_db()
+
+    # then it is the same item: the line is being picked (its hold lifted by the newer fact)
+    assert message.state == MessageState.PROCESSED, message.last_error
+    assert _line().status == "picking"

@@ -57,7 +57,8 @@ def is_legal(current: str, target: str, before: str = "") -> bool:
     if target in NORMAL_PATH:
         if _position(target) > _position(current):
             return True  # forward along the path, steps may be skipped
-        return target == "awaiting_part" and current in ("allocated", "picking")  # backorder
+        # backorder: a lost reservation, a short pick, or the rest of a partial goods issue
+        return target == "awaiting_part" and current in ("allocated", "picking", "awaiting_kitting", "packed")
     if target == "on_hold":
         return current == "exception" or _on_path_before(current, "delivered")
     if target == "exception":
