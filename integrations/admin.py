@@ -24,6 +24,7 @@ from integrations.selectors import inbound_messages_visible_to, is_overdue, sour
 from integrations.services.inbox import inbound_messages_replay
 from integrations.services.parsing import sheet_layout_for
 from integrations.services.processing import inbound_dry_run
+from integrations.services.reference_data import MAPPINGS
 from integrations.services.sheets import (
     depot_sheet_dry_run,
     depot_sheet_preview,
@@ -35,6 +36,7 @@ from integrations.services.sheets import (
     upload_delimiter,
 )
 from orders.admin import ScopedAdminMixin
+from orders.admin_csv import CsvImportExportMixin
 from orders.models import StatusEvent
 from orders.scoping import lines_visible_to, sees_every_order
 
@@ -127,7 +129,8 @@ class SourceSystemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StatusMapping)
-class StatusMappingAdmin(SimpleHistoryAdmin):
+class StatusMappingAdmin(CsvImportExportMixin, SimpleHistoryAdmin):
+    csv_table = MAPPINGS
     list_display = (
         "source",
         "external_code",
