@@ -428,3 +428,17 @@ def test_blank_sheet_uses_the_depots_own_headings(staff, depot):
 
     assert "<th>Ordernummer</th>" in page
     assert "<th>line</th>" in page
+
+
+@pytest.mark.django_db
+def test_the_result_table_speaks_the_clerks_language(staff, depot, order_line, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(
+            "/admin/integrations/inboundmessage/upload-sheet/",
+            {"source": depot.pk, "sheet": _upload_file("hamburg_mixed.csv")},
+        )
+
+    page = staff.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+    assert "<strong>Unbekannter Auftrag</strong>" in page
+    assert "Ergebnisse als CSV herunterladen" in page
