@@ -3,7 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from integrations.models import MessageFormat, SourceSystem
+from integrations.adapters import csv_depot
+from integrations.models import MessageFormat, SheetDateOrder, SourceSystem
 
 
 class SourceSystemForm(forms.ModelForm):
@@ -46,4 +47,61 @@ class SheetUploadForm(forms.Form):
         queryset=SourceSystem.objects.filter(message_format=MessageFormat.CSV_DEPOT, active=True),
         label=_("depot"),
     )
-    sheet = forms.FileField(label=_("CSV sheet"), help_text=_("Columns: order, line, status, time, site, clerk, note"))
+    sheet = forms.FileField(
+        label=_("CSV sheet"),
+        help_text=_(
+            "The depot's own sheet as CSV (comma or semicolon). Headings such as Order No., Auftrag, "
+            "Commande, Pedido, Line, Pos., Status, Date/Time or Datum and Zeit, Site, Clerk, Remarks "
+            "are recognised; other headings need a column layout on the depot's source."
+        ),
+    )
+
+
+# What each field of a depot sheet is, for the column layout form.
+SHEET_FIELD_LABELS = {
+    "order": _("order number"),
+    "line": _("line number"),
+    "status": _("status code"),
+    "time": _("time (date and time, or the time of day when the date has its own column)"),
+    "date": _("date (when it has its own column)"),
+    "site": _("site"),
+    "clerk": _("clerk"),
+    "note": _("note"),
+    "quantity": _("quantity"),
+}
+
+
+class SheetLayoutForm(forms.Form):
+    """Which heading of the depot's own sheet holds which field. Blank: found by its usual names."""
+
+    sheet_date_order = forms.ChoiceField(label=_("dates"), choices=SheetDateOrder.choices)
+    sample = forms.FileField(
+        label=_("sample sheet"),
+        required=False,
+        help_text=_("A sheet as the depot fills it in: its first rows are shown with the column each field uses."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in csv_depot.FIELDS:
+            self.fields[f"column_{name}"] = forms.CharField(
+                label=SHEET_FIELD_LABELS[name],
+                required=False,
+                max_length=100,
+                widget=forms.TextInput(attrs={"list": "sheet-headings"}),
+            )
+
+    @classmethod
+    def initial_for(cls, source: SourceSystem) -> dict:
+        columns = source.sheet_columns or {}
+        return {
+            "sheet_date_order": source.sheet_date_order,
+            **{f"column_{name}": columns.get(name, "") for name in csv_depot.FIELDS},
+        }
+
+    def columns(self) -> dict[str, str]:
+        data = self.cleaned_data
+        return {name: data[f"column_{name}"].strip() for name in csv_depot.FIELDS if data[f"column_{name}"].strip()}
+
+    def column_fields(self):
+        return [self[f"column_{name}"] for name in csv_depot.FIELDS]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from orders.admin_csv import CsvImportExportMixin
 from orders.models import (
     Account,
     Asset,
@@ -31,6 +32,7 @@ from orders.models import (
 )
 from orders.scoping import lines_visible_to, orders_visible_to
 from orders.services.outbox import outbox_deliver
+from orders.services.reference import REGIONS, SITES
 
 EVENT_FIELDS = (
     "sequence",
@@ -107,13 +109,15 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(CsvImportExportMixin, admin.ModelAdmin):
+    csv_table = REGIONS
     list_display = ("code", "name")
     search_fields = ("code", "name")
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(CsvImportExportMixin, admin.ModelAdmin):
+    csv_table = SITES
     list_display = ("code", "name", "kind", "region", "country", "time_zone")
     list_filter = ("kind", "region")
     search_fields = ("code", "name")

@@ -1,12 +1,16 @@
 """Models of the integrations app: source systems, code mappings, the inbox."""
 
 from integrations.models.inbox import InboundMessage, MessageState, Transport
-from integrations.models.sources import MessageFormat, SourceKind, SourceSystem, StatusMapping
+from integrations.models.sheets import SheetUpload, SheetUploadRow
+from integrations.models.sources import MessageFormat, SheetDateOrder, SourceKind, SourceSystem, StatusMapping
 
 __all__ = [
     "InboundMessage",
     "MessageFormat",
     "MessageState",
+    "SheetDateOrder",
+    "SheetUpload",
+    "SheetUploadRow",
     "SourceKind",
     "SourceSystem",
     "StatusMapping",

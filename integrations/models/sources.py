@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,20 @@ class MessageFormat(models.TextChoices):
     X12_214 = "x12_214", _("ANSI X12 214")  # carrier shipment status
     CSV_DEPOT = "csv_depot", _("Depot CSV sheet")  # paper-based depots
     MQTT_SCAN = "mqtt_scan", _("Scanner JSON (MQTT)")  # depot scanners
+
+
+# Where every line starts: no fact moves a line there, so a code mapped to it could never apply.
+UNREACHABLE_BY_FACTS = frozenset({LineStatus.RECEIVED})
+UNREACHABLE_MESSAGE = _(
+    "No source fact can move a line to “%(status)s”: every line starts there. Map the code to the "
+    "status the source means (released, for an order accepted for fulfilment), or leave it unmapped."
+)
+
+
+class SheetDateOrder(models.TextChoices):
+    DAY_FIRST = "dmy", _("day first: 02.11.2026 or 02/11/2026")  # Europe
+    MONTH_FIRST = "mdy", _("month first: 11/02/2026")  # United States
+    ISO = "ymd", _("year first only: 2026-11-02")  # ISO 8601
 
 
 class SourceSystem(models.Model):
@@ -64,6 +79,16 @@ class SourceSystem(models.Model):
     poll_failures = models.PositiveIntegerField(_("consecutive poll failures"), default=0)
     next_poll_at = models.DateTimeField(_("next poll at"), null=True, blank=True)
     last_poll_error = models.TextField(_("last poll error"), blank=True)
+    # Depot sheets: which heading holds which field ({"order": "Ref.", ...}); a field left out is
+    # found by its common spellings. Set in the admin with a preview of a sample sheet.
+    sheet_columns = models.JSONField(_("sheet columns"), default=dict, blank=True)
+    sheet_date_order = models.CharField(
+        _("sheet date order"),
+        max_length=3,
+        choices=SheetDateOrder.choices,
+        default=SheetDateOrder.DAY_FIRST,
+        help_text=_("How the depot writes dates. 2026-11-02 is always understood."),
+    )
 
     # Secrets stay out of the history tables; poll bookkeeping changes on every poll and is saved
     # without a history row (skip_history_when_saving).
@@ -129,3 +154,8 @@ class StatusMapping(models.Model):
     def __str__(self) -> str:
         code = f"{self.external_code}/{self.qualifier}" if self.qualifier else self.external_code
         return f"{self.source.code}: {code} → {self.status} (v{self.version})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.status in UNREACHABLE_BY_FACTS:
+            raise ValidationError({"status": UNREACHABLE_MESSAGE % {"status": self.status}})

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus, adapter_for
+from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus
 from integrations.models import InboundMessage, MessageFormat, MessageState, SourceSystem, StatusMapping
 from integrations.services.lines import (
     AmbiguousReference,
@@ -26,6 +26,7 @@ from integrations.services.lines import (
     lines_in_scope,
 )
 from integrations.services.mapping import MappedStatus, status_mapping_choose, status_mapping_resolve
+from integrations.services.parsing import inbound_parse
 from orders.models import EventKind, EventOutcome, Order, OrderLine, ShipPolicy
 from orders.services import (
     Actor,
@@ -153,7 +154,7 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
 
 def _parse_quietly(message: InboundMessage) -> ParsedMessage | None:
     try:
-        return adapter_for(message.source.message_format).parse(message.raw)
+        return inbound_parse(source=message.source, raw=message.raw, message_id=message.pk)
     except Exception:  # noqa: BLE001  (the one-by-one path parses again and reports why)
         return None
 
@@ -251,7 +252,7 @@ def _process_locked(message: InboundMessage) -> None:
 
 def _apply(message: InboundMessage) -> list[FactOutcome]:
     source = message.source
-    parsed = adapter_for(source.message_format).parse(message.raw)
+    parsed = inbound_parse(source=source, raw=message.raw, message_id=message.pk)
     message.parsed = _summary(parsed)
     message.sequence = parsed.sequence
     actor = Actor.integration(source.code)
