@@ -271,9 +271,12 @@ def _verify_line(
     # Unkeyed rows are the ones written before keying: the first anchor saw them all.
     unkeyed_until = valid_anchors[0].sequence if valid_anchors else None
 
+    # Keys in the order they were in use: retired ones oldest first, then the current one.
+    key_rank = {key_id: rank for rank, key_id in enumerate(settings.AUDIT_CHAIN_KEYS)}
     previous_hash = ""
     expected_sequence = 1
     keyed_seen = False
+    newest_rank = -1
     for event in events:
         if event.sequence != expected_sequence:
             problem(expected_sequence, _("missing (next row found is #%(sequence)d)") % {"sequence": event.sequence})
@@ -281,6 +284,10 @@ def _verify_line(
             problem(event.sequence, _("does not link to the event before it"))
         if event.key_id:
             keyed_seen = True
+            rank = key_rank.get(event.key_id, newest_rank)
+            if rank < newest_rank:
+                problem(event.sequence, _("signed with a key retired before the one of an earlier event"))
+            newest_rank = max(newest_rank, rank)
             try:
                 intact = hmac.compare_digest(event_hash(event), event.hash)
             except UnknownAuditKey:

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from config.celery import app as celery_app
 from orders.models import AuditAnchor, EventSuppression, OutboxEvent, StatusEvent
 from orders.publication import Topic
-from orders.services import apply_status_update, status_event_suppress
+from orders.services import Actor, apply_status_update, line_status_override, status_event_suppress
 from orders.services.audit import audit_chain_anchor, audit_chain_check, audit_chain_verify
 from orders.tasks import audit_chain_verify_task
 from overrides.models import OverrideRequest
@@ -391,3 +391,25 @@ def test_the_scheduler_runs_the_check(settings):
     # then it names the registered task
     assert entry["task"] == "orders.tasks.audit_chain_verify_task"
     assert entry["task"] in celery_app.tasks
+
+
+def test_an_event_signed_with_a_retired_key_after_a_newer_one_is_reported(line_with_history, sap, t0, settings):
+    # given a rotated key, the line moved on under the new key
+    old_id = settings.AUDIT_CHAIN_KEY_ID
+    settings.AUDIT_CHAIN_KEYS = {**settings.AUDIT_CHAIN_KEYS, "k-second": b"the second audit key, from the vault"}
+    settings.AUDIT_CHAIN_KEY_ID = "k-second"
+    apply_status_update(line_id=line_with_history.pk, status="verified", occurred_at=t0 + timedelta(hours=9), actor=sap)
+
+    # when someone holding the old (leaked) key appends an event signed with it
+    settings.AUDIT_CHAIN_KEY_ID = old_id
+    line_status_override(
+        line_id=line_with_history.pk,
+        status="returned",
+        actor=Actor.person(UserFactory(is_superuser=True)),
+        reason_code="customer_return",
+        reason_text="Sent back.",
+    )
+    settings.AUDIT_CHAIN_KEY_ID = "k-second"
+
+    # then the event is reported
+    assert _problems_of(line_with_history) == [(8, "signed with a key retired before the one of an earlier event")]
