@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,9 +181,8 @@ def audit_chain_check(*, line_ids: list[int] | None = None) -> AuditReport:
         with _snapshot():
             _check_chunk(report, ids[start : start + CHUNK])
     if report.digest is not None:
-        known = set(ids)
-        wanted = known if line_ids is None else set(line_ids)
-        for line_id in sorted(set(report.digest.entries) & wanted - known):
+        wanted = set(report.digest.entries) if line_ids is None else set(line_ids) & set(report.digest.entries)
+        for line_id in sorted(wanted - set(ids)):
             report.problems.append(
                 AuditProblem(
                     line_id,
@@ -194,21 +194,16 @@ def audit_chain_check(*, line_ids: list[int] | None = None) -> AuditReport:
     return report
 
 
-class _snapshot:
+@contextmanager
+def _snapshot():
     """One consistent view of a chunk's lines, events and anchors, so that a fact recorded
     meanwhile is not taken for a mismatched head (PostgreSQL reads committed rows per statement)."""
-
-    def __enter__(self):
-        outermost = not connection.in_atomic_block
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return self
-
-    def __exit__(self, *exc):
-        return self.atomic.__exit__(*exc)
+        yield
 
 
 def _check_chunk(report: AuditReport, ids: list[int]) -> None:

@@ -31,7 +31,7 @@ DAY_ONE = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def line_with_history(line, sap, t0, supervisor):
+def line_with_history(line, sap, t0):
     """A line with six events: its start, allocated, picking, packed, shipped, then delivered."""
     for hours, status in enumerate(["allocated", "picking", "packed", "shipped", "delivered"]):
         apply_status_update(line_id=line.pk, status=status, occurred_at=t0 + timedelta(hours=hours), actor=sap)
@@ -351,7 +351,7 @@ def test_the_scheduled_check_anchors_and_stays_quiet_on_an_intact_chain(line_wit
     assert not OutboxEvent.objects.filter(topic=Topic.AUDIT_CHAIN_BROKEN).exists()
 
 
-def test_the_scheduled_check_publishes_a_break_once(line_with_history, supervisor):
+def test_the_scheduled_check_publishes_a_break_once(line_with_history):
     # given an anchored line, then a status set without an event on it
     audit_chain_verify_task()
     tamper("UPDATE {lines} SET status = %s WHERE id = %s", ["cancelled", line_with_history.pk])
@@ -368,7 +368,7 @@ def test_the_scheduled_check_publishes_a_break_once(line_with_history, superviso
     assert "“cancelled”" in alert.payload["problems"][0]
 
 
-def test_a_further_break_is_published_again(line_with_history, supervisor):
+def test_a_further_break_is_published_again(line_with_history):
     # given a break already alerted
     tamper("UPDATE {lines} SET status = %s WHERE id = %s", ["cancelled", line_with_history.pk])
     audit_chain_verify_task()
@@ -413,3 +413,17 @@ def test_an_event_signed_with_a_retired_key_after_a_newer_one_is_reported(line_w
 
     # then the event is reported
     assert _problems_of(line_with_history) == [(8, "signed with a key retired before the one of an earlier event")]
+
+
+def test_a_line_deleted_with_its_events_is_reported_by_the_digest(line_with_history):
+    # given an anchored line deleted from the database with its events and anchors
+    _anchor_all()
+    tamper("DELETE FROM {anchors} WHERE line_id = %s", [line_with_history.pk])
+    tamper("DELETE FROM {events} WHERE line_id = %s", [line_with_history.pk])
+    tamper("DELETE FROM {lines} WHERE id = %s", [line_with_history.pk])
+
+    # when the chain is verified
+    # then the digest still names it
+    assert _problems_of(line_with_history) == [
+        (6, "the line is in the digest of 2026-11-03 but no longer in the database")
+    ]
