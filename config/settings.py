@@ -4,6 +4,9 @@ Without DATABASE_URL and REDIS_URL the project runs on its embedded defaults: a 
 eager Celery tasks, a local-memory cache and an in-memory channel layer.
 """
 
+import hashlib
+import hmac
+import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,6 +40,44 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _audit_chain_keys() -> tuple[str, dict[str, bytes]]:
+    """The key that signs new status events (id, and every key by id, retired ones included).
+
+    The key never lives in the database: from AUDIT_CHAIN_KEY, or in DEBUG a generated local
+    file. Retired keys (AUDIT_CHAIN_RETIRED_KEYS, "id:secret,id:secret") still verify the
+    events they signed.
+    """
+    key = env.str("AUDIT_CHAIN_KEY", default="")
+    if not key:
+        if not DEBUG:
+            raise ImproperlyConfigured("AUDIT_CHAIN_KEY must be set when DEBUG is off.")
+        key_file = BASE_DIR / ".dev-audit-chain-key"
+        try:
+            with key_file.open("x") as created:  # two processes starting at once write it once
+                created.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+        key = key_file.read_text().strip()
+    # By default the id is derived from the key: a new key gets a new id without anyone choosing one.
+    key_id = env.str("AUDIT_CHAIN_KEY_ID", default="") or (
+        "k" + hmac.new(key.encode(), b"audit-chain-key-id", hashlib.sha256).hexdigest()[:8]
+    )
+    keys = {}
+    for entry in env.list("AUDIT_CHAIN_RETIRED_KEYS", default=[]):
+        retired_id, separator, retired_key = entry.partition(":")
+        if not separator or not retired_id or not retired_key:
+            raise ImproperlyConfigured("AUDIT_CHAIN_RETIRED_KEYS entries are written id:secret.")
+        keys[retired_id.strip()] = retired_key.strip().encode()
+    keys[key_id] = key.encode()
+    return key_id, keys
+
+
+AUDIT_CHAIN_KEY_ID, AUDIT_CHAIN_KEYS = _audit_chain_keys()
+# Where the verifier writes its signed daily digest of every line's chain head: outside the
+# database (ideally storage the database's administrators cannot write, e.g. a WORM bucket mount).
+AUDIT_ANCHOR_DIR = Path(env.str("AUDIT_ANCHOR_DIR", default=str(BASE_DIR / "audit-anchors")))
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -170,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     "poll-sources": {"task": "integrations.tasks.poll_due_sources", "schedule": 30.0},
     "stale-alerts-scan": {"task": "overrides.tasks.stale_alerts_scan_task", "schedule": 60.0},
     "discrepancies-scan": {"task": "overrides.tasks.discrepancies_scan_task", "schedule": 300.0},
+    # Verifies every line's audit chain, anchors the heads and alerts on a break.
+    "audit-chain-verify": {"task": "orders.tasks.audit_chain_verify_task", "schedule": 3600.0},
 }
 
 # How long an outbox row may wait for its after-commit task before the sweep delivers it.

@@ -20,6 +20,8 @@ class Topic:
     EVENT_SUPPRESSED = "event.suppressed"
     ALERT_OPENED = "alert.opened"
     ALERT_ESCALATED = "alert.escalated"
+    # The scheduled audit verification found altered, missing or unanchored events.
+    AUDIT_CHAIN_BROKEN = "audit.chain_broken"
 
 
 @dataclass(frozen=True)

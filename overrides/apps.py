@@ -8,9 +8,12 @@ class OverridesConfig(AppConfig):
     verbose_name = _("Overrides and escalations")
 
     def ready(self) -> None:
+        from orders.suppression_approvals import suppression_approval_lookup_register
         from overrides import handlers
+        from overrides.services.requests import suppressions_with_approved_request
 
         handlers.register()
+        suppression_approval_lookup_register(suppressions_with_approved_request)
         # The role groups are reference data every installation needs, like Django's permissions.
         post_migrate.connect(_sync_roles, dispatch_uid="overrides-roles")
 

@@ -1,6 +1,6 @@
 """Models of the status core: reference data, orders and lines, vocabulary, events, outbox."""
 
-from orders.models.events import ActorKind, EventKind, EventOutcome, EventSuppression, StatusEvent
+from orders.models.events import ActorKind, AuditAnchor, EventKind, EventOutcome, EventSuppression, StatusEvent
 from orders.models.order import Order, OrderLine, Priority, ShipPolicy
 from orders.models.outbox import OutboxEvent
 from orders.models.reference import Account, Asset, Criticality, Issuer, LineReference, Part, Region, Site
@@ -11,6 +11,7 @@ __all__ = [
     "Account",
     "ActorKind",
     "Asset",
+    "AuditAnchor",
     "Criticality",
     "EventKind",
     "EventOutcome",

@@ -34,10 +34,44 @@ class EventKind(models.TextChoices):
 
 
 class AppendOnlyError(Exception):
-    """A status event row was about to be changed or deleted."""
+    """A row of an append-only table (status events, suppressions, audit anchors) was about to
+    be changed or deleted."""
 
 
-class StatusEvent(models.Model):
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses the set-based writes that skip save() and delete(). On PostgreSQL triggers also
+    refuse UPDATE and DELETE in the database (migration orders/0005_audit_anchor)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only.")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only.")
+
+    delete.queryset_only = True  # as Django's own: no Model.objects.delete()
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are written once: saving a stored row or deleting one raises AppendOnlyError."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only.")
+
+
+class StatusEvent(AppendOnlyModel):
     line = models.ForeignKey(
         "orders.OrderLine", on_delete=models.PROTECT, related_name="events", verbose_name=_("line")
     )
@@ -79,6 +113,9 @@ class StatusEvent(models.Model):
     reason_text = models.TextField(_("reason"), blank=True)
     fact_key = models.CharField(_("fact key"), max_length=64)
     previous_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    # The key whose HMAC `hash` is (settings.AUDIT_CHAIN_KEYS); blank on rows written before
+    # the chain was keyed, which carry a plain SHA-256.
+    key_id = models.CharField(_("key id"), max_length=40, blank=True)
     hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
@@ -95,16 +132,8 @@ class StatusEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.line_id}#{self.sequence} {self.from_status or '-'} -> {self.to_status} ({self.outcome})"
 
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("Status events are append-only.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Status events are append-only.")
-
-
-class EventSuppression(models.Model):
+class EventSuppression(AppendOnlyModel):
     """A status event hidden from customers (never deleted: the log stays whole)."""
 
     event = models.OneToOneField(
@@ -131,3 +160,29 @@ class EventSuppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} (suppressed)"
+
+
+class AuditAnchor(AppendOnlyModel):
+    """A line's chain head as the verifier found it intact, signed with the audit chain key.
+
+    Written only by orders.services.audit after a clean verification, outside the event tables:
+    events truncated and the line's head reset, or a chain rewritten, no longer reach it.
+    """
+
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, related_name="audit_anchors", verbose_name=_("line")
+    )
+    sequence = models.PositiveIntegerField(_("events anchored"))
+    head = models.CharField(_("chain head"), max_length=64)
+    anchored_at = models.DateTimeField(_("anchored at"))
+    key_id = models.CharField(_("key id"), max_length=40)
+    signature = models.CharField(_("signature"), max_length=64)
+
+    class Meta:
+        ordering = ["line_id", "sequence"]
+        verbose_name = _("audit anchor")
+        verbose_name_plural = _("audit anchors")
+        constraints = [models.UniqueConstraint(fields=["line", "sequence"], name="unique_anchor_per_line_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}#{self.sequence} {self.head[:12]}"

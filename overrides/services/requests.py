@@ -162,6 +162,24 @@ def _apply(request: OverrideRequest, *, approver) -> None:
     request.save(update_fields=["state", "applied_at", "decided_by", "decided_at", "decision_note"])
 
 
+def suppressions_with_approved_request(suppressions) -> set[int]:
+    """The suppressions an applied request stands behind: a request to hide that very event, by
+    the person recorded as suppressing it, decided by the approver recorded on it (never the
+    requester). The audit verifier asks this through orders.suppression_approvals."""
+    requests = OverrideRequest.objects.filter(
+        kind=OverrideRequest.Kind.SUPPRESS_EVENT,
+        state=OverrideRequest.State.APPLIED,
+        event_id__in=[suppression.event_id for suppression in suppressions],
+        decided_by__isnull=False,
+    ).values_list("event_id", "requested_by_id", "decided_by_id")
+    approved = {(event_id, requester, approver) for event_id, requester, approver in requests if requester != approver}
+    return {
+        suppression.pk
+        for suppression in suppressions
+        if (suppression.event_id, suppression.suppressed_by_id, suppression.approved_by_id) in approved
+    }
+
+
 def _require(user, permission: str) -> None:
     if not user.has_perm(permission):
         raise PermissionDenied(_("You do not have the right to do this."))
