@@ -127,7 +127,7 @@ class OverrideRequestAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
 
 class ReconciliationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ReconciliationItem
-    fields = ("line", "current_status", "source_status", "source_occurred_at", "message_ids", "applied")
+    fields = ("line", "current_status", "proposed_status", "proposed_occurred_at", "facts", "message_ids", "applied")
     readonly_fields = fields
     extra = 0
 

@@ -194,20 +194,13 @@ def _plain_plan(
             if not lines or any(line.parent_id or line.is_split for line in lines):
                 return None
             facts += [
-                StatusFact(
-                    line_id=line.pk,
-                    status=mapped.status,
-                    occurred_at=occurred_at,
-                    actor=Actor.integration(source.code),
-                    provenance=Provenance(
-                        source_system=source.code,
-                        inbound_message_id=message.pk,
-                        reason_code=mapped.reason_code or status.reason_code,
-                        reason_text=status.text,
-                    ),
-                    received_at=message.received_at,
+                status_fact_build(
+                    message=message,
                     sequence=fact_sequence(source, parsed),
-                    clock_tolerance=source.clock_tolerance,
+                    status=status,
+                    occurred_at=occurred_at,
+                    mapped=mapped,
+                    line_id=line.pk,
                 )
                 for line in lines
             ]
@@ -261,23 +254,12 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
         if order.created_at is not None:
             order = replace(order, created_at=source_time(order.created_at, source))
         order_upsert(data=order, actor=actor, provenance=provenance)
-    # Map every code and find every line first: one unknown code or ambiguous reference
-    # quarantines the whole message, nothing half-applied.
-    facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
-    candidates = lines_for_selectors([status.line for status in parsed.statuses])
-    matches = [
-        lines_in_scope(status, candidates.get(status.line), source=source, canonical_status=mapped.status)
-        for status, _occurred_at, mapped in facts
-    ]
     outcomes = []
-    for (status, occurred_at, mapped), match in zip(facts, matches, strict=True):
-        lines = match.lines
-        if status.quantity and len(lines) > 1:
-            # A partial confirmation seen again after its split: it belongs to the confirmed child.
-            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+    for resolved in message_statuses_resolve(source=source, parsed=parsed):
+        status, occurred_at, mapped, match = resolved.status, resolved.occurred_at, resolved.mapped, resolved.match
         if match.shipment is not None:
             shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status, source), occurred_at=occurred_at)
-        for line in lines:
+        for line in resolved.lines:
             result = _apply_fact(message, line, status, occurred_at, mapped, match=match)
             outcomes.append(
                 FactOutcome(
@@ -303,12 +285,7 @@ def _apply_fact(
     """One fact on one line. A partial confirmation splits the line (or, ship complete, records
     what is ready); a goods issue puts what left on its shipment."""
     source = message.source
-    provenance = Provenance(
-        source_system=source.code,
-        inbound_message_id=message.pk,
-        reason_code=mapped.reason_code or status.reason_code,
-        reason_text=status.text,
-    )
+    provenance = fact_provenance(message=message, status=status, mapped=mapped)
     actor = Actor.integration(source.code)
     # The order first, then its lines: the one lock order of the core.
     order = Order.objects.select_for_update().get(pk=line.order_id)
@@ -330,15 +307,23 @@ def _apply_fact(
             line = _split_for_partial(
                 line, status, occurred_at, mapped, policy=order.ship_policy, actor=actor, provenance=provenance
             )
-        result = apply_status_update(
-            line_id=line.pk,
-            status=mapped.status,
+        fact = status_fact_build(
+            message=message,
+            sequence=fact_sequence(message.source, message),
+            status=status,
             occurred_at=occurred_at,
-            actor=actor,
-            provenance=provenance,
-            received_at=message.received_at,
-            sequence=fact_sequence(source, message),
-            clock_tolerance=source.clock_tolerance,
+            mapped=mapped,
+            line_id=line.pk,
+        )
+        result = apply_status_update(
+            line_id=fact.line_id,
+            status=fact.status,
+            occurred_at=fact.occurred_at,
+            actor=fact.actor,
+            provenance=fact.provenance,
+            received_at=fact.received_at,
+            sequence=fact.sequence,
+            clock_tolerance=fact.clock_tolerance,
         )
     if match.shipment is None and _goods_left(mapped.status, status, result):
         shipment_record(
@@ -349,6 +334,67 @@ def _apply_fact(
             occurred_at=occurred_at,
         )
     return result
+
+
+@dataclass(frozen=True)
+class ResolvedStatus:
+    """One status of a message with its code mapped and its lines found, as processing applies it."""
+
+    status: ParsedStatus
+    occurred_at: datetime  # the source's time, its zone applied
+    mapped: MappedStatus
+    match: Match
+    lines: list[OrderLine]  # the leaf lines the fact goes to
+
+
+def message_statuses_resolve(*, source: SourceSystem, parsed: ParsedMessage) -> list[ResolvedStatus]:
+    """Map every code and find every line of a parsed message, reading only. Raises Quarantine
+    (an unknown code), AmbiguousReference or LineNotFound for the first status that has one: the
+    whole message is refused then, nothing half-applied."""
+    facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
+    candidates = lines_for_selectors([status.line for status in parsed.statuses])
+    resolved = []
+    for status, occurred_at, mapped in facts:
+        match = lines_in_scope(status, candidates.get(status.line), source=source, canonical_status=mapped.status)
+        lines = match.lines
+        if status.quantity and len(lines) > 1:
+            # A partial confirmation seen again after its split: it belongs to the confirmed child.
+            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+        resolved.append(ResolvedStatus(status=status, occurred_at=occurred_at, mapped=mapped, match=match, lines=lines))
+    return resolved
+
+
+def fact_provenance(*, message: InboundMessage, status: ParsedStatus, mapped: MappedStatus) -> Provenance:
+    return Provenance(
+        source_system=message.source.code,
+        inbound_message_id=message.pk,
+        reason_code=mapped.reason_code or status.reason_code,
+        reason_text=status.text,
+    )
+
+
+def status_fact_build(
+    *,
+    message: InboundMessage,
+    sequence: int | None,
+    status: ParsedStatus,
+    occurred_at: datetime,
+    mapped: MappedStatus,
+    line_id: int,
+) -> StatusFact:
+    """The status fact a message's status makes about one line, as every processing path records
+    it: the same inputs give the same fact key (StatusFact.key). `sequence` is the message's."""
+    source = message.source
+    return StatusFact(
+        line_id=line_id,
+        status=mapped.status,
+        occurred_at=occurred_at,
+        actor=Actor.integration(source.code),
+        provenance=fact_provenance(message=message, status=status, mapped=mapped),
+        received_at=message.received_at,
+        sequence=sequence,
+        clock_tolerance=source.clock_tolerance,
+    )
 
 
 def _says_ready(canonical_status: str) -> bool:

@@ -9,6 +9,7 @@ history and outbox rows. Each outbox row describes the state right after its own
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,6 +42,34 @@ class StatusFact:
     fact_id: str = ""
     sequence: int | None = None
     clock_tolerance: timedelta | None = None  # None: the source's own (orders.clocks)
+    approved_by: AbstractBaseUser | None = None  # the person who approved recording it (reconciliation)
+
+    @property
+    def key(self) -> str:
+        """The fact's identity (orders.services.events.fact_key): the same fact twice is a duplicate."""
+        return fact_key(
+            line_id=self.line_id,
+            status=self.status,
+            occurred_at=self.occurred_at,
+            source_system=self.provenance.source_system,
+            fact_id=self.fact_id,
+        )
+
+    def decision_fact(self, tolerances: dict | None = None) -> Fact:
+        """What the decision (orders.services.decide) sees of it; without a tolerance of its own
+        the source's (from `tolerances`, as orders.clocks gives them)."""
+        tolerance = self.clock_tolerance
+        if tolerance is None:
+            tolerance = (tolerances or {}).get(self.provenance.source_system, timedelta(0))
+        return Fact(
+            status=self.status,
+            occurred_at=self.occurred_at,
+            key=self.key,
+            sequence=self.sequence,
+            from_integration=self.actor.kind == ActorKind.INTEGRATION,
+            clock_tolerance=tolerance,
+            source=self.provenance.source_system,
+        )
 
 
 def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list[StatusUpdateResult]:
@@ -57,16 +86,7 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
         locked_of_line: dict[int, LockedOrder] = {
             line_id: locked for locked in locked_orders.values() for line_id in locked.lines
         }
-        keys = [
-            fact_key(
-                line_id=fact.line_id,
-                status=fact.status,
-                occurred_at=fact.occurred_at,
-                source_system=fact.provenance.source_system,
-                fact_id=fact.fact_id,
-            )
-            for fact in facts
-        ]
+        keys = [fact.key for fact in facts]
         recorded = {
             (event.line_id, event.fact_key): event
             for event in StatusEvent.objects.filter(
@@ -97,24 +117,13 @@ def status_facts_apply(*, facts: list[StatusFact], publish: bool = True) -> list
             change = fact_take(
                 locked=locked,
                 line=line,
-                fact=Fact(
-                    status=fact.status,
-                    occurred_at=fact.occurred_at,
-                    key=key,
-                    sequence=fact.sequence,
-                    from_integration=fact.actor.kind == ActorKind.INTEGRATION,
-                    clock_tolerance=(
-                        fact.clock_tolerance
-                        if fact.clock_tolerance is not None
-                        else tolerances.get(fact.provenance.source_system, timedelta(0))
-                    ),
-                    source=fact.provenance.source_system,
-                ),
+                fact=fact.decision_fact(tolerances),
                 actor=fact.actor,
                 provenance=fact.provenance,
                 received_at=fact.received_at or now,
                 now=now,
                 history=lambda line, locked=locked: history(line, locked),
+                approved_by=fact.approved_by,
                 publish=publish,
             )
             for event in change.events:

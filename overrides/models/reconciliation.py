@@ -1,9 +1,11 @@
-"""Reconciliation after an outage: what a source says against the current line statuses."""
+"""Reconciliation after an outage: where a source's missing facts would move the lines."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from orders.models import EventOutcome
 from orders.status import LineStatus
 
 
@@ -41,8 +43,12 @@ class ReconciliationItem(models.Model):
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="items")
     line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="+")
     current_status = models.CharField(_("current status"), max_length=20, choices=LineStatus.choices)
-    source_status = models.CharField(_("source says"), max_length=20, choices=LineStatus.choices)
-    source_occurred_at = models.DateTimeField(_("source time"))
+    # What the line's facts decide once the source's missing ones are added (orders.services.decide).
+    proposed_status = models.CharField(_("proposed status"), max_length=20, choices=LineStatus.choices)
+    proposed_occurred_at = models.DateTimeField(_("proposed status time"), null=True, blank=True)
+    # The source's facts the line never recorded, as processing would record them (see
+    # overrides.services.reconciliation.MissingFact), and the messages they came from.
+    facts = models.JSONField(_("missing facts"), default=list)
     message_ids = models.JSONField(_("inbound messages"), default=list)
     applied = models.BooleanField(_("applied"), default=False)
 
@@ -52,4 +58,18 @@ class ReconciliationItem(models.Model):
         verbose_name_plural = _("reconciliation mismatches")
 
     def __str__(self) -> str:
-        return f"{self.line}: {self.current_status} ≠ {self.source_status}"
+        return f"{self.line}: {self.current_status} → {self.proposed_status}"
+
+    @property
+    def missing_facts_shown(self) -> list[dict]:
+        """The missing facts as the report shows them: labels, times, messages, in source time."""
+        shown = [
+            {
+                "status": LineStatus(fact["status"]).label,
+                "occurred_at": parse_datetime(fact["occurred_at"]),
+                "message_id": fact["message_id"],
+                "outcome": EventOutcome(fact["outcome"]).label,
+            }
+            for fact in self.facts
+        ]
+        return sorted(shown, key=lambda fact: fact["occurred_at"])

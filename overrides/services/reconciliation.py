@@ -1,96 +1,130 @@
-"""Reconciliation after an outage: re-read what a source sent in a time window, list the lines
-where its latest word differs from the current status, and let a second person apply the fixes."""
+"""Reconciliation after an outage: re-read what a source sent in a time window, replay each line's
+facts with the ones it never recorded through the core's decision, and list the lines whose status
+that would change; a second person records those facts (orders.services.bulk.status_facts_apply).
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+The messages are read exactly as processing reads them (integrations.services.processing), so a
+fact here has the key processing would give it, and a fact already recorded is never proposed
+again. A line that another source has moved on past the missing facts is not proposed at all: the
+replay (orders.services.decide.replay) judges them stale, as the core would."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from integrations.adapters import AdapterError, ParsedStatus, adapter_for
+from integrations.adapters import AdapterError, adapter_for
 from integrations.models import InboundMessage, SourceSystem
-from integrations.services.lines import AmbiguousReference, LineNotFound, lines_for_selector
-from integrations.services.mapping import status_mapping_resolve
-from integrations.services.processing import source_time
-from orders.models import OrderLine
+from integrations.services.lines import AmbiguousReference, LineNotFound
+from integrations.services.processing import Quarantine, message_statuses_resolve, status_fact_build
+from orders.models import OrderLine, StatusEvent
 from orders.scoping import lines_visible_to
-from orders.services import Actor, line_status_override
+from orders.services import Actor, FactFromTheFuture, Provenance
+from orders.services.bulk import StatusFact, status_facts_apply
+from orders.services.decide import FACT_KINDS, Fact, replay
+from orders.services.facts import event_kind, facts_from_events, line_start_state
+from orders.services.locking import orders_lock_for_lines
+from orders.services.status import validate_fact
 from overrides.models import ReconciliationItem, ReconciliationRun
 
-RECONCILIATION_REASON_CODE = "reconciliation"
-
-
-@dataclass
-class SourceFact:
-    """The latest status a source gave for one line, and the messages that said it."""
-
-    status: str
-    occurred_at: datetime
-    message_ids: list[int] = field(default_factory=list)
-
-    def take(self, *, status: str, occurred_at: datetime, message_id: int) -> None:
-        """Keep the later fact by source time; on equal times the later received one wins."""
-        if occurred_at < self.occurred_at:
-            return
-        if occurred_at > self.occurred_at or status != self.status:
-            self.status, self.occurred_at, self.message_ids = status, occurred_at, []
-        if message_id not in self.message_ids:
-            self.message_ids.append(message_id)
+EVENT_FIELDS = [
+    "line_id",
+    "sequence",
+    "kind",
+    "from_status",
+    "to_status",
+    "occurred_at",
+    "fact_key",
+    "source_sequence",
+    "source_system",
+    "actor_kind",
+    "reason_code",
+]
 
 
 @dataclass
 class ReconciliationTally:
-    """What a run read but could not compare (not stored: shown once, when the run is created)."""
+    """What a run read but could not compare (not stored: shown once, when the run is created).
+    A message processing would refuse as a whole gives no facts at all, as in processing."""
 
-    unreadable_messages: int = 0
-    unknown_codes: int = 0
-    unknown_lines: int = 0
+    unreadable_messages: int = 0  # the adapter or the core refuses their data (processing: dead)
+    unknown_codes: int = 0  # messages with a code the source has no mapping for (quarantined)
+    unknown_lines: int = 0  # messages naming a line that does not exist or that cannot be told apart
+    future_messages: int = 0  # messages with a fact dated too far ahead of its receipt (quarantined)
     # Partial confirmations for a line not split yet: only processing splits; replay those.
     partials: int = 0
+
+
+@dataclass
+class WindowFacts:
+    """The facts of the window per line, each once (by fact key, first message first), and every
+    message that carried each."""
+
+    facts: dict[int, dict[str, StatusFact]]
+    message_ids: dict[str, list[int]]
+    messages_read: int
+    tally: ReconciliationTally
 
 
 def reconciliation_run_create(
     *, source_code: str, since: datetime, until: datetime | None = None, user=None
 ) -> ReconciliationRun:
     """Re-read every message of the source received in [since, until), whatever its state (dead
-    letters included: after an outage they are the point), and record a mismatch for every line
-    whose latest fact by source time differs from its current status. With a `user`, lines out
-    of their scope are left out. The run has `tally` (a ReconciliationTally) attached."""
+    letters included: after an outage they are the point), and, for every line some of whose
+    facts it has not recorded, replay the line's start state with all its recorded facts (every
+    source, overrides included) and those missing ones. Where that ends in another status than
+    the line's, record a mismatch with the missing facts. With a `user`, lines out of their scope
+    are left out. The run has `tally` (a ReconciliationTally) attached."""
     if user is not None:
         _require(user, "overrides.add_reconciliationrun")
     until = until or timezone.now()
     source = _window_checked(source_code=source_code, since=since, until=until)
-    facts, messages_read, tally = _latest_facts(source, since=since, until=until)
-    lines = OrderLine.objects.filter(pk__in=facts, is_split=False)
+    window = _window_facts(source, since=since, until=until)
+    lines = OrderLine.objects.filter(pk__in=window.facts, is_split=False).select_related("order")
     if user is not None:
         lines = lines_visible_to(user, lines)
-    mismatches = [
-        ReconciliationItem(
-            line=line,
-            current_status=line.status,
-            source_status=facts[line.pk].status,
-            source_occurred_at=facts[line.pk].occurred_at,
-            message_ids=facts[line.pk].message_ids,
+    lines = list(lines.order_by("pk"))
+    recorded = _recorded_facts(lines)
+    mismatches = []
+    for line in lines:
+        history = recorded[line.pk]
+        known = {fact.key for fact in history}
+        missing = [fact for key, fact in window.facts[line.pk].items() if key not in known]
+        if not missing:
+            continue
+        state, outcomes = replay(line_start_state(line), [*history, *(fact.decision_fact() for fact in missing)])
+        if state.status == line.status:
+            continue
+        mismatches.append(
+            ReconciliationItem(
+                line=line,
+                current_status=line.status,
+                proposed_status=state.status,
+                proposed_occurred_at=state.status_at,
+                facts=[_fact_stored(fact, outcome=outcomes[fact.key]) for fact in missing],
+                message_ids=sorted({message_id for fact in missing for message_id in window.message_ids[fact.key]}),
+            )
         )
-        for line in lines.order_by("pk")
-        if line.status != facts[line.pk].status
-    ]
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
-            source_code=source.code, since=since, until=until, created_by=user, messages_read=messages_read
+            source_code=source.code, since=since, until=until, created_by=user, messages_read=window.messages_read
         )
         for item in mismatches:
             item.run = run
         ReconciliationItem.objects.bulk_create(mismatches)
-    run.tally = tally
+    run.tally = window.tally
     return run
 
 
 def reconciliation_run_apply(*, run_id: int, user, item_ids: list[int]) -> ReconciliationRun:
-    """Apply the chosen corrections in one transaction, as overrides approved by `user`, who must
-    not be the person who started the run. Lines that changed since the run refuse the batch."""
+    """Record the missing facts of the chosen mismatches in one transaction, through the core's
+    batch path: each as a fact of the source, from its inbound message, approved by `user`, who
+    must not be the person who started the run. The core judges them again (a fact recorded
+    meanwhile is a duplicate). Lines that changed since the run refuse the batch."""
     _require(user, "overrides.apply_reconciliationrun")
     if not item_ids:
         raise ValidationError({"items": _("Choose at least one correction to apply.")})
@@ -106,14 +140,15 @@ def reconciliation_run_apply(*, run_id: int, user, item_ids: list[int]) -> Recon
         )
         if len(items) != len(set(item_ids)):
             raise ReconciliationItem.DoesNotExist
-        # Fixed lock order (lines by id) before looking at their status: no check-then-act race.
-        current = dict(
-            OrderLine.objects.select_for_update()
-            .filter(pk__in=[item.line_id for item in items])
-            .order_by("pk")
-            .values_list("pk", "status")
-        )
-        moved = [str(item.line) for item in items if current[item.line_id] != item.current_status]
+        # The core's lock order (the orders, then their lines by id) before looking at the lines:
+        # no check-then-act race, and the batch path below takes the same locks again.
+        locked = orders_lock_for_lines(line_ids=[item.line_id for item in items])
+        now_lines = {line.pk: line for order in locked.values() for line in order.lines.values()}
+        moved = [
+            str(item.line)
+            for item in items
+            if now_lines[item.line_id].status != item.current_status or now_lines[item.line_id].is_split
+        ]
         if moved:
             raise ValidationError(
                 {
@@ -121,16 +156,14 @@ def reconciliation_run_apply(*, run_id: int, user, item_ids: list[int]) -> Recon
                     % {"lines": ", ".join(moved)}
                 }
             )
-        actor = Actor.person(user)
+        source = SourceSystem.objects.filter(code=run.source_code).first()
+        facts = [
+            _fact_loaded(stored, line_id=item.line_id, source_code=run.source_code, source=source, approved_by=user)
+            for item in items
+            for stored in item.facts
+        ]
+        status_facts_apply(facts=sorted(facts, key=lambda fact: (fact.provenance.inbound_message_id, fact.line_id)))
         for item in items:
-            line_status_override(
-                line_id=item.line_id,
-                status=item.source_status,
-                actor=actor,
-                reason_code=RECONCILIATION_REASON_CODE,
-                reason_text=_reason_text(run, item),
-                approved_by=user,
-            )
             item.applied = True
         ReconciliationItem.objects.bulk_update(items, ["applied"])
         run.state = ReconciliationRun.State.APPLIED
@@ -182,63 +215,128 @@ def _window_checked(*, source_code: str, since: datetime, until: datetime) -> So
     return source
 
 
-def _latest_facts(
-    source: SourceSystem, *, since: datetime, until: datetime
-) -> tuple[dict[int, SourceFact], int, ReconciliationTally]:
-    """Per line id, the latest fact the source gave in the window (messages in order of receipt)."""
+def _window_facts(source: SourceSystem, *, since: datetime, until: datetime) -> WindowFacts:
+    """The facts the source's messages of the window make, read as processing reads them (in
+    order of receipt); a message processing would refuse as a whole is counted, not read."""
     adapter = adapter_for(source.message_format)
     messages = (
         InboundMessage.objects.filter(source=source, received_at__gte=since, received_at__lt=until)
         .order_by("received_at", "id")
-        .only("id", "raw")
+        .only("id", "raw", "received_at", "source_id")
     )
-    facts: dict[int, SourceFact] = {}
-    tally = ReconciliationTally()
-    lines_found: dict[tuple, list[OrderLine]] = {}
-    messages_read = 0
+    window = WindowFacts(
+        facts=defaultdict(dict), message_ids=defaultdict(list), messages_read=0, tally=ReconciliationTally()
+    )
+    tally = window.tally
     for message in messages.iterator(chunk_size=500):
-        messages_read += 1
+        message.source = source
+        window.messages_read += 1
         try:
-            statuses = adapter.parse(message.raw).statuses
-        except AdapterError:
+            facts, partials = _message_facts(message, adapter)
+        except Quarantine:
+            tally.unknown_codes += 1
+            continue
+        except (LineNotFound, AmbiguousReference):
+            tally.unknown_lines += 1
+            continue
+        except FactFromTheFuture:
+            tally.future_messages += 1
+            continue
+        except (AdapterError, ValidationError):
             tally.unreadable_messages += 1
             continue
-        for status in statuses:
-            occurred_at = source_time(status.occurred_at, source)
-            mapped = status_mapping_resolve(
-                source=source, code=status.code, qualifier=status.qualifier, occurred_at=occurred_at
+        tally.partials += partials
+        for fact in facts:
+            window.facts[fact.line_id].setdefault(fact.key, fact)
+            window.message_ids[fact.key].append(message.pk)
+    return window
+
+
+def _message_facts(message: InboundMessage, adapter) -> tuple[list[StatusFact], int]:
+    """The status facts of one message, as processing would record them, and how many partial
+    confirmations it left out (processing splits the line first: only a replay does that)."""
+    parsed = adapter.parse(message.raw)
+    facts, partials = [], 0
+    for resolved in message_statuses_resolve(source=message.source, parsed=parsed):
+        for line in resolved.lines:
+            if resolved.status.quantity and resolved.status.quantity < line.quantity:
+                partials += 1
+                continue
+            fact = status_fact_build(
+                message=message,
+                sequence=parsed.sequence,
+                status=resolved.status,
+                occurred_at=resolved.occurred_at,
+                mapped=resolved.mapped,
+                line_id=line.pk,
             )
-            if mapped is None:
-                tally.unknown_codes += 1
-                continue
-            lines = _lines(status, lines_found, source=source, canonical_status=mapped.status)
-            if lines is None:
-                tally.unknown_lines += 1
-                continue
-            for line in lines:
-                if status.quantity and status.quantity < line.quantity:
-                    tally.partials += 1
-                    continue
-                fact = facts.setdefault(line.pk, SourceFact(status=mapped.status, occurred_at=occurred_at))
-                fact.take(status=mapped.status, occurred_at=occurred_at, message_id=message.pk)
-    return facts, messages_read, tally
+            validate_fact(status=fact.status, occurred_at=fact.occurred_at, received_at=fact.received_at)
+            facts.append(fact)
+    return facts, partials
 
 
-def _lines(status: ParsedStatus, cache: dict, *, source, canonical_status: str) -> list[OrderLine] | None:
-    """The leaf lines a fact is about (as processing picks them), or None when none matches
-    (or the match is ambiguous: processing quarantines those, reconciliation skips them)."""
-    key = (status.line, status.carrier, status.tracking_number, canonical_status)
-    if key not in cache:
-        try:
-            match = lines_for_selector(status.line, source=source, status=status, canonical_status=canonical_status)
-            cache[key] = match.lines
-        except (LineNotFound, AmbiguousReference):
-            cache[key] = []
-    lines = cache[key]
-    if status.quantity and len(lines) > 1:
-        # A partial confirmation seen after its split belongs to the confirmed child.
-        lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
-    return lines or None
+def _recorded_facts(lines: list[OrderLine]) -> dict[int, list[Fact]]:
+    """Every fact each line has recorded (every source, overrides included) with those of the
+    lines it was split from, which a child inherits, as the core replays them
+    (orders.services.facts.line_history_from_database), in three queries for any number of lines."""
+    parents = dict(
+        OrderLine.objects.filter(order_id__in={line.order_id for line in lines}).values_list("pk", "parent_id")
+    )
+    lineage = {}
+    for line in lines:
+        line_ids = [line.pk]
+        while (parent_id := parents.get(line_ids[-1])) is not None:
+            line_ids.append(parent_id)
+        lineage[line.pk] = line_ids
+    events = [
+        event
+        for event in StatusEvent.objects.filter(line_id__in={pk for ids in lineage.values() for pk in ids})
+        .only(*EVENT_FIELDS)
+        .order_by("line_id", "sequence")
+        if event_kind(event) in FACT_KINDS
+    ]
+    by_line: dict[int, list[Fact]] = defaultdict(list)
+    for event, fact in zip(events, facts_from_events(events), strict=True):
+        by_line[event.line_id].append(fact)
+    return {line.pk: [fact for line_id in lineage[line.pk] for fact in by_line[line_id]] for line in lines}
+
+
+def _fact_stored(fact: StatusFact, *, outcome: str) -> dict:
+    """A missing fact as the run keeps it: enough to record it later with the same key, and what
+    it does at its place among the line's facts."""
+    return {
+        "key": fact.key,
+        "status": fact.status,
+        "occurred_at": fact.occurred_at.isoformat(timespec="microseconds"),
+        "sequence": fact.sequence,
+        "message_id": fact.provenance.inbound_message_id,
+        "received_at": fact.received_at.isoformat(timespec="microseconds"),
+        "reason_code": fact.provenance.reason_code,
+        "reason_text": fact.provenance.reason_text,
+        "outcome": outcome,
+    }
+
+
+def _fact_loaded(stored: dict, *, line_id: int, source_code: str, source, approved_by) -> StatusFact:
+    fact = StatusFact(
+        line_id=line_id,
+        status=stored["status"],
+        occurred_at=parse_datetime(stored["occurred_at"]),
+        actor=Actor.integration(source_code),
+        provenance=Provenance(
+            source_system=source_code,
+            inbound_message_id=stored["message_id"],
+            reason_code=stored["reason_code"],
+            reason_text=stored["reason_text"],
+        ),
+        received_at=parse_datetime(stored["received_at"]),
+        sequence=stored["sequence"],
+        clock_tolerance=source.clock_tolerance if source is not None else StatusFact.clock_tolerance,
+        approved_by=approved_by,
+    )
+    if fact.key != stored["key"]:
+        raise AssertionError(f"line {line_id}: a stored fact no longer has its key")
+    return fact
 
 
 def _proposed(run_id: int) -> ReconciliationRun:
@@ -246,16 +344,6 @@ def _proposed(run_id: int) -> ReconciliationRun:
     if run.state != ReconciliationRun.State.PROPOSED:
         raise ValidationError({"state": _("This reconciliation has already been applied or discarded.")})
     return run
-
-
-def _reason_text(run: ReconciliationRun, item: ReconciliationItem) -> str:
-    # Stored in the audit log as written, not translated: the same words for every reader.
-    messages = ", ".join(f"#{message_id}" for message_id in item.message_ids)
-    since, until, said_at = (moment.astimezone(UTC) for moment in (run.since, run.until, item.source_occurred_at))
-    return (
-        f"Reconciliation #{run.pk} of {run.source_code} ({since:%Y-%m-%d %H:%M}–{until:%Y-%m-%d %H:%M} UTC): "
-        f"the source said {item.source_status} at {said_at:%Y-%m-%d %H:%M:%S} UTC (inbound messages {messages})"
-    )
 
 
 def _require(user, permission: str) -> None:

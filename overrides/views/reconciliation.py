@@ -108,14 +108,16 @@ def reconciliation_discard(request, pk: int):
 def _tally_message(run: ReconciliationRun) -> str:
     tally = run.tally
     return _(
-        "Read %(messages)d messages: %(mismatches)d lines disagree. Skipped %(codes)d facts with an unknown code, "
-        "%(lines)d about unknown lines, %(partials)d partial confirmations of lines not split yet (replay those) "
+        "Read %(messages)d messages: the facts the lines never recorded would change %(mismatches)d lines. "
+        "Skipped %(codes)d messages with an unknown code, %(lines)d about unknown or ambiguous lines, "
+        "%(future)d dated too far ahead, %(partials)d partial confirmations of lines not split yet (replay those) "
         "and %(unreadable)d unreadable messages."
     ) % {
         "messages": run.messages_read,
         "mismatches": run.items.count(),
         "codes": tally.unknown_codes,
         "lines": tally.unknown_lines,
+        "future": tally.future_messages,
         "partials": tally.partials,
         "unreadable": tally.unreadable_messages,
     }

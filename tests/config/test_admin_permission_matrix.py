@@ -120,7 +120,7 @@ def world(db, advance, t0):
         event = line.events.get(to_status="packed")
         run = ReconciliationRun.objects.create(source_code=source.code, since=t0, until=t0 + timedelta(hours=1))
         ReconciliationItem.objects.create(
-            run=run, line=line, current_status="packed", source_status="shipped", source_occurred_at=t0
+            run=run, line=line, current_status="packed", proposed_status="shipped", proposed_occurred_at=t0
         )
         world[scope] = {
             "order": line.order,

@@ -1,5 +1,6 @@
-"""Reconciliation after an outage: re-read a source's messages, list the disagreements, apply
-them as approved overrides (four-eyes), by service, command and back-office page."""
+"""Reconciliation after an outage: re-read a source's messages, replay each line's facts with the
+ones it never recorded, list the lines whose status that changes, and record those facts as the
+source's, approved by a second person (four-eyes), by service, command and back-office page."""
 
 import itertools
 import json
@@ -23,7 +24,9 @@ from integrations.models import (
     StatusMapping,
     Transport,
 )
-from orders.models import OrderLine, StatusEvent
+from integrations.services.inbox import inbound_messages_replay
+from orders.models import ActorKind, EventKind, OrderLine, StatusEvent
+from orders.services import Actor, apply_status_update
 from overrides.models import ReconciliationRun
 from overrides.services.reconciliation import (
     reconciliation_run_apply,
@@ -99,7 +102,8 @@ def _stored(source, *rows: str, state=MessageState.DEAD, received_at=None) -> In
 
 @pytest.fixture
 def outage(depot, advance):
-    """Lines moved by SAP before the outage, then the depot's sheets stored but never applied."""
+    """Lines moved by SAP before the outage (08:01 to 08:04 UTC), then the depot's sheets stored but
+    never applied (Paris time: 10:30 there is 09:30 UTC)."""
     lines = {
         "behind": OrderLineFactory(order__number="SO-1", number="10"),
         "agrees": OrderLineFactory(order__number="SO-2", number="10"),
@@ -118,14 +122,21 @@ def outage(depot, advance):
         "agrees": _stored(depot, "SO-2,10,PICKED,2026-11-02 09:05,lyon,ana", state=MessageState.RECEIVED),
         # received first but later by the depot's clock: it is the latest word
         "reordered_late": _stored(depot, "SO-3,10,SHIPPED,2026-11-02 10:00,lyon,ana"),
+        # later by the clock, but behind where SAP has moved the line: late news, not a correction
         "reordered_early": _stored(depot, "SO-3,10,PACKED,2026-11-02 09:50,lyon,ana", state=MessageState.RECEIVED),
         "ahead": _stored(depot, "SO-4,10,PACKED,2026-11-02 11:00,lyon,ana"),
         "elsewhere": _stored(depot, "SO-9,10,SHIPPED,2026-11-02 10:00,lyon,ana"),
-        "unknown": _stored(
+        # processing refuses each of these as a whole, and so does the reconciliation
+        "unknown_code": _stored(
             depot,
-            "SO-2,10,KITTED,2026-11-02 09:10,lyon,ana",
-            "SO-404,10,SHIPPED,2026-11-02 09:10,lyon,ana",
+            "SO-1,10,KITTED,2026-11-02 09:10,lyon,ana",
+            "SO-3,10,SHIPPED,2026-11-02 11:10,lyon,ana",
             state=MessageState.QUARANTINED,
+        ),
+        "unknown_line": _stored(
+            depot,
+            "SO-404,10,SHIPPED,2026-11-02 09:10,lyon,ana",
+            "SO-3,10,SHIPPED,2026-11-02 11:20,lyon,ana",
         ),
         "unreadable": _stored(depot, state=MessageState.DEAD),
         # before the outage window: not read
@@ -142,29 +153,34 @@ def _window() -> dict:
 
 def _mismatches(run: ReconciliationRun) -> dict[str, tuple[str, str]]:
     return {
-        str(item.line): (item.current_status, item.source_status) for item in run.items.select_related("line__order")
+        str(item.line): (item.current_status, item.proposed_status) for item in run.items.select_related("line__order")
     }
 
 
-def test_the_run_lists_exactly_the_lines_where_the_source_disagrees(outage, night_supervisor):
+def _apply_all(run: ReconciliationRun, user) -> ReconciliationRun:
+    return reconciliation_run_apply(run_id=run.pk, user=user, item_ids=list(run.items.values_list("pk", flat=True)))
+
+
+def test_the_run_lists_exactly_the_lines_the_missing_facts_would_move(outage, night_supervisor):
     # given lines moved before an outage and the depot's sheets stored during it, never applied
     lines, messages = outage
 
     # when a supervisor reconciles the outage window
     run = reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window())
 
-    # then the lines where the depot's latest word differs are listed, those in scope only
-    assert _mismatches(run) == {
-        "SO-1/10": ("packed", "shipped"),
-        "SO-3/10": ("picking", "shipped"),
-        "SO-4/10": ("shipped", "packed"),
-    }
-    # with the depot's time read in Paris time and the messages that said it
+    # then the lines whose status the depot's missing facts change are listed, those in scope only;
+    # the line SAP shipped is not set back to the depot's later "packed"
+    assert _mismatches(run) == {"SO-1/10": ("packed", "shipped"), "SO-3/10": ("picking", "shipped")}
+    # with the depot's time read in Paris time, and the facts and messages behind the proposal
     item = run.items.get(line=lines["reordered"])
-    assert item.source_occurred_at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    assert item.message_ids == [messages["reordered_late"].pk]
+    assert item.proposed_occurred_at == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert [(fact["status"], fact["outcome"]) for fact in item.missing_facts_shown] == [
+        ("Packed", "Applied"),
+        ("Shipped", "Applied"),
+    ]
+    assert item.message_ids == sorted([messages["reordered_late"].pk, messages["reordered_early"].pk])
     # every message of the window was read, whatever its state; the old one was not
-    assert run.messages_read == 8
+    assert run.messages_read == 9
     assert (run.tally.unknown_codes, run.tally.unknown_lines, run.tally.unreadable_messages) == (1, 1, 1)
     assert (run.created_by, run.state) == (night_supervisor, ReconciliationRun.State.PROPOSED)
     # and nothing changed
@@ -183,33 +199,113 @@ def test_without_a_user_every_line_is_compared(outage):
     assert run.created_by is None
 
 
-def test_a_second_supervisor_applies_the_corrections_as_approved_overrides(outage, night_supervisor, day_supervisor):
+def test_a_second_supervisor_records_the_missing_facts_as_the_sources_with_their_messages(
+    outage, night_supervisor, day_supervisor
+):
     # given a run started by the night supervisor
-    lines, _messages = outage
+    lines, messages = outage
     run = reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window())
 
     # when the day supervisor applies every correction
-    reconciliation_run_apply(run_id=run.pk, user=day_supervisor, item_ids=list(run.items.values_list("pk", flat=True)))
+    _apply_all(run, day_supervisor)
 
-    # then the lines have the depot's status
+    # then the lines have the status the depot's facts give them, and the others are as they were
     statuses = dict(OrderLine.objects.filter(pk__in=[line.pk for line in lines.values()]).values_list("pk", "status"))
     assert statuses[lines["behind"].pk] == "shipped"
     assert statuses[lines["reordered"].pk] == "shipped"
-    assert statuses[lines["ahead"].pk] == "packed"
+    assert statuses[lines["ahead"].pk] == "shipped"
     assert statuses[lines["elsewhere"].pk] == "received"
-    # and each change is an override by the day supervisor, approved by them, for the reconciliation
+    # and each change is the depot's own fact, from the message that said it, approved by the day supervisor
     event = StatusEvent.objects.filter(line=lines["behind"]).latest("sequence")
-    assert (event.actor_user, event.approved_by, event.reason_code) == (
-        day_supervisor,
-        day_supervisor,
-        "reconciliation",
+    assert (event.kind, event.actor_kind, event.actor_label, event.source_system) == (
+        EventKind.FACT,
+        ActorKind.INTEGRATION,
+        "depot-lyon",
+        "depot-lyon",
     )
-    assert event.reason_text.startswith(f"Reconciliation #{run.pk} of depot-lyon")
+    assert (event.to_status, event.occurred_at) == ("shipped", datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    assert (event.inbound_message_id, event.approved_by) == (messages["behind"].pk, day_supervisor)
+    reordered = StatusEvent.objects.filter(line=lines["reordered"], kind=EventKind.FACT, source_system="depot-lyon")
+    assert {(event.to_status, event.inbound_message_id, event.approved_by) for event in reordered} == {
+        ("packed", messages["reordered_early"].pk, day_supervisor),
+        ("shipped", messages["reordered_late"].pk, day_supervisor),
+    }
     # and the run is kept as the report
     run.refresh_from_db()
     assert (run.state, run.applied_by) == (ReconciliationRun.State.APPLIED, day_supervisor)
     assert run.applied_at is not None
     assert set(run.items.values_list("applied", flat=True)) == {True}
+
+
+def test_a_second_run_after_applying_proposes_nothing(outage, night_supervisor, day_supervisor):
+    # given a reconciliation applied
+    lines, _messages = outage
+    _apply_all(reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window()), day_supervisor)
+    events = StatusEvent.objects.count()
+
+    # when the same window is reconciled again
+    again = reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window())
+
+    # then the depot's facts are all recorded: nothing is proposed, and nothing changed
+    assert _mismatches(again) == {}
+    assert StatusEvent.objects.count() == events
+    assert OrderLine.objects.get(pk=lines["behind"].pk).status == "shipped"
+
+
+def test_replaying_the_dead_letters_after_applying_records_nothing_twice(
+    outage, night_supervisor, day_supervisor, django_capture_on_commit_callbacks
+):
+    # given a reconciliation applied
+    lines, messages = outage
+    _apply_all(reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window()), day_supervisor)
+    before = set(StatusEvent.objects.filter(line=lines["reordered"]).values_list("pk", flat=True))
+
+    # when the dead letters are replayed through processing
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_messages_replay(message_ids=[messages["reordered_late"].pk, messages["behind"].pk])
+
+    # then processing finds the facts already recorded: the same facts, not new ones
+    assert InboundMessage.objects.get(pk=messages["reordered_late"].pk).state == MessageState.PROCESSED
+    assert set(StatusEvent.objects.filter(line=lines["reordered"]).values_list("pk", flat=True)) == before
+    assert StatusEvent.objects.filter(line=lines["behind"], to_status="shipped").count() == 1
+
+
+def test_facts_processing_recorded_meanwhile_are_not_proposed(
+    outage, night_supervisor, django_capture_on_commit_callbacks
+):
+    # given the dead letter about SO-1 replayed and processed before anyone reconciles
+    lines, messages = outage
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_messages_replay(message_ids=[messages["behind"].pk])
+    assert OrderLine.objects.get(pk=lines["behind"].pk).status == "shipped"
+
+    # when the window is reconciled
+    run = reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window())
+
+    # then the line is not listed: its fact is recorded, by the key processing gives it
+    assert "SO-1/10" not in _mismatches(run)
+    assert "SO-3/10" in _mismatches(run)
+
+
+def test_a_source_fact_another_source_has_since_superseded_proposes_nothing(depot, advance, night_supervisor):
+    # given a line SAP picked, then cancelled at 09:30 UTC
+    line = OrderLineFactory(order__number="SO-7", number="10")
+    advance(line, "picking")
+    apply_status_update(
+        line_id=line.pk,
+        status="cancelled",
+        occurred_at=datetime(2026, 11, 2, 9, 30, tzinfo=UTC),
+        actor=Actor.integration("SAP-ERP"),
+    )
+    # and the depot's sheet of 09:00 UTC (10:00 in Lyon), saying it was packed, lost in the outage
+    _stored(depot, "SO-7,10,PACKED,2026-11-02 10:00,lyon,ana")
+
+    # when the outage is reconciled
+    run = reconciliation_run_create(source_code="depot-lyon", user=night_supervisor, **_window())
+
+    # then the line is not proposed as packed: SAP's later cancellation stands
+    assert _mismatches(run) == {}
+    assert OrderLine.objects.get(pk=line.pk).status == "cancelled"
 
 
 def test_the_supervisor_who_started_the_run_may_not_apply_it(outage, night_supervisor):
@@ -323,11 +419,11 @@ def test_the_command_prints_the_mismatches_and_the_run(outage):
     # then it prints a table of the mismatches, every line included, and the run id
     output = out.getvalue()
     rows = [line.split() for line in output.splitlines()]
-    assert rows[0] == ["line", "current", "source", "says", "source", "time", "messages"]
+    assert rows[0] == ["line", "current", "proposed", "since", "messages"]
     assert ["SO-1/10", "packed", "shipped", "2026-11-02T09:30:00+00:00", str(messages["behind"].pk)] in rows
     assert ["SO-9/10", "received", "shipped", "2026-11-02T09:00:00+00:00", str(messages["elsewhere"].pk)] in rows
     run = ReconciliationRun.objects.get()
-    assert f"Reconciliation run #{run.pk}: 4 mismatch(es) in 8 message(s) read" in output
+    assert f"Reconciliation run #{run.pk}: 3 mismatch(es) in 9 message(s) read" in output
     assert run.created_by is None
 
 
@@ -347,7 +443,7 @@ def test_the_command_refuses_an_unknown_source_or_a_bad_time(depot, arguments, e
 
 def test_the_page_starts_lists_and_applies_a_run(client, outage, night_supervisor, day_supervisor):
     # given the outage; the night supervisor starts a run on the page
-    lines, _messages = outage
+    lines, messages = outage
     client.force_login(night_supervisor)
     since = (timezone.now() - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(reverse("backoffice:reconciliations"), {"source": "depot-lyon", "since": since})
@@ -368,8 +464,9 @@ def test_the_page_starts_lists_and_applies_a_run(client, outage, night_superviso
     # then the run and its mismatches in scope are shown, never the line out of scope
     assert reverse("backoffice:reconciliation", args=[run.pk]) in listing
     assert "SO-1/10" in detail
-    assert "SO-4/10" in detail
+    assert "SO-3/10" in detail
     assert "SO-9/10" not in detail
+    assert f"#{messages['reordered_late'].pk}" in detail
 
     # when they apply the correction of one line only
     chosen = run.items.get(line=lines["behind"])
@@ -378,7 +475,7 @@ def test_the_page_starts_lists_and_applies_a_run(client, outage, night_superviso
     # then that line is corrected, the others wait, and the run is applied
     assert response.status_code == 302
     assert OrderLine.objects.get(pk=lines["behind"].pk).status == "shipped"
-    assert OrderLine.objects.get(pk=lines["ahead"].pk).status == "shipped"
+    assert OrderLine.objects.get(pk=lines["reordered"].pk).status == "picking"
     assert list(run.items.filter(applied=True)) == [chosen]
     run.refresh_from_db()
     assert (run.state, run.applied_by) == (ReconciliationRun.State.APPLIED, day_supervisor)

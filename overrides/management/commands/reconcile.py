@@ -1,6 +1,6 @@
-"""After an outage: list the lines where a source's latest word differs from their current status.
-
-Nothing changes here; a supervisor applies the chosen corrections in the back office.
+"""After an outage: list the lines whose status the facts a source sent and they never recorded
+would change (judged with every fact the line has). Nothing changes here; a supervisor applies the
+chosen corrections in the back office.
 """
 
 from django.core.exceptions import ValidationError
@@ -9,11 +9,11 @@ from django.utils.dateparse import parse_datetime
 
 from overrides.services.reconciliation import reconciliation_run_create
 
-COLUMNS = ("line", "current", "source says", "source time", "messages")
+COLUMNS = ("line", "current", "proposed", "since", "messages")
 
 
 class Command(BaseCommand):
-    help = "Re-read a source's inbound messages of a time window and list the lines whose status disagrees."
+    help = "Re-read a source's inbound messages of a time window and list the lines its missing facts would move."
 
     def add_arguments(self, parser):
         parser.add_argument("--source", required=True, help="Source code")
@@ -32,8 +32,8 @@ class Command(BaseCommand):
             (
                 str(item.line),
                 item.current_status,
-                item.source_status,
-                item.source_occurred_at.isoformat(),
+                item.proposed_status,
+                item.proposed_occurred_at.isoformat() if item.proposed_occurred_at else "-",
                 " ".join(str(message_id) for message_id in item.message_ids),
             )
             for item in items
@@ -43,7 +43,8 @@ class Command(BaseCommand):
         tally = run.tally
         self.stdout.write(
             f"Reconciliation run #{run.pk}: {len(rows)} mismatch(es) in {run.messages_read} message(s) read; "
-            f"skipped {tally.unknown_codes} fact(s) with an unknown code, {tally.unknown_lines} about unknown lines, "
+            f"skipped {tally.unknown_codes} message(s) with an unknown code, "
+            f"{tally.unknown_lines} about unknown or ambiguous lines, {tally.future_messages} dated too far ahead, "
             f"{tally.partials} partial confirmation(s) of lines not split yet (replay those), "
             f"{tally.unreadable_messages} unreadable message(s)."
         )
