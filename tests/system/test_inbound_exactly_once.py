@@ -80,7 +80,7 @@ def test_every_message_is_applied_exactly_once_across_formats(stack, network):
     # (no sweep ran: a row left undelivered means a wake-up was lost)
     stack.wait_until(
         lambda: not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists(),
-        timeout=60,
+        timeout=180,
         what="every outbox row to be delivered",
         tasks_may_be_lost=False,
     )
