@@ -33,6 +33,14 @@ def carry_existing_data(apps, schema_editor):
             latest_fact_at=latest.occurred_at if latest else None,
             latest_fact_key=f"{latest.source_system}\t{latest.to_status}\t{latest.fact_key}" if latest else "",
         )
+    # A split child starts where its root line started and inherits its facts (a replay walks up).
+    parents = dict(OrderLine.objects.filter(parent__isnull=False).values_list("pk", "parent_id"))
+    for child_id in parents:
+        root_id = child_id
+        while root_id in parents:
+            root_id = parents[root_id]
+        root = OrderLine.objects.values("start_status", "start_path_status", "start_occurred_at").get(pk=root_id)
+        OrderLine.objects.filter(pk=child_id).update(**root)
 
 
 class Migration(migrations.Migration):

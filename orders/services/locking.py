@@ -37,19 +37,26 @@ def order_lock_for_line(*, line_id: int, fact_key: str = "") -> LockedOrder:
         f"SELECT {', '.join('l.' + quote(field.column) for field in line_fields)}, "
         f"{', '.join('o.' + quote(field.column) for field in order_fields)}, "
         f"EXISTS (SELECT 1 FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s AND fact_key = %s), "
-        f"(SELECT COALESCE(MAX(sequence), 0) FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s) "
+        f"(SELECT COALESCE(MAX(sequence), 0) FROM {quote(StatusEvent._meta.db_table)} WHERE line_id = %s), "
+        f"(SELECT updated_at FROM {quote(Order._meta.db_table)} WHERE id = o.id) "
         f"FROM {quote(OrderLine._meta.db_table)} l JOIN locked_order o ON o.id = l.order_id "
         f"ORDER BY l.id{' FOR UPDATE OF l' if lock else ''}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [line_id, line_id, fact_key, line_id])
         rows = cursor.fetchall()
+        if rows and lock and _waited_for_a_writer(rows[0], len(line_fields), order_fields):
+            # We waited for the order's lock while another writer changed the order (it may
+            # have added lines): the statement's snapshot predates that. Holding the lock now,
+            # read again: a new statement sees everything committed.
+            cursor.execute(sql, [line_id, line_id, fact_key, line_id])
+            rows = cursor.fetchall()
     if not rows:
         raise OrderLine.DoesNotExist(f"no line {line_id}")
     line_converters = _converters(OrderLine, line_fields)
     order_converters = _converters(Order, order_fields)
     width = len(line_fields)
-    if len(rows[0]) != width + len(order_fields) + 2:
+    if len(rows[0]) != width + len(order_fields) + 3:
         raise AssertionError("the lock statement's columns do not match the models")
     order = _instance(Order, order_fields, order_converters, rows[0][width : width + len(order_fields)])
     lines = {}
@@ -57,12 +64,18 @@ def order_lock_for_line(*, line_id: int, fact_key: str = "") -> LockedOrder:
         line = _instance(OrderLine, line_fields, line_converters, row[:width])
         line.order = order  # the same object for every line: one rollup, one sequence
         lines[line.pk] = line
-    recorded, events_seen = rows[0][-2:]
+    recorded, events_seen, _order_seen = rows[0][-3:]
     if line_id in lines and lines[line_id].audit_sequence != events_seen:
         # We waited for the lock while another writer added events: the statement's snapshot
         # predates them (the locked rows do not), so look again.
         recorded = StatusEvent.objects.filter(line_id=line_id, fact_key=fact_key).exists()
     return LockedOrder(order=order, lines=lines, fact_recorded=bool(recorded))
+
+
+def _waited_for_a_writer(row, width: int, order_fields) -> bool:
+    """The locked (current) order row differs from the order as the statement's snapshot saw it."""
+    updated_at = next(index for index, field in enumerate(order_fields) if field.attname == "updated_at")
+    return row[width + updated_at] != row[-1]
 
 
 def orders_lock(*, order_ids) -> dict[int, LockedOrder]:

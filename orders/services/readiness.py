@@ -29,8 +29,8 @@ def line_ready_record(
 ) -> StatusUpdateResult:
     """Add `quantity` to what is ready of the line. While some of it is still missing the line
     keeps its status ("6 of 10 ready"); the confirmation that completes it applies `status`."""
-    validate_fact(status=status, occurred_at=occurred_at, received_at=received_at)
     now = timezone.now()
+    validate_fact(status=status, occurred_at=occurred_at, received_at=received_at or now)
     fact_id = f"ready:{quantity}"
     with transaction.atomic():
         order_id = OrderLine.objects.values_list("order_id", flat=True).get(pk=line_id)
@@ -50,13 +50,16 @@ def line_ready_record(
         line.quantity_ready = ready
         if ready >= line.quantity:
             line.save(update_fields=["quantity_ready", "updated_at"])
+            # The line is complete when its last part was ready by the source's clock, whichever
+            # confirmation arrived last: the same confirmations give the same status time.
+            earlier = StatusEvent.objects.filter(line=line, kind=EventKind.READY).values_list("occurred_at", flat=True)
             return apply_status_update(
                 line_id=line.pk,
                 status=status,
-                occurred_at=occurred_at,
+                occurred_at=max([occurred_at, *earlier]),
                 actor=actor,
                 provenance=provenance,
-                fact_id=fact_id,
+                fact_id="ready:complete",
                 received_at=received_at,
             )
         event = status_event_build(

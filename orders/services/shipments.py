@@ -61,6 +61,9 @@ def shipment_track(*, shipment_id: int, data: ShipmentData, occurred_at: datetim
     """What a carrier says about a shipment on the move: its carrier when not known yet, the
     latest location by source time, the newest ETA it gives."""
     with transaction.atomic():
+        # The one lock order: the shipment's order first.
+        order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
+        Order.objects.select_for_update().filter(pk=order_id).first()
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         _shipment_fill(shipment, data, occurred_at=occurred_at)
         shipment.save()

@@ -62,6 +62,11 @@ def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Or
     with transaction.atomic():
         account = _account(data)
         order = Order.objects.select_for_update().filter(issuer=issuer, number=data.number).first()
+        if order is None and issuer:
+            # An order stored before numbers had issuers (blank): the first source to send it owns it.
+            order = Order.objects.select_for_update().filter(issuer="", number=data.number).first()
+            if order is not None:
+                order.issuer = issuer
         if order is None:
             order = Order(
                 issuer=issuer,
