@@ -4,10 +4,10 @@ round trip for a change instead of five). Other databases take one statement per
 Both write the same rows; tests run on both."""
 
 import json
+from functools import cache
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
-from django.db.models.sql import InsertQuery
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from orders.models import Order, OrderLine, OutboxEvent, StatusEvent
@@ -33,7 +33,7 @@ def rows_write_in_one_statement(
         parts.append(f"ln AS ({sql} RETURNING 1)")
         params += values
     if history:
-        sql, values = _insert(OrderLine.history.model, _history_rows(history))
+        sql, values = _insert(_history_model(), _history_rows(history))
         parts.append(f"hi AS ({sql} RETURNING 1)")
         params += values
     order_objects, order_fields = orders
@@ -80,18 +80,29 @@ def rows_write_in_one_statement(
 
 
 def _insert(model, objects) -> tuple[str, list]:
+    """`INSERT INTO table (…) VALUES (…), …` for the objects (values prepared as Django saves them)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    table, columns, fields = _insert_columns(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = [field.get_db_prep_save(field.pre_save(obj, True), conn) for obj in objects for field in fields]
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objects))}", values
+
+
+@cache
+def _insert_columns(model):
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    query = InsertQuery(model)
-    query.insert_values(fields, objects)
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = None
-    [(sql, values)] = compiler.as_sql()
-    return sql, list(values)
+    return quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields), fields
+
+
+@cache
+def _history_model():
+    return OrderLine.history.model
 
 
 def _history_rows(lines: list[OrderLine]) -> list:
     """History rows as simple-history's bulk_history_create builds them."""
-    model = OrderLine.history.model
+    model = _history_model()
     now = timezone.now()
     return [
         model(
