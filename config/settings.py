@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -190,6 +191,9 @@ INBOUND_SIGNATURE_V1_UNTIL = date.fromisoformat(_SIGNATURE_V1_UNTIL) if _SIGNATU
 INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=8)
 INBOUND_RETRY_BASE_SECONDS = env.float("INBOUND_RETRY_BASE_SECONDS", default=1.0)
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=30)
+# How long a worker holds a message it claimed: past it, the worker is taken for dead and the
+# sweep queues the message again. Longer than a task may run (CELERY_TASK_TIME_LIMIT).
+INBOUND_LEASE_SECONDS = env.int("INBOUND_LEASE_SECONDS", default=120)
 # Messages a worker takes in one transaction after the one its task names (1: no batching).
 INBOUND_BATCH_SIZE = env.int("INBOUND_BATCH_SIZE", default=50)
 MQTT_URL = env.str("MQTT_URL", default="")

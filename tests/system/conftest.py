@@ -209,12 +209,12 @@ class Stack:
     def sweep(self, *, received: bool = True) -> int:
         """What the periodic integrations.tasks.inbound_sweep does (with `received`), or only its
         half that re-queues the retries that are due."""
-        from integrations.services.inbox import inbound_pending_ids
+        from integrations.services.inbox import inbound_requeue_due
         from integrations.tasks import inbound_process, inbound_sweep
 
         if received:
             return inbound_sweep()
-        due = inbound_pending_ids(stale_after=timedelta(days=3650))  # nothing received is that old
+        due = inbound_requeue_due(stale_after=timedelta(days=3650))  # nothing received is that old
         for message_id in due:
             inbound_process.delay(message_id)
         return len(due)
