@@ -126,9 +126,10 @@ def inbound_requeue_due(*, stale_after: timedelta, now: datetime | None = None, 
     """Mark and return the messages the sweep must queue again, and only those:
 
     - received, never claimed and older than `stale_after` (their task was lost), again after a
-      growing pause each time (a long backlog is not queued twice over every sweep);
-    - claimed by a worker whose lease expired (it died holding them);
-    - retries whose time has come.
+      pause that doubles each time (a long backlog is not queued all over again every sweep);
+    - claimed by a worker whose lease expired (it died holding them), once per lease;
+    - retries whose time has come, once per schedule.
+    Any of these still waiting `stale_after` after being queued is queued again (that task was lost too).
     Messages a worker is processing right now are locked and skipped."""
     now = now or timezone.now()
     lost = Q(state=MessageState.RECEIVED, lease_expires_at__isnull=True, received_at__lte=now - stale_after) & (
@@ -138,7 +139,7 @@ def inbound_requeue_due(*, stale_after: timedelta, now: datetime | None = None, 
         Q(requeued_at__isnull=True) | Q(requeued_at__lt=F("lease_expires_at")) | Q(requeued_at__lte=now - stale_after)
     )
     due = Q(state=MessageState.RETRYING, lease_expires_at__isnull=True, next_attempt_at__lte=now) & (
-        Q(requeued_at__isnull=True) | Q(requeued_at__lt=F("next_attempt_at"))
+        Q(requeued_at__isnull=True) | Q(requeued_at__lt=F("next_attempt_at")) | Q(requeued_at__lte=now - stale_after)
     )
     with transaction.atomic():
         messages = list(
@@ -147,11 +148,11 @@ def inbound_requeue_due(*, stale_after: timedelta, now: datetime | None = None, 
             .order_by("id")[:limit]
         )
         for message in messages:
+            message.requeued_at = now
+            message.requeue_count += 1
             if message.state == MessageState.RECEIVED and message.lease_expires_at is None:
                 pause = min(stale_after * 2 ** min(message.requeue_count, 16), REQUEUE_BACKOFF_CAP)
                 message.next_attempt_at = now + pause  # for a received message: when the sweep looks again
-            message.requeued_at = now
-            message.requeue_count += 1
         InboundMessage.objects.bulk_update(messages, ["requeued_at", "requeue_count", "next_attempt_at"])
     return [message.pk for message in messages]
 
