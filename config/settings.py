@@ -107,6 +107,13 @@ else:
     # thread run PostgreSQL out of connections. Workers and WSGI servers may set CONN_MAX_AGE.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A worker killed while its session waits (for a lock, on a long query) would leave that session
+    # holding the worker's row locks, so nobody could take its messages again: PostgreSQL checks that
+    # the client is still there every few seconds and ends the session when it is gone.
+    _check_ms = env.int("DATABASE_CLIENT_CHECK_MS", default=5000)
+    if _check_ms:
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c client_connection_check_interval={_check_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
