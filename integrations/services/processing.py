@@ -624,14 +624,18 @@ def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome
     try:
         with transaction.atomic():
             message = InboundMessage.objects.create(
-                source=source, message_id=f"dry-run:{timezone.now().timestamp()}", transport="form", raw=raw
+                source=source,
+                message_id=f"dry-run:{timezone.now().timestamp()}",
+                transport="form",
+                raw=storable_text(raw),
             )
             try:
                 outcomes = _apply(message)
             except (Quarantine, AdapterError, LineNotFound, AmbiguousReference, TestDataForProduction) as failure:
                 error = str(failure)
-            except ValidationError as failure:
-                error = _describe(failure)
+            except Exception as failure:  # noqa: BLE001  (the same classification a worker makes, shown)
+                _record_failure(message, failure, timezone.now())
+                error = message.last_error
             raise DryRunRollback
     except DryRunRollback:
         pass

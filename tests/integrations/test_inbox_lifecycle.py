@@ -167,16 +167,15 @@ def test_the_webhook_answers_202_when_the_broker_is_down(
     from config.celery import app
 
     app.conf.task_always_eager = False
-    previous_url, previous_pool = app.conf.broker_url, app._pool
+    previous = (app.conf.broker_url, app._pool, app.amqp._producer_pool)
     app.conf.broker_url = "redis://127.0.0.1:9/0"
-    app.conf.broker_connection_timeout = 1
-    app._pool = None
+    app._pool = app.amqp._producer_pool = None  # connections are made again, to that broker
     try:
         # when a message arrives and its enqueue runs after the commit
         with django_capture_on_commit_callbacks(execute=True):
             response = post_signed("crm-json", _document("r-1"))
     finally:
-        app.conf.broker_url, app._pool = previous_url, previous_pool
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = previous
 
     # then it is stored and acknowledged; the sweep will queue it
     assert response.status_code == 202
