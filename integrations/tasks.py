@@ -14,8 +14,8 @@ from integrations.services.processing import inbound_batch_process, inbound_mess
 def inbound_process(message_id: int) -> str | None:
     """Process one inbound message, and in the same transaction up to INBOUND_BATCH_SIZE others
     waiting behind it (their own tasks then find nothing to do). Idempotent against redelivery:
-    only a message still waiting is taken, under a row lock, and marked processed in the same
-    transaction that applies its facts."""
+    only a message still waiting and not leased to another worker is taken (its attempt counted
+    first), under a row lock, and marked processed in the same savepoint that applies its facts."""
     state = inbound_message_process(message_id=message_id)
     if settings.INBOUND_BATCH_SIZE > 1:
         inbound_batch_process(limit=settings.INBOUND_BATCH_SIZE - 1)

@@ -151,8 +151,8 @@ def _claim(
                 message.state = MessageState.DEAD
                 message.error_kind = ErrorKind.TEMPORARY
                 message.last_error = (
-                    f"gave up after {message.attempts} attempts: the worker stopped while processing it each "
-                    f"time (killed, out of memory or over the time limit); last error: {message.last_error or 'none'}"
+                    f"gave up after {message.attempts} attempts: the worker stopped while processing it (killed, "
+                    f"out of memory or over the time limit); last error recorded: {message.last_error or 'none'}"
                 )[:MAX_ERROR_LENGTH]
                 message.lease_expires_at = None
                 message.next_attempt_at = None

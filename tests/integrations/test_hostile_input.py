@@ -406,3 +406,15 @@ def test_an_x12_test_interchange_reaches_a_test_order(lines, post_signed, django
 
     assert InboundMessage.objects.get(pk=response.json()["id"]).state == MessageState.PROCESSED
     assert OrderLine.objects.get(pk=lines["carried"].pk).status == "in_transit"
+
+
+def test_both_revisions_are_listed_and_linked_in_the_admin(lines, post_signed, admin_client):
+    first = post_signed("crm-json", _canonical("m-8", status="packed")).json()["id"]
+    second = post_signed("crm-json", _canonical("m-8", status="shipped")).json()["id"]
+
+    listing = admin_client.get("/admin/integrations/inboundmessage/?q=m-8")
+    detail = admin_client.get(f"/admin/integrations/inboundmessage/{second}/change/")
+
+    assert listing.status_code == detail.status_code == 200
+    assert listing.content.decode().count("m-8") >= 2
+    assert f'href="/admin/integrations/inboundmessage/{first}/change/"' in detail.content.decode()
