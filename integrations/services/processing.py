@@ -13,6 +13,7 @@ import logging
 import random
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from itertools import takewhile
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -109,8 +110,11 @@ def inbound_batch_process(
     with transaction.atomic():
         # Lock the message rows only: a plain FOR UPDATE would lock the joined source row too, and
         # then every other worker would skip (and so drop) every message of that source meanwhile.
+        # Wait for the locks rather than skip: the lease makes these ours, and whoever else holds a
+        # row now (a claim or a sweep looking at it) lets go at once; a skipped row would stay
+        # leased, untouched, until its lease ran out.
         messages = list(
-            InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            InboundMessage.objects.select_for_update(of=("self",))
             .select_related("source")
             .filter(pk__in=[message.pk for message in claimed], state__in=WAITING, lease_expires_at=lease)
             .order_by("id")
@@ -134,17 +138,23 @@ def _claim(
 ) -> tuple[list[InboundMessage], list[InboundMessage]]:
     """Count the attempt and lease the messages, in a transaction of its own that commits before
     any processing starts: a worker that dies later has still counted it. A message whose last
-    lease ran out (its worker died) is taken only alone, by its own task, so that a poison
-    message cannot take healthy ones down with it again; once out of attempts it is dead."""
+    lease ran out (its worker died) is taken only alone, so that a poison message cannot take
+    healthy ones down with it again; once out of attempts it is dead."""
     due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     lease = now + timedelta(seconds=settings.INBOUND_LEASE_SECONDS)
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     with transaction.atomic():
-        waiting = InboundMessage.objects.select_for_update(skip_locked=True).filter(due, state__in=WAITING)
+        waiting = InboundMessage.objects.select_for_update(skip_locked=True).filter(due, free, state__in=WAITING)
         if message_ids is not None:
-            free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-            candidates = list(waiting.filter(free, pk__in=message_ids).order_by("id"))
+            candidates = list(waiting.filter(pk__in=message_ids).order_by("id"))
         else:
-            candidates = list(waiting.filter(lease_expires_at__isnull=True).order_by("id")[:limit])
+            candidates = list(waiting.order_by("id")[:limit])
+            # Oldest first, as ever; but a message whose worker died is never batched with others:
+            # when it is the oldest it is taken alone, otherwise the batch stops before it.
+            if candidates and candidates[0].lease_expires_at is not None:
+                candidates = candidates[:1]
+            else:
+                candidates = list(takewhile(lambda message: message.lease_expires_at is None, candidates))
         claimed, abandoned = [], []
         for message in candidates:
             if message.lease_expires_at is not None and message.attempts >= settings.INBOUND_MAX_ATTEMPTS:

@@ -70,23 +70,26 @@ def test_the_attempt_is_counted_and_the_lease_given_back_with_the_outcome(canoni
 
 
 def test_a_message_whose_worker_died_is_not_taken_while_the_lease_runs(canonical_source, order_line, settings):
-    # given a message a worker claimed a moment ago (its lease still running)
+    # given a message a worker claimed a moment ago (its lease still running), and a newer one
     now = timezone.now()
     message = _receive(canonical_source, _document("c-2"))
     _worker_died_holding(message, attempts=1, expired_at=now + timedelta(seconds=60))
+    newer = _receive(canonical_source, _document("c-2b", line="20"))
+    OrderLineFactory(order=order_line.order, number="20")
 
     # then neither its own task nor a batch takes it, and the sweep leaves it alone
     assert inbound_message_process(message_id=message.pk, now=now) is None
-    assert inbound_batch_process(limit=10, now=now) == []
-    assert inbound_requeue_due(stale_after=timedelta(seconds=0), now=now) == []
+    assert message.pk not in inbound_requeue_due(stale_after=timedelta(seconds=0), now=now)
+    assert [m.pk for m in inbound_batch_process(limit=10, now=now)] == [newer.pk]
 
-    # when the lease has run out, the sweep queues it and its task takes it, alone
+    # when the lease has run out, the sweep queues it and it is taken, alone
     later = now + timedelta(seconds=61)
-    assert inbound_requeue_due(stale_after=timedelta(seconds=30), now=later) == [message.pk]
-    assert inbound_batch_process(limit=10, now=later) == []  # a batch never takes an abandoned message
-    assert inbound_message_process(message_id=message.pk, now=later) == MessageState.PROCESSED
+    newest = _receive(canonical_source, _document("c-2c", status="packed"))
+    assert message.pk in inbound_requeue_due(stale_after=timedelta(seconds=30), now=later)
+    assert [m.pk for m in inbound_batch_process(limit=10, now=later)] == [message.pk]  # oldest, alone
     message.refresh_from_db()
-    assert (message.attempts, message.requeue_count) == (2, 1)
+    assert (message.state, message.attempts, message.requeue_count) == (MessageState.PROCESSED, 2, 1)
+    assert [m.pk for m in inbound_batch_process(limit=10, now=later)] == [newest.pk]
 
 
 def test_a_message_that_kills_its_worker_every_time_ends_dead_after_the_attempt_limit(

@@ -52,6 +52,7 @@ SECRET = "system-test-secret-0123456789"  # each source's is this with its code 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # the source clock the traffic starts at
 SWEEP_AFTER = 3  # seconds: INBOUND_SWEEP_AFTER_SECONDS for the sweeper
 SWEEP_EVERY = 2.0  # seconds between two sweeps while a test waits
+LEASE_SECONDS = 10  # INBOUND_LEASE_SECONDS of the workers
 REQUIRED = os.environ.get("REQUIRE_SYSTEM_TESTS") == "1"
 
 
@@ -110,6 +111,8 @@ def stack_environment(django_db_setup) -> dict[str, str]:
         "REDIS_URL": django_settings.REDIS_URL,
         "DEBUG": "1",
         "INBOUND_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER),
+        # a killed worker's messages are taken again this soon (production: 120 s, past the task time limit)
+        "INBOUND_LEASE_SECONDS": str(LEASE_SECONDS),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -152,6 +155,18 @@ class Service:
     def _signal(self, number: int) -> None:
         with contextlib.suppress(ProcessLookupError):  # the whole group has already exited
             os.killpg(self.process.pid, number)
+
+
+def inbox_summary() -> str:
+    """What is left unprocessed in the inbox, grouped: for the message of a failed wait."""
+    from integrations.models import InboundMessage, MessageState
+
+    left = InboundMessage.objects.exclude(state=MessageState.PROCESSED)
+    groups = Counter(
+        (m.state, m.attempts, m.lease_expires_at is not None, m.requeue_count, m.last_error[:100]) for m in left
+    )
+    lines = [f"{count} x (state, attempts, leased, requeued, error) = {key}" for key, count in groups.most_common(10)]
+    return "inbox, not processed:\n" + ("\n".join(lines) or "nothing")
 
 
 class Stack:
@@ -200,7 +215,7 @@ class Stack:
             if crashed:
                 pytest.fail(f"a worker exited while waiting for {what}:\n{crashed[0].output()}")
             if now - start > timeout:
-                pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}\n{self.outputs()}")
+                pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}\n{inbox_summary()}\n{self.outputs()}")
             if now >= next_sweep:
                 self.sweep(received=tasks_may_be_lost)
                 next_sweep = now + SWEEP_EVERY
