@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +148,13 @@ else:
     # thread run PostgreSQL out of connections. Workers and WSGI servers may set CONN_MAX_AGE.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A worker killed while its session waits (for a lock, on a long query) would leave that session
+    # holding the worker's row locks, so nobody could take its messages again: PostgreSQL checks that
+    # the client is still there every few seconds and ends the session when it is gone.
+    _check_ms = env.int("DATABASE_CLIENT_CHECK_MS", default=5000)
+    if _check_ms:
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = f"{_options.get('options', '')} -c client_connection_check_interval={_check_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -233,6 +241,9 @@ INBOUND_SIGNATURE_V1_UNTIL = date.fromisoformat(_SIGNATURE_V1_UNTIL) if _SIGNATU
 INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=8)
 INBOUND_RETRY_BASE_SECONDS = env.float("INBOUND_RETRY_BASE_SECONDS", default=1.0)
 INBOUND_SWEEP_AFTER_SECONDS = env.int("INBOUND_SWEEP_AFTER_SECONDS", default=30)
+# How long a worker holds a message it claimed: past it, the worker is taken for dead and the
+# sweep queues the message again. Longer than a task may run (CELERY_TASK_TIME_LIMIT).
+INBOUND_LEASE_SECONDS = env.int("INBOUND_LEASE_SECONDS", default=120)
 # Messages a worker takes in one transaction after the one its task names (1: no batching).
 INBOUND_BATCH_SIZE = env.int("INBOUND_BATCH_SIZE", default=50)
 MQTT_URL = env.str("MQTT_URL", default="")

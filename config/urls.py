@@ -23,3 +23,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

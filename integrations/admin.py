@@ -170,8 +170,19 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "source", "message_id", "transport", "state", "attempts", "received_at", "processed_at")
-    list_filter = (StateFilter, "source", "transport")
+    list_display = (
+        "id",
+        "source",
+        "message_id",
+        "revision",
+        "transport",
+        "state",
+        "error_kind",
+        "attempts",
+        "received_at",
+        "processed_at",
+    )
+    list_filter = (StateFilter, "source", "transport", "error_kind", "is_test")
     list_select_related = ("source",)
     search_fields = ("message_id", "raw")
     date_hierarchy = "received_at"
@@ -179,6 +190,10 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
     fields = (
         "source",
         "message_id",
+        "revision",
+        "other_revisions",
+        "content_hash",
+        "is_test",
         "transport",
         "content_type",
         "provenance",
@@ -187,7 +202,11 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "state",
         "attempts",
         "next_attempt_at",
+        "lease_expires_at",
+        "requeued_at",
+        "requeue_count",
         "processed_at",
+        "error_kind",
         "error",
         "raw_payload",
         "parsed_facts",
@@ -226,6 +245,22 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 '{}<br><a class="button" href="{}">{}</a>', message.last_error, url, _("Create the mapping and replay")
             )
         return message.last_error
+
+    @admin.display(description=_("other revisions"))
+    def other_revisions(self, message):
+        same_id = InboundMessage.objects.filter(source_id=message.source_id, message_id=message.message_id)
+        visible = inbound_messages_visible_to(getattr(message, "viewer", AnonymousUser()), same_id)
+        revisions = visible.exclude(pk=message.pk).order_by("revision")
+        if not revisions:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:integrations_inboundmessage_change", args=[other.pk]), other.revision)
+                for other in revisions
+            ),
+        )
 
     @admin.display(description=_("raw payload"))
     def raw_payload(self, message):

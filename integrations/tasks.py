@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from integrations.services.inbox import inbound_pending_ids
+from integrations.services.inbox import inbound_requeue_due
 from integrations.services.polling import source_poll, sources_due_for_poll
 from integrations.services.processing import inbound_batch_process, inbound_message_process
 
@@ -14,8 +14,8 @@ from integrations.services.processing import inbound_batch_process, inbound_mess
 def inbound_process(message_id: int) -> str | None:
     """Process one inbound message, and in the same transaction up to INBOUND_BATCH_SIZE others
     waiting behind it (their own tasks then find nothing to do). Idempotent against redelivery:
-    only a message still waiting is taken, under a row lock, and marked processed in the same
-    transaction that applies its facts."""
+    only a message still waiting and not leased to another worker is taken (its attempt counted
+    first), under a row lock, and marked processed in the same savepoint that applies its facts."""
     state = inbound_message_process(message_id=message_id)
     if settings.INBOUND_BATCH_SIZE > 1:
         inbound_batch_process(limit=settings.INBOUND_BATCH_SIZE - 1)
@@ -24,8 +24,10 @@ def inbound_process(message_id: int) -> str | None:
 
 @shared_task
 def inbound_sweep() -> int:
-    """Re-queue messages whose task was lost (a killed worker) and retries that are due."""
-    ids = inbound_pending_ids(stale_after=timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS))
+    """Re-queue messages whose task was lost, whose worker died holding them (lease expired), and
+    retries that are due; each is marked re-queued. Idempotent: a message queued twice is taken
+    once (its claim is a row lock and a lease)."""
+    ids = inbound_requeue_due(stale_after=timedelta(seconds=settings.INBOUND_SWEEP_AFTER_SECONDS))
     for message_id in ids:
         inbound_process.delay(message_id)
     return len(ids)

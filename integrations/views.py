@@ -66,6 +66,7 @@ class InboundWebhookView(APIView):
             401: OpenApiResponse(ERROR, description="Bad or missing signature"),
             404: OpenApiResponse(NOT_FOUND, description="Unknown or inactive source"),
             413: OpenApiResponse(ERROR, description="Body over the size limit"),
+            503: OpenApiResponse(ERROR, description="The inbox cannot store messages now (database down)"),
         },
     )
     def post(self, request, source_code: str):
@@ -102,6 +103,7 @@ class InboundWebhookView(APIView):
             transport=Transport.WEBHOOK,
             content_type=request.content_type or "",
             failure=failure,
+            raw_bytes=body if failure else None,
         )
         return Response(
             {"id": message.pk, "duplicate": not created},
@@ -119,7 +121,10 @@ def _as_text(body: bytes) -> tuple[str, str]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        return body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00"), f"body is not UTF-8: {error}"
+        shown = body.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+        if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return shown, "body is not UTF-8: it starts with a UTF-16 byte-order mark; send it encoded as UTF-8"
+        return shown, f"body is not UTF-8: {error}"
     if "\x00" in text:
         return text.replace("\x00", "\\x00"), "body contains NUL characters"
     if not text.strip():

@@ -4,8 +4,10 @@ An adapter is a module with `parse(raw: str) -> ParsedMessage` and
 `peek_message_id(raw: str) -> str | None` (best effort, never raises).
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import json
+import re
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date, datetime
 
 from orders.services.upsert import LineData, OrderData
 
@@ -76,3 +78,90 @@ class ParsedMessage:
     sequence: int | None = None
     orders: tuple[ParsedOrder, ...] = ()
     statuses: tuple[ParsedStatus, ...] = field(default_factory=tuple)
+    # The sender marked it as a test (X12 ISA15 = T): it may reach test orders only.
+    is_test: bool = False
+
+
+# Bounds every adapter's output is held to, so that hostile input is a parse error (a dead letter
+# with its reason), never a value the database refuses half-way through a batch.
+MAX_JSON_DEPTH = 32
+MAX_STATUSES = 1000
+MAX_SEQUENCE = 2**63 - 1  # a PostgreSQL bigint
+MAX_QUANTITY = 2**31 - 1  # a PostgreSQL integer
+YEARS = range(1970, 2200)  # source clocks outside these are wrong, not early or late
+REPLACEMENT = "\ufffd"
+_BRACKETS_OUTSIDE_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|([\[\]{}])', re.DOTALL)
+_NOT_STORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def json_loads_bounded(raw: str) -> object:
+    """json.loads, refusing documents nested deeper than MAX_JSON_DEPTH (which would otherwise
+    exhaust the interpreter's recursion limit) with a ParseError."""
+    depth = deepest = 0
+    for match in _BRACKETS_OUTSIDE_STRINGS.finditer(raw):
+        bracket = match.group(1)
+        if bracket in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                raise ParseError(f"not accepted: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket:
+            depth -= 1
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise ParseError(f"not JSON: {error}") from error
+
+
+def storable_text(value: str) -> str:
+    """The text with what PostgreSQL cannot store (NUL, lone UTF-16 surrogates) replaced by U+FFFD."""
+    return _NOT_STORABLE.sub(REPLACEMENT, value) if _NOT_STORABLE.search(value) else value
+
+
+def parsed_checked(parsed: ParsedMessage) -> ParsedMessage:
+    """The adapter's result with every text made storable, and numbers and times checked against
+    what the database and the core can hold: out of range is bad data (a ParseError)."""
+    if parsed.sequence is not None and not 0 <= parsed.sequence <= MAX_SEQUENCE:
+        raise ParseError(f"sequence: {_short(parsed.sequence)} is outside 0..{MAX_SEQUENCE}")
+    if len(parsed.statuses) > MAX_STATUSES:
+        raise ParseError(f"statuses: {len(parsed.statuses)} in one message, at most {MAX_STATUSES} are accepted")
+    for index, status in enumerate(parsed.statuses):
+        where = f"status {index + 1}"
+        for name in ("quantity", "packages"):
+            value = getattr(status, name)
+            if value is not None and not 0 <= value <= MAX_QUANTITY:
+                raise ParseError(f"{where}: {name} {_short(value)} is outside 0..{MAX_QUANTITY}")
+        for name in ("occurred_at", "eta"):
+            _check_moment(getattr(status, name), f"{where}: {name}")
+    for order in parsed.orders:
+        for name in ("created_at", "requested_date", "promised_date"):
+            _check_moment(getattr(order, name), f"order {storable_text(order.number)}: {name}")
+        where = f"order {storable_text(order.number)}"
+        for line in order.lines:
+            if not 0 < line.quantity <= MAX_QUANTITY:
+                raise ParseError(f"{where} line: quantity {_short(line.quantity)} is outside 1..{MAX_QUANTITY}")
+            _check_moment(line.eta, f"{where} line: eta")
+    return _storable(parsed)
+
+
+def _check_moment(moment: datetime | date | None, where: str) -> None:
+    if moment is None:
+        return
+    if moment.year not in YEARS:
+        raise ParseError(f"{where}: year {moment.year} is outside {YEARS.start}-{YEARS.stop - 1}")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, tuple):
+        return tuple(_storable(item) for item in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _storable(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **changes)
+    return value
+
+
+def _short(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 30 else f"{text[:12]}…({len(text)} digits)"

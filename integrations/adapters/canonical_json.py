@@ -8,7 +8,15 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from integrations.adapters.base import LineSelector, ParsedLine, ParsedMessage, ParsedOrder, ParsedStatus, ParseError
+from integrations.adapters.base import (
+    LineSelector,
+    ParsedLine,
+    ParsedMessage,
+    ParsedOrder,
+    ParsedStatus,
+    ParseError,
+    json_loads_bounded,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "canonical-message.schema.json"
 
@@ -20,17 +28,14 @@ def _validator() -> Draft202012Validator:
 
 def peek_message_id(raw: str) -> str | None:
     try:
-        message_id = json.loads(raw).get("message_id")
-    except (ValueError, AttributeError):
+        message_id = json_loads_bounded(raw).get("message_id")
+    except (ParseError, AttributeError):
         return None
     return message_id if isinstance(message_id, str) and message_id else None
 
 
 def parse(raw: str) -> ParsedMessage:
-    try:
-        document = json.loads(raw)
-    except ValueError as error:
-        raise ParseError(f"not JSON: {error}") from error
+    document = json_loads_bounded(raw)
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]

@@ -5,27 +5,23 @@
 A barcode is "<order>/<line>" or "REF:<reference kind>:<value>" (a bill of lading, say).
 """
 
-import json
 from datetime import datetime
 
-from integrations.adapters.base import LineSelector, ParsedMessage, ParsedStatus, ParseError
+from integrations.adapters.base import LineSelector, ParsedMessage, ParsedStatus, ParseError, json_loads_bounded
 
 REQUIRED = ("scan_id", "barcode", "event", "time")
 
 
 def peek_message_id(raw: str) -> str | None:
     try:
-        scan_id = json.loads(raw).get("scan_id")
-    except (ValueError, AttributeError):
+        scan_id = json_loads_bounded(raw).get("scan_id")
+    except (ParseError, AttributeError):
         return None
     return str(scan_id) if scan_id else None
 
 
 def parse(raw: str) -> ParsedMessage:
-    try:
-        scan = json.loads(raw)
-    except ValueError as error:
-        raise ParseError(f"not JSON: {error}") from error
+    scan = json_loads_bounded(raw)
     if not isinstance(scan, dict):
         raise ParseError("a scan is a JSON object")
     missing = [key for key in REQUIRED if not scan.get(key)]
@@ -36,7 +32,7 @@ def parse(raw: str) -> ParsedMessage:
     except ValueError as error:
         raise ParseError(f"time: not an ISO 8601 date-time: {scan['time']!r}") from error
     sequence = scan.get("seq")
-    if sequence is not None and not isinstance(sequence, int):
+    if sequence is not None and (not isinstance(sequence, int) or isinstance(sequence, bool)):
         raise ParseError("seq: must be an integer")
     return ParsedMessage(
         message_id=str(scan["scan_id"]),

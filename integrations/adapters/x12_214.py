@@ -55,12 +55,16 @@ class _Loop:
     packages: int | None = None  # AT804 lading quantity
 
 
+TEST_INDICATOR = "T"  # ISA15: T test data, P production data
+
+
 def peek_message_id(raw: str) -> str | None:
+    # Only a complete interchange may claim its control number: a truncated copy that did would
+    # make the complete resend look like its duplicate. Anything else falls back to a content hash.
     try:
-        isa, _, _, _ = _interchange_header(raw)
-    except ParseError:
+        return parse(raw).message_id
+    except (ParseError, ValueError, IndexError):
         return None
-    return _message_id(isa)
 
 
 def parse(raw: str) -> ParsedMessage:
@@ -110,7 +114,12 @@ def parse(raw: str) -> ParsedMessage:
             _expect_control(segment, 2, isa[13], "ISA13")
             if number - 1 < len(segments):
                 raise ParseError(f"IEA: segment {number + 1} ({segments[number - 1][0]}) follows the interchange end")
-            return ParsedMessage(message_id=_message_id(isa), sequence=int(isa[13]), statuses=tuple(statuses))
+            return ParsedMessage(
+                message_id=_message_id(isa),
+                sequence=int(isa[13]),
+                statuses=tuple(statuses),
+                is_test=isa[15] == TEST_INDICATOR,
+            )
         else:
             raise ParseError(f"{tag or 'segment'}: segment {number} is outside a transaction set")
     last = f"the interchange ends at segment {len(segments) + 1} ({segments[-1][0] if segments else 'ISA'})"

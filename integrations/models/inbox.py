@@ -21,15 +21,28 @@ class MessageState(models.TextChoices):
     DEAD = "dead", _("Dead letter")  # failed for good, or out of attempts; can be replayed
 
 
+class ErrorKind(models.TextChoices):
+    PERMANENT = "permanent", _("Permanent")  # bad data: retrying cannot help, a person must act
+    TEMPORARY = "temporary", _("Temporary")  # a lock, a lost connection, a line not there yet
+
+
 class InboundMessage(models.Model):
     source = models.ForeignKey(
         "integrations.SourceSystem", on_delete=models.PROTECT, related_name="messages", verbose_name=_("source")
     )
     # The source's own id when the format has one, otherwise a hash of the content.
     message_id = models.CharField(_("message id"), max_length=120)
+    # A message is the same message only when its id and its content agree: the same id with
+    # another body is a new revision (a correction, or the complete copy of a truncated one).
+    content_hash = models.CharField(_("content hash"), max_length=64, help_text=_("SHA-256 of the body as received"))
+    revision = models.PositiveIntegerField(_("revision"), default=1)
     transport = models.CharField(_("transport"), max_length=10, choices=Transport.choices)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     raw = models.TextField(_("raw payload"))
+    # The body exactly as received, kept only when `raw` could not hold it faithfully (not UTF-8,
+    # NUL characters): `raw` is then a storable rendering of it.
+    raw_bytes = models.BinaryField(_("raw bytes"), null=True, blank=True)
+    is_test = models.BooleanField(_("test message"), default=False, help_text=_("the sender marked it as test data"))
     sequence = models.BigIntegerField(_("source sequence"), null=True, blank=True)
     provenance = models.CharField(_("provenance"), max_length=200, blank=True, help_text=_("e.g. paper sheet"))
     uploaded_by = models.ForeignKey(
@@ -41,13 +54,22 @@ class InboundMessage(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
     last_error = models.TextField(_("error"), blank=True)
+    error_kind = models.CharField(_("kind of error"), max_length=10, choices=ErrorKind.choices, blank=True)
+    # Set when a worker claims the message (its attempt counted and committed first), cleared when
+    # the attempt records its outcome: a lease that expired means the worker died holding it.
+    lease_expires_at = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    requeued_at = models.DateTimeField(_("re-queued by the sweep at"), null=True, blank=True)
+    requeue_count = models.PositiveIntegerField(_("times re-queued by the sweep"), default=0)
     parsed = models.JSONField(_("parsed facts"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
-        constraints = [models.UniqueConstraint(fields=["source", "message_id"], name="unique_message_per_source")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "message_id", "content_hash"], name="unique_message_content"),
+            models.UniqueConstraint(fields=["source", "message_id", "revision"], name="unique_message_revision"),
+        ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="inbox_work_queue"),
             models.Index(fields=["source", "state", "received_at"], name="inbox_filter"),
@@ -59,4 +81,5 @@ class InboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source_id}:{self.message_id}"
+        suffix = f" (revision {self.revision})" if self.revision > 1 else ""
+        return f"{self.source_id}:{self.message_id}{suffix}"

@@ -1,23 +1,30 @@
 """Processing an inbound message: parse, map, find the lines, apply, in one transaction.
 
-The message row is locked (skip_locked) for the whole transaction and marked processed in it,
-so a worker killed half-way leaves the message untouched for the sweep: nothing is lost and
-nothing is applied twice.
+Every attempt is counted first, in a short transaction of its own that also gives the worker a
+lease on the message. The message row is then locked (skip_locked) for the transaction that
+applies it, and each message is applied and marked in its own savepoint, so that one message
+never takes its batch down. A worker killed half-way leaves the message with its attempt
+counted and its lease running out: the sweep queues it again (alone), and after the attempt
+limit it is dead. Errors are permanent (bad data: dead at once, with the reason) or temporary
+(retried with backoff and jitter).
 """
 
+import logging
 import random
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from itertools import takewhile
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, DataError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus
-from integrations.models import InboundMessage, MessageFormat, MessageState, SourceSystem, StatusMapping
+from integrations.adapters.base import parsed_checked, storable_text
+from integrations.models import ErrorKind, InboundMessage, MessageFormat, MessageState, SourceSystem, StatusMapping
 from integrations.services.lines import (
     AmbiguousReference,
     LineNotFound,
@@ -44,7 +51,20 @@ from orders.services.readiness import line_ready_record
 from orders.services.shipments import ShipmentData, shipment_record, shipment_track
 from orders.status import RANK, LineStatus
 
-MESSAGE_FIELDS = ["state", "attempts", "next_attempt_at", "processed_at", "last_error", "parsed", "sequence"]
+MESSAGE_FIELDS = [
+    "state",
+    "next_attempt_at",
+    "processed_at",
+    "last_error",
+    "error_kind",
+    "parsed",
+    "sequence",
+    "is_test",
+    "lease_expires_at",
+]
+WAITING = [MessageState.RECEIVED, MessageState.RETRYING]
+MAX_ERROR_LENGTH = 2000
+logger = logging.getLogger(__name__)
 
 
 class Quarantine(Exception):
@@ -54,6 +74,10 @@ class Quarantine(Exception):
         super().__init__(message)
         self.code = code
         self.qualifier = qualifier
+
+
+class TestDataForProduction(Exception):
+    """A message its sender marked as test data names lines of production orders."""
 
 
 @dataclass(frozen=True)
@@ -67,29 +91,35 @@ class FactOutcome:
     outcome: str
 
 
-def inbound_message_process(*, message_id: int) -> str | None:
-    """Process one message if it is waiting and nobody else holds it. Returns its new state."""
-    processed = inbound_batch_process(message_ids=[message_id])
+def inbound_message_process(*, message_id: int, now: datetime | None = None) -> str | None:
+    """Process one message if it is due and nobody else holds it. Returns its new state."""
+    processed = inbound_batch_process(message_ids=[message_id], now=now)
     return processed[0].state if processed else None
 
 
-def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 1) -> list[InboundMessage]:
-    """Claim waiting messages (the given ones, or up to `limit` of the oldest) and process each
-    in its own savepoint, committing them together: one commit for many messages is what lets
-    a worker keep up with a surge. Messages another worker holds are skipped, not waited for."""
-    # Lock the message rows only: a plain FOR UPDATE would lock the joined source row too, and
-    # then every other worker would skip (and so drop) every message of that source meanwhile.
-    waiting = (
-        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("source")
-        .filter(state__in=[MessageState.RECEIVED, MessageState.RETRYING])
-    )
+def inbound_batch_process(
+    *, message_ids: list[int] | None = None, limit: int = 1, now: datetime | None = None
+) -> list[InboundMessage]:
+    """Claim due messages (the given ones, or up to `limit` of the oldest), then process each in
+    its own savepoint, committing them together: one commit for many messages is what lets a
+    worker keep up with a surge. Messages another worker holds are skipped, not waited for."""
+    now = now or timezone.now()
+    claimed, abandoned = _claim(message_ids=message_ids, limit=limit, now=now)
+    if not claimed:
+        return abandoned
+    lease = claimed[0].lease_expires_at
     with transaction.atomic():
-        if message_ids is not None:
-            messages = list(waiting.filter(pk__in=message_ids).order_by("id"))
-        else:
-            due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__lte=timezone.now())
-            messages = list(waiting.filter(due).order_by("id")[:limit])
+        # Lock the message rows only: a plain FOR UPDATE would lock the joined source row too, and
+        # then every other worker would skip (and so drop) every message of that source meanwhile.
+        # Wait for the locks rather than skip: the lease makes these ours, and whoever else holds a
+        # row now (a claim or a sweep looking at it) lets go at once; a skipped row would stay
+        # leased, untouched, until its lease ran out.
+        messages = list(
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("source")
+            .filter(pk__in=[message.pk for message in claimed], state__in=WAITING, lease_expires_at=lease)
+            .order_by("id")
+        )
         # In message-id order: runs of plain messages go through the bulk path together, every
         # other message one by one in its place.
         run: list[InboundMessage] = []
@@ -97,18 +127,63 @@ def inbound_batch_process(*, message_ids: list[int] | None = None, limit: int = 
             if _is_plain_candidate(message):
                 run.append(message)
                 continue
-            _run_apply(run)
+            _run_apply(run, now)
             run = []
-            _process_locked(message)
-        _run_apply(run)
-        return messages
+            _process_locked(message, now)
+        _run_apply(run, now)
+    return messages + abandoned
 
 
-def _run_apply(run: list[InboundMessage]) -> None:
-    done_in_bulk = _plain_messages_apply(run)
+def _claim(
+    *, message_ids: list[int] | None, limit: int, now: datetime
+) -> tuple[list[InboundMessage], list[InboundMessage]]:
+    """Count the attempt and lease the messages, in a transaction of its own that commits before
+    any processing starts: a worker that dies later has still counted it. A message whose last
+    lease ran out (its worker died) is taken only alone, so that a poison message cannot take
+    healthy ones down with it again; once out of attempts it is dead."""
+    due = Q(state=MessageState.RECEIVED) | Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    lease = now + timedelta(seconds=settings.INBOUND_LEASE_SECONDS)
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    with transaction.atomic():
+        waiting = InboundMessage.objects.select_for_update(skip_locked=True).filter(due, free, state__in=WAITING)
+        if message_ids is not None:
+            candidates = list(waiting.filter(pk__in=message_ids).order_by("id"))
+        else:
+            candidates = list(waiting.order_by("id")[:limit])
+            # Oldest first, as ever; but a message whose worker died is never batched with others:
+            # when it is the oldest it is taken alone, otherwise the batch stops before it.
+            if candidates and candidates[0].lease_expires_at is not None:
+                candidates = candidates[:1]
+            else:
+                candidates = list(takewhile(lambda message: message.lease_expires_at is None, candidates))
+        claimed, abandoned = [], []
+        for message in candidates:
+            if message.lease_expires_at is not None and message.attempts >= settings.INBOUND_MAX_ATTEMPTS:
+                message.state = MessageState.DEAD
+                message.error_kind = ErrorKind.TEMPORARY
+                message.last_error = (
+                    f"gave up after {message.attempts} attempts: the worker stopped while processing it (killed, "
+                    f"out of memory or over the time limit); last error recorded: {message.last_error or 'none'}"
+                )[:MAX_ERROR_LENGTH]
+                message.lease_expires_at = None
+                message.next_attempt_at = None
+                abandoned.append(message)
+                continue
+            message.attempts += 1
+            message.lease_expires_at = lease
+            claimed.append(message)
+        InboundMessage.objects.bulk_update(claimed, ["attempts", "lease_expires_at"])
+        InboundMessage.objects.bulk_update(
+            abandoned, ["state", "error_kind", "last_error", "lease_expires_at", "next_attempt_at"]
+        )
+    return claimed, abandoned
+
+
+def _run_apply(run: list[InboundMessage], now: datetime) -> None:
+    done_in_bulk = _plain_messages_apply(run, now)
     for message in run:
         if message.pk not in done_in_bulk:
-            _process_locked(message)
+            _process_locked(message, now)
 
 
 def _is_plain_candidate(message: InboundMessage) -> bool:
@@ -116,10 +191,15 @@ def _is_plain_candidate(message: InboundMessage) -> bool:
     only. Its parse is kept on the message for the bulk path."""
     message._parsed_quietly = _parse_quietly(message)
     parsed = message._parsed_quietly
-    return parsed is not None and not parsed.orders and all(not status.quantity for status in parsed.statuses)
+    return (
+        parsed is not None
+        and not parsed.orders
+        and not parsed.is_test
+        and all(not status.quantity for status in parsed.statuses)
+    )
 
 
-def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
+def _plain_messages_apply(messages: list[InboundMessage], now: datetime) -> set[int]:
     """Plain messages (status facts only, no partial quantity, lines outside any split tree)
     go through the bulk path together. Everything else, and everything when the bulk path
     fails, goes one by one through _process_locked, which also reports each failure."""
@@ -134,27 +214,29 @@ def _plain_messages_apply(messages: list[InboundMessage]) -> set[int]:
     ]
     if len(planned) < 2:
         return set()
-    try:
-        with transaction.atomic():
-            status_facts_apply(facts=[fact for _message, (_parsed, facts) in planned for fact in facts])
-    except Exception:  # noqa: BLE001  (a deadlock, say: the one-by-one path retries and reports)
-        return set()
-    now = timezone.now()
     for message, (parsed, _facts) in planned:
-        message.attempts += 1
         message.parsed = _summary(parsed)
         message.sequence = parsed.sequence
-        message.state = MessageState.PROCESSED
-        message.processed_at = now
-        message.last_error = ""
-        message.next_attempt_at = None
-    rows_update(model=InboundMessage, objects=[message for message, _plan in planned], fields=MESSAGE_FIELDS)
+        message.is_test = parsed.is_test
+        _finish(message, MessageState.PROCESSED, "", processed_at=now)
+    try:
+        # The facts and the messages' final rows in one savepoint: all of the run, or none of it.
+        with transaction.atomic():
+            status_facts_apply(facts=[fact for _message, (_parsed, facts) in planned for fact in facts])
+            rows_update(model=InboundMessage, objects=[message for message, _plan in planned], fields=MESSAGE_FIELDS)
+    except Exception:  # noqa: BLE001  (a deadlock, say: the one-by-one path retries and reports)
+        return set()
     return {message.pk for message, _plan in planned}
+
+
+def _parse(message: InboundMessage) -> ParsedMessage:
+    """The adapter's facts, with every text storable and every number and time in range."""
+    return parsed_checked(inbound_parse(source=message.source, raw=message.raw, message_id=message.pk))
 
 
 def _parse_quietly(message: InboundMessage) -> ParsedMessage | None:
     try:
-        return inbound_parse(source=message.source, raw=message.raw, message_id=message.pk)
+        return _parse(message)
     except Exception:  # noqa: BLE001  (the one-by-one path parses again and reports why)
         return None
 
@@ -209,53 +291,92 @@ def _plain_plan(
     return parsed, facts
 
 
-def _process_locked(message: InboundMessage) -> None:
-    message.attempts += 1
+def _process_locked(message: InboundMessage, now: datetime) -> None:
+    """Apply one message and store its outcome, both in one savepoint; a failure (of the facts or
+    of the outcome's own row) rolls back this message only and is recorded in a savepoint of its own."""
     try:
         with transaction.atomic():
             _apply(message)
-    except Quarantine as error:
-        _fail(message, MessageState.QUARANTINED, str(error))
+            _finish(message, MessageState.PROCESSED, "", processed_at=now)
+            message.save(update_fields=MESSAGE_FIELDS)
+        return
+    except Exception as error:  # noqa: BLE001  (every failure is classified below, none escapes the batch)
+        _record_failure(message, error, now)
+    try:
+        with transaction.atomic():
+            message.save(update_fields=MESSAGE_FIELDS)
+    except DatabaseError as error:
+        # What the message gave us cannot even be stored as its outcome: store the bare outcome.
+        logger.warning("inbound message %s: outcome not storable (%s), storing it without its facts", message.pk, error)
+        message.parsed = None
+        message.sequence = None
+        message.last_error = storable_text(f"{message.last_error}; the outcome itself was refused: {error}")
+        message.last_error = message.last_error[:MAX_ERROR_LENGTH]
+        try:
+            with transaction.atomic():
+                message.save(update_fields=MESSAGE_FIELDS)
+        except DatabaseError:
+            # Left claimed: its lease runs out, the sweep queues it alone, and the attempt limit ends it.
+            logger.exception("inbound message %s: no outcome could be stored", message.pk)
+
+
+def _record_failure(message: InboundMessage, error: Exception, now: datetime) -> None:
+    """Classify a failure: quarantined (a person must act), dead at once (bad data: permanent),
+    or retried with backoff (temporary) until the attempt limit."""
+    if isinstance(error, Quarantine):
+        _finish(message, MessageState.QUARANTINED, str(error))
         message.parsed = {**(message.parsed or {}), "unknown_code": {"code": error.code, "qualifier": error.qualifier}}
-    except FactFromTheFuture as error:
+    elif isinstance(error, FactFromTheFuture):
         zone = f"source time zone {message.source.time_zone}"
-        _fail(message, MessageState.QUARANTINED, f"{_describe(error)} ({zone})")
-    except AmbiguousReference as error:
+        _finish(message, MessageState.QUARANTINED, f"{_describe(error)} ({zone})")
+    elif isinstance(error, AmbiguousReference):
         # Never applied to all of them: a person picks the line (or fixes the data), then replays.
-        _fail(message, MessageState.QUARANTINED, str(error))
+        _finish(message, MessageState.QUARANTINED, str(error))
         message.parsed = {
             **(message.parsed or {}),
             "ambiguous": {"selector": str(error.selector), "candidates": error.candidates},
         }
-    except (AdapterError, ValidationError) as error:
-        _fail(message, MessageState.DEAD, _describe(error))
-    except (LineNotFound, LineIsSplit) as error:
+    elif isinstance(error, TestDataForProduction):
+        _finish(message, MessageState.QUARANTINED, str(error))
+    elif isinstance(error, (AdapterError, ValidationError)):
+        _finish(message, MessageState.DEAD, _describe(error), kind=ErrorKind.PERMANENT)
+    elif isinstance(error, DataError):
+        # The database refused a value of this message (a number out of range, a text too long):
+        # bad data, which no retry changes.
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = f"a value in the message does not fit the database ({first_line}): correct the message and resend it"
+        _finish(message, MessageState.DEAD, reason, kind=ErrorKind.PERMANENT)
+    elif isinstance(error, (OverflowError, ValueError, UnicodeError, RecursionError)):
+        reason = f"the message holds a value that cannot be used ({type(error).__name__}: {error})"
+        _finish(message, MessageState.DEAD, reason, kind=ErrorKind.PERMANENT)
+    elif isinstance(error, (LineNotFound, LineIsSplit)):
         # The order may simply not have arrived yet, or a line was split between finding and
         # locking it: retry (the lines are found again), then give up.
-        _retry_or_die(message, str(error))
-    except Exception as error:  # noqa: BLE001  (any other failure, a deadlock say, is retried, then parked)
-        _retry_or_die(message, f"{type(error).__name__}: {error}")
+        _retry_or_die(message, str(error), now)
     else:
-        message.state = MessageState.PROCESSED
-        message.processed_at = timezone.now()
-        message.last_error = ""
-        message.next_attempt_at = None
-    message.save(update_fields=MESSAGE_FIELDS)
+        # Any other failure (a deadlock, a lost connection) is taken as temporary: retried, then parked.
+        _retry_or_die(message, f"{type(error).__name__}: {error}", now)
 
 
 def _apply(message: InboundMessage) -> list[FactOutcome]:
     source = message.source
-    parsed = inbound_parse(source=source, raw=message.raw, message_id=message.pk)
+    parsed = _parse(message)
     message.parsed = _summary(parsed)
     message.sequence = parsed.sequence
+    message.is_test = parsed.is_test
     actor = Actor.integration(source.code)
     provenance = Provenance(source_system=source.code, inbound_message_id=message.pk)
     for order in parsed.orders:
+        if parsed.is_test:
+            order = replace(order, is_test=True)  # a test message creates test orders only
         if order.created_at is not None:
             order = replace(order, created_at=source_time(order.created_at, source))
         order_upsert(data=order, actor=actor, provenance=provenance)
     outcomes = []
-    for resolved in message_statuses_resolve(source=source, parsed=parsed):
+    resolved_statuses = message_statuses_resolve(source=source, parsed=parsed)
+    if parsed.is_test:
+        _refuse_production_lines([line for resolved in resolved_statuses for line in resolved.lines])
+    for resolved in resolved_statuses:
         status, occurred_at, mapped, match = resolved.status, resolved.occurred_at, resolved.mapped, resolved.match
         if match.shipment is not None:
             shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status, source), occurred_at=occurred_at)
@@ -495,19 +616,38 @@ def source_time(moment: datetime, source: SourceSystem) -> datetime:
     return moment
 
 
-def _fail(message: InboundMessage, state: str, error: str) -> None:
+def _refuse_production_lines(lines: list[OrderLine]) -> None:
+    production = sorted(
+        Order.objects.filter(pk__in={line.order_id for line in lines}, is_test=False).values_list("number", flat=True)
+    )
+    if production:
+        raise TestDataForProduction(
+            f"the sender marked this message as test data (X12 ISA15 = T) but it names production order(s) "
+            f"{', '.join(production[:5])}: not applied; send it as production data or to a test order"
+        )
+
+
+def _finish(
+    message: InboundMessage, state: str, error: str, *, kind: str = "", processed_at: datetime | None = None
+) -> None:
+    """The outcome of this attempt: the lease is given back."""
     message.state = state
-    message.last_error = error
+    message.last_error = storable_text(error)[:MAX_ERROR_LENGTH]
+    message.error_kind = kind
     message.next_attempt_at = None
+    message.lease_expires_at = None
+    if processed_at is not None:
+        message.processed_at = processed_at
 
 
-def _retry_or_die(message: InboundMessage, error: str) -> None:
+def _retry_or_die(message: InboundMessage, error: str, now: datetime) -> None:
     if message.attempts >= settings.INBOUND_MAX_ATTEMPTS:
-        _fail(message, MessageState.DEAD, f"gave up after {message.attempts} attempts: {error}")
+        _finish(
+            message, MessageState.DEAD, f"gave up after {message.attempts} attempts: {error}", kind=ErrorKind.TEMPORARY
+        )
         return
-    message.state = MessageState.RETRYING
-    message.last_error = error
-    message.next_attempt_at = timezone.now() + inbound_backoff(message.attempts)
+    _finish(message, MessageState.RETRYING, error, kind=ErrorKind.TEMPORARY)
+    message.next_attempt_at = now + inbound_backoff(message.attempts)
 
 
 def inbound_backoff(attempts: int) -> timedelta:
@@ -552,14 +692,18 @@ def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome
     try:
         with transaction.atomic():
             message = InboundMessage.objects.create(
-                source=source, message_id=f"dry-run:{timezone.now().timestamp()}", transport="form", raw=raw
+                source=source,
+                message_id=f"dry-run:{timezone.now().timestamp()}",
+                transport="form",
+                raw=storable_text(raw),
             )
             try:
                 outcomes = _apply(message)
-            except (Quarantine, AdapterError, LineNotFound, AmbiguousReference) as failure:
+            except (Quarantine, AdapterError, LineNotFound, AmbiguousReference, TestDataForProduction) as failure:
                 error = str(failure)
-            except ValidationError as failure:
-                error = _describe(failure)
+            except Exception as failure:  # noqa: BLE001  (the same classification a worker makes, shown)
+                _record_failure(message, failure, timezone.now())
+                error = message.last_error
             raise DryRunRollback
     except DryRunRollback:
         pass

@@ -1,7 +1,6 @@
 """In a real browser: a planner asks to move a line backwards, a supervisor approves, and the
 line's timeline names both of them."""
 
-
 import pytest
 from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm

@@ -25,8 +25,8 @@ def _receive(source, document: dict | str, *, message_id=None) -> InboundMessage
     return message
 
 
-def _process(message: InboundMessage) -> InboundMessage:
-    inbound_message_process(message_id=message.pk)
+def _process(message: InboundMessage, now=None) -> InboundMessage:
+    inbound_message_process(message_id=message.pk, now=now)
     message.refresh_from_db()
     return message
 
@@ -139,8 +139,9 @@ def test_status_for_a_line_not_yet_known_is_retried_then_dead(canonical_source, 
     assert message.state == MessageState.RETRYING
     assert message.next_attempt_at > timezone.now()
     assert "no line matches SO-404/10" in message.last_error
+    assert _process(message).attempts == 1  # not before its time
 
-    message = _process(message)
+    message = _process(message, now=message.next_attempt_at)
     assert message.state == MessageState.DEAD
     assert message.last_error.startswith("gave up after 2 attempts")
 

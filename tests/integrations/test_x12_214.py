@@ -69,7 +69,9 @@ def test_a_single_shipment_reports_pick_up_departure_and_en_route_in_order():
 
 def test_peek_message_id_is_the_sender_and_the_interchange_control_number():
     assert x12_214.peek_message_id(_fixture("single_shipment.edi")) == "ODFL:000000905"
-    assert x12_214.peek_message_id(_fixture("truncated_no_iea.edi")) == "ODFL:000000906"  # the header is enough
+    # a truncated interchange claims no id (the inbox names it by its content hash), so that its
+    # complete resend with the same control number is not taken for its duplicate
+    assert x12_214.peek_message_id(_fixture("truncated_no_iea.edi")) is None
     assert x12_214.peek_message_id(_fixture("garbage.edi")) is None
     assert x12_214.peek_message_id("") is None
 

@@ -19,10 +19,12 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -50,6 +52,7 @@ SECRET = "system-test-secret-0123456789"  # each source's is this with its code 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # the source clock the traffic starts at
 SWEEP_AFTER = 3  # seconds: INBOUND_SWEEP_AFTER_SECONDS for the sweeper
 SWEEP_EVERY = 2.0  # seconds between two sweeps while a test waits
+LEASE_SECONDS = 10  # INBOUND_LEASE_SECONDS of the workers
 REQUIRED = os.environ.get("REQUIRE_SYSTEM_TESTS") == "1"
 
 
@@ -108,6 +111,8 @@ def stack_environment(django_db_setup) -> dict[str, str]:
         "REDIS_URL": django_settings.REDIS_URL,
         "DEBUG": "1",
         "INBOUND_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER),
+        # a killed worker's messages are taken again this soon (production: 120 s, past the task time limit)
+        "INBOUND_LEASE_SECONDS": str(LEASE_SECONDS),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -152,6 +157,18 @@ class Service:
             os.killpg(self.process.pid, number)
 
 
+def inbox_summary() -> str:
+    """What is left unprocessed in the inbox, grouped: for the message of a failed wait."""
+    from integrations.models import InboundMessage, MessageState
+
+    left = InboundMessage.objects.exclude(state=MessageState.PROCESSED)
+    groups = Counter(
+        (m.state, m.attempts, m.lease_expires_at is not None, m.requeue_count, m.last_error[:100]) for m in left
+    )
+    lines = [f"{count} x (state, attempts, leased, requeued, error) = {key}" for key, count in groups.most_common(10)]
+    return "inbox, not processed:\n" + ("\n".join(lines) or "nothing")
+
+
 class Stack:
     """Workers, a web server and management commands of one test, on the test's own queue."""
 
@@ -161,9 +178,10 @@ class Stack:
         self.logs = logs
         self.services: list[Service] = []
 
-    def start_worker(self, **env: str) -> Service:
+    def start_worker(self, *, concurrency: int = 2, **env: str) -> Service:
         node = f"{self.queue}-{len(self.services)}@system-tests"
-        args = ["-m", "celery", "-A", "config", "worker", "--loglevel=warning", "--concurrency=2", "--pool=prefork"]
+        args = ["-m", "celery", "-A", "config", "worker", "--loglevel=warning", f"--concurrency={concurrency}"]
+        args += ["--pool=prefork"]
         args += ["-Q", self.queue, "-n", node, "--without-gossip", "--without-mingle"]
         service = self._spawn("worker", args, env)
         from config.celery import app
@@ -171,13 +189,11 @@ class Stack:
         self._wait_ready(service, lambda: app.control.ping(destination=[node], timeout=0.5))
         return service
 
-    def start_web(self) -> Service:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    def start_web(self, **env: str) -> Service:
+        port = free_port()
         args = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         # One connection per request: Django's persistent connections do not survive ASGI's threads.
-        service = self._spawn("web", [*args, "--log-level", "warning", "--no-access-log"], {"CONN_MAX_AGE": "0"})
+        service = self._spawn("web", [*args, "--log-level", "warning", "--no-access-log"], {"CONN_MAX_AGE": "0", **env})
         service.url = f"http://127.0.0.1:{port}"
         self._wait_ready(service, lambda: requests.get(f"{service.url}/health/", timeout=2).status_code)
         return service
@@ -199,7 +215,7 @@ class Stack:
             if crashed:
                 pytest.fail(f"a worker exited while waiting for {what}:\n{crashed[0].output()}")
             if now - start > timeout:
-                pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}\n{self.outputs()}")
+                pytest.fail(f"gave up after {timeout:.0f} s waiting for {what}\n{inbox_summary()}\n{self.outputs()}")
             if now >= next_sweep:
                 self.sweep(received=tasks_may_be_lost)
                 next_sweep = now + SWEEP_EVERY
@@ -209,12 +225,12 @@ class Stack:
     def sweep(self, *, received: bool = True) -> int:
         """What the periodic integrations.tasks.inbound_sweep does (with `received`), or only its
         half that re-queues the retries that are due."""
-        from integrations.services.inbox import inbound_pending_ids
+        from integrations.services.inbox import inbound_requeue_due
         from integrations.tasks import inbound_process, inbound_sweep
 
         if received:
             return inbound_sweep()
-        due = inbound_pending_ids(stale_after=timedelta(days=3650))  # nothing received is that old
+        due = inbound_requeue_due(stale_after=timedelta(days=3650))  # nothing received is that old
         for message_id in due:
             inbound_process.delay(message_id)
         return len(due)
@@ -598,3 +614,127 @@ def receive():
         return message
 
     return receive
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def use_broker(url: str) -> None:
+    """Point this process's Celery app (tasks sent from tests, the sweep, worker pings) at `url`."""
+    from config.celery import app
+
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+class OwnRedis:
+    """A throwaway redis-server of this test on a port of its own, stopped and started again at
+    will. The machine's shared Redis is never touched."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        log = (self.directory / f"redis-{self.port}.log").open("ab")
+        self.process = subprocess.Popen([*args, "--dir", str(self.directory)], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if redis.Redis.from_url(self.url, socket_timeout=1).ping():
+                    return
+            time.sleep(0.1)
+        pytest.fail(f"own redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    require(bool(shutil.which("redis-server")), "this test starts its own redis-server: install redis-server")
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+class TcpProxy:
+    """A TCP forwarder in front of a server (PostgreSQL here): `cut()` refuses new connections
+    and drops the open ones, as an unreachable or crashed server would; `restore()` listens again."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            for connection_socket in self._open:
+                with contextlib.suppress(OSError):
+                    connection_socket.shutdown(socket.SHUT_RDWR)
+                    connection_socket.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _address = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.close()
+        with self._lock:
+            self._open.difference_update((source, sink))
+
+
+def post_signed_body(base_url: str, source: SourceSystem, body: bytes, timeout: float = 30) -> requests.Response:
+    from integrations.signatures import signature_header
+
+    return requests.post(
+        f"{base_url}/api/v1/inbound/{source.code}/",
+        data=body,
+        headers={
+            "X-Signature": signature_header(secret=source.secret, source_code=source.code, body=body),
+            "Content-Type": "text/plain",
+        },
+        timeout=timeout,
+    )

@@ -71,6 +71,7 @@ class Command(BaseCommand):
             transport=Transport.MQTT,
             provenance=f"mqtt topic {message.topic}",
             failure=failure,
+            raw_bytes=bytes(message.payload) if failure else None,
         )
         # Committed (inbound_message_receive runs in autocommit): now the broker may forget it.
         client.ack(message.mid, message.qos)
