@@ -127,7 +127,7 @@ def test_schema_documents_the_errors_of_every_operation_and_the_webhook(client):
 
     # then every API operation documents 400, 401, 403 and 404, and the webhook its own answers
     webhook = schema["paths"]["/api/v1/inbound/{source_code}/"]["post"]
-    assert set(webhook["responses"]) == {"200", "202", "401", "404", "413"}
+    assert set(webhook["responses"]) == {"200", "202", "401", "404", "413", "503"}
     assert any(parameter["name"] == "X-Signature" for parameter in webhook["parameters"])
     for path, operations in schema["paths"].items():
         if path.startswith("/api/v1/inbound/"):
