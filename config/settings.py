@@ -151,10 +151,17 @@ else:
     # A worker killed while its session waits (for a lock, on a long query) would leave that session
     # holding the worker's row locks, so nobody could take its messages again: PostgreSQL checks that
     # the client is still there every few seconds and ends the session when it is gone.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     _check_ms = env.int("DATABASE_CLIENT_CHECK_MS", default=5000)
     if _check_ms:
-        _options = DATABASES["default"].setdefault("OPTIONS", {})
         _options["options"] = f"{_options.get('options', '')} -c client_connection_check_interval={_check_ms}".strip()
+    # An unreachable database must give a quick 503, not a request that waits for ever: bound the
+    # connection attempt, and let TCP keepalives find a connection whose server went silent.
+    _options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    _options.setdefault("keepalives", 1)
+    _options.setdefault("keepalives_idle", env.int("DATABASE_KEEPALIVES_IDLE", default=10))
+    _options.setdefault("keepalives_interval", 5)
+    _options.setdefault("keepalives_count", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
