@@ -5,6 +5,7 @@ import logging
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -33,3 +34,35 @@ def database_unavailable(request) -> HttpResponse:
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+class ViewerPreferencesMiddleware:
+    """Each request in the viewer's language and time zone: the profile's choice, else what the
+    browser says (Accept-Language through LocaleMiddleware; the zone from the `tz` cookie that
+    static/js/time-zone.js sets), else the defaults. Goes after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from orders.services.preferences import time_zone_named, user_preferences
+
+        profile = user_preferences(getattr(request, "user", None))
+        if profile is not None and profile.language:
+            translation.activate(profile.language)
+            request.LANGUAGE_CODE = profile.language
+        zone = time_zone_named(profile.time_zone if profile is not None else None)
+        request.time_zone_source = "profile" if zone else "default"
+        if zone is None:
+            zone = time_zone_named(request.COOKIES.get(TIME_ZONE_COOKIE))
+            if zone is not None:
+                request.time_zone_source = "browser"
+        if zone is not None:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+TIME_ZONE_COOKIE = "tz"

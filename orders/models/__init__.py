@@ -3,6 +3,7 @@
 from orders.models.events import ActorKind, AuditAnchor, EventKind, EventOutcome, EventSuppression, StatusEvent
 from orders.models.order import Order, OrderLine, Priority, ShipPolicy
 from orders.models.outbox import OutboxEvent
+from orders.models.people import UserProfile
 from orders.models.reference import Account, Asset, Criticality, Issuer, LineReference, Part, Region, Site
 from orders.models.shipments import Shipment, ShipmentLine
 from orders.models.vocabulary import StatusDefinition
@@ -30,4 +31,5 @@ __all__ = [
     "Site",
     "StatusDefinition",
     "StatusEvent",
+    "UserProfile",
 ]
