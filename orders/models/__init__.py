@@ -1,5 +1,6 @@
 """Models of the status core: reference data, orders and lines, vocabulary, events, outbox."""
 
+from orders.models.contacts import ContactRole, OrderContact
 from orders.models.events import ActorKind, AuditAnchor, EventKind, EventOutcome, EventSuppression, StatusEvent
 from orders.models.order import Order, OrderLine, Priority, ShipPolicy
 from orders.models.outbox import OutboxEvent
@@ -12,6 +13,7 @@ __all__ = [
     "Account",
     "ActorKind",
     "Asset",
+    "ContactRole",
     "AuditAnchor",
     "Criticality",
     "EventKind",
@@ -20,6 +22,7 @@ __all__ = [
     "Issuer",
     "LineReference",
     "Order",
+    "OrderContact",
     "OrderLine",
     "OutboxEvent",
     "Part",
