@@ -1,16 +1,17 @@
-"""Top-level URLs: admin, health, API v1 with its schema and docs."""
+"""Top-level URLs: the front door, admin, back office, health, API v1 with its schema and docs."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import health
+from config.home import favicon, home
 from integrations.urls import urlpatterns as inbound_urls
 from orders.api.urls import urlpatterns as orders_api_urls
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="swagger-ui", permanent=False)),
+    path("", home, name="home"),
+    path("favicon.ico", favicon),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("backoffice/", include("overrides.urls")),
@@ -22,5 +23,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+handler403 = "config.errors.permission_denied"
 handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
