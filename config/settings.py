@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "overrides.context_processors.back_office",
             ],
         },
     },
@@ -261,6 +262,18 @@ MQTT_URL = env.str("MQTT_URL", default="")
 
 # Back office: how long a new discrepancy may wait for someone to take it.
 DISCREPANCY_RESPONSE_MINUTES = env.int("DISCREPANCY_RESPONSE_MINUTES", default=120)
+# A live back-office page without a websocket polls this often (seconds).
+BACKOFFICE_LIVE_POLL_SECONDS = env.int("BACKOFFICE_LIVE_POLL_SECONDS", default=30)
+# The carrier's public tracking page per SCAC, "{number}" standing for the tracking number: the
+# back office links a shipment's tracking number there. CARRIER_TRACKING_URLS (JSON) replaces them.
+CARRIER_TRACKING_URLS = env.json(
+    "CARRIER_TRACKING_URLS",
+    default={
+        "DHLC": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={number}",
+        "UPSN": "https://www.ups.com/track?tracknum={number}",
+        "FDEN": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    },
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
