@@ -89,13 +89,16 @@ class OverrideRequestForm(forms.Form):
         help_text=_("Another request for this line is waiting for approval; the approver will see both."),
     )
 
-    def __init__(self, *args, line=None, pending=(), **kwargs):
+    def __init__(self, *args, line=None, pending=(), reached=None, reason_choices=None, **kwargs):
+        """`reached` and `reason_choices` (reason_choices()) are read once for a page of forms."""
         super().__init__(*args, **kwargs)
         self.pending = list(pending)
         if not self.pending:
             del self.fields["confirm_conflict"]
+        if reason_choices is not None:
+            self.fields["reason"].choices = reason_choices
         if line is not None:
-            by_target = status_override_approval_reasons_by_target(line)
+            by_target = status_override_approval_reasons_by_target(line, reached=reached)
             self.fields["target_status"].choices = [
                 ("", _("Choose a status")),
                 *(
@@ -121,6 +124,14 @@ class OverrideRequestForm(forms.Form):
                 % {"numbers": numbers},
             )
         return cleaned
+
+
+def reason_choices() -> list[tuple[str, str]]:
+    """The active reasons as the override form offers them, read once for a page of forms."""
+    return [
+        ("", _("Choose a reason")),
+        *((reason.code, reason.label) for reason in OverrideReason.objects.filter(active=True)),
+    ]
 
 
 def _target_label(status: str, reasons: list[dict]) -> str:

@@ -17,14 +17,16 @@ SOURCE_CONFIRMED_STEPS = (
 
 
 def status_override_approval_reasons(*, lines: list[OrderLine], target_status: str) -> list[dict]:
-    reached = _source_reached(lines)
-    return _reasons(lines, target_status, reached)
+    return _reasons(lines, target_status, source_steps_reached(lines))
 
 
-def status_override_approval_reasons_by_target(line: OrderLine) -> dict[str, list[dict]]:
+def status_override_approval_reasons_by_target(
+    line: OrderLine, *, reached: dict[int, int] | None = None
+) -> dict[str, list[dict]]:
     """For one line, each status it could be set to and why that would need a second person
-    (empty: applied at once): what the override form tells before anyone asks. One query."""
-    reached = _source_reached([line])
+    (empty: applied at once): what the override form tells before anyone asks. One query, none
+    with `reached` (source_steps_reached of a page's lines, read once)."""
+    reached = source_steps_reached([line]) if reached is None else reached
     return {status: _reasons([line], status, reached) for status in LineStatus.values if status != line.status}
 
 
@@ -58,7 +60,7 @@ def _is_backwards(line: OrderLine, target_status: str) -> bool:
     return current in (LineStatus.CANCELLED, LineStatus.RETURNED) and target_status in RANK
 
 
-def _source_reached(lines: list[OrderLine]) -> dict[int, int]:
+def source_steps_reached(lines: list[OrderLine]) -> dict[int, int]:
     """Per line, the furthest path step (its rank) any source has reported for it."""
     reported = (
         StatusEvent.objects.filter(

@@ -10,8 +10,9 @@ from django.urls import path
 from orders.models import OrderLine, StatusEvent
 from orders.scoping import orders_visible_to
 from orders.selectors import order_detail
-from overrides.forms import OverrideRequestForm
+from overrides.forms import OverrideRequestForm, reason_choices
 from overrides.models import Discrepancy, StaleAlert
+from overrides.policy import source_steps_reached
 from overrides.selectors import pending_requests_by_line, reason_labels
 
 
@@ -36,15 +37,28 @@ def order_page(request, pk: int):
             shipments_of.setdefault(shipment_line.line_id, []).append(shipment)
     pending = pending_requests_by_line(line_ids)
     may_override = request.user.has_perm("overrides.add_overriderequest")
+    leaves = [line for line in detail.lines if not line.is_split]
+    reached = source_steps_reached(leaves) if may_override else {}
+    reasons = reason_choices() if may_override else []
+
+    def form_for(line):
+        if not may_override or line.is_split:
+            return None
+        return OverrideRequestForm(
+            line=line,
+            pending=pending.get(line.pk, []),
+            reached=reached,
+            reason_choices=reasons,
+            prefix=f"line-{line.pk}",
+        )
+
     rows = [
         LineRow(
             line=line,
             depth=depth,
             shipments=shipments_of.get(line.pk, []),
             pending=pending.get(line.pk, []),
-            form=OverrideRequestForm(line=line, prefix=f"line-{line.pk}")
-            if may_override and not line.is_split
-            else None,
+            form=form_for(line),
         )
         for line, depth in _tree(detail.children_of)
     ]
