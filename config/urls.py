@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.health import health
-from config.home import favicon, home
+from config.home import favicon, fetching_only_from_here, home
 from integrations.urls import urlpatterns as inbound_urls
 from orders.api.urls import urlpatterns as orders_api_urls
 
@@ -18,8 +18,8 @@ urlpatterns = [
     # One namespace for all of API v1, so that the versioned schema documents every operation.
     path("api/v1/", include(([*orders_api_urls, *inbound_urls], "orders-api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", fetching_only_from_here(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
+    path("api/redoc/", fetching_only_from_here(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
