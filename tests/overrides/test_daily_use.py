@@ -376,3 +376,19 @@ def test_the_approvals_page_runs_the_same_queries_for_few_or_many_requests(clien
         assert len(client.get("/backoffice/approvals/").context["pending"]) == 10
 
     assert len(many) == len(few)
+
+
+def test_the_integration_tools_are_linked_for_the_people_allowed(client, emea):
+    # given an administrator (configuration people work in /admin/) and a planner
+    admin = _person("admin", emea)
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    nav = client.get(QUEUE).content.decode().split('class="bo-nav"')[1].split("</nav>")[0]
+    client.force_login(_person("planner", emea, "planner"))
+    planner_nav = client.get(QUEUE).content.decode().split('class="bo-nav"')[1].split("</nav>")[0]
+
+    # then the administrator's navigation links the dry run, the sheet upload and the blank sheet; the planner's does not
+    for url in ("/admin/integrations/inboundmessage/dry-run/", "/admin/integrations/inboundmessage/upload-sheet/"):
+        assert url in nav and url not in planner_nav
+    assert "/admin/integrations/inboundmessage/blank-sheet/" in nav
