@@ -11,8 +11,10 @@ export DEBUG ?= 1
 .PHONY: install run test lint migrate seed messages docs clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "Installing the pinned requirements into $(VENV) (about a minute on a fresh machine)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt 2>&1 \
+		| grep --line-buffered -v -e "is ignored" -e "already satisfied" || true
 	@$(BIN)/python -m pip check >/dev/null
 	@test -f .env || printf '# Local development settings (not committed). Production sets real variables.\nDEBUG=1\n' > .env
 	@touch $(STAMP)
@@ -23,12 +25,12 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input
 
 # Seeds demo data once (the command does nothing when orders exist), then serves HTTP and
-# websockets with the scheduler beside it. Without REDIS_URL tasks run in-process.
+# websockets with the scheduler beside it. Without REDIS_URL tasks run in-process. The last line
+# before the server's own names the back office and every demo person.
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
-	$(BIN)/python manage.py seed_demo_backoffice
-	@echo "Serving on http://$(HOST):$(PORT)/  (admin: demo / demo)"
+	$(BIN)/python manage.py seed_demo_backoffice --url http://$(HOST):$(PORT)/
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

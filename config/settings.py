@@ -15,6 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -136,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "overrides.context_processors.back_office",
             ],
         },
     },
@@ -259,6 +262,18 @@ MQTT_URL = env.str("MQTT_URL", default="")
 
 # Back office: how long a new discrepancy may wait for someone to take it.
 DISCREPANCY_RESPONSE_MINUTES = env.int("DISCREPANCY_RESPONSE_MINUTES", default=120)
+# A live back-office page without a websocket polls this often (seconds).
+BACKOFFICE_LIVE_POLL_SECONDS = env.int("BACKOFFICE_LIVE_POLL_SECONDS", default=30)
+# The carrier's public tracking page per SCAC, "{number}" standing for the tracking number: the
+# back office links a shipment's tracking number there. CARRIER_TRACKING_URLS (JSON) replaces them.
+CARRIER_TRACKING_URLS = env.json(
+    "CARRIER_TRACKING_URLS",
+    default={
+        "DHLC": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={number}",
+        "UPSN": "https://www.ups.com/track?tracknum={number}",
+        "FDEN": "https://www.fedex.com/fedextrack/?trknbr={number}",
+    },
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -281,6 +296,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: the docs fetch nothing from outside (the ReDoc page's
+    # template, templates/drf_spectacular/redoc.html, leaves out the web fonts for the same reason).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -300,9 +318,6 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
+# The worker logs through LOGGING too (one line per record), not through a handler of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

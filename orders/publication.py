@@ -1,15 +1,18 @@
 """Change publication: other apps register handlers here in their AppConfig.ready().
 
 `orders` imports no other app. It writes OutboxEvent rows in the same transaction as a change
-and delivers each row at least once to every handler registered for its topic.
+and delivers each row at least once to every handler registered for its topic. For what must
+change together with a status (a stale alert the change ends), an app registers a hook that
+runs inside the writing transaction, after the lines are written (`register_status_change_hook`).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from orders.models import OutboxEvent
+from orders.models import OrderLine, OutboxEvent
 
 Handler = Callable[[OutboxEvent], None]
+StatusChangeHook = Callable[[list[OrderLine]], None]
 
 
 class Topic:
@@ -50,3 +53,27 @@ def unregister_handler(name: str) -> None:
 
 def handlers_for(topic: str) -> list[Registration]:
     return [reg for reg in _registry.values() if topic in reg.topics or "*" in reg.topics]
+
+
+_status_change_hooks: dict[str, StatusChangeHook] = {}
+
+
+def register_status_change_hook(*, name: str, hook: StatusChangeHook) -> None:
+    """Call `hook(lines)` in the transaction that writes a status change, right after the lines
+    are written, with the lines whose status changed (split parents whose rollup moved
+    included) or that were split. Whatever it writes commits or rolls back with the change; an
+    exception rolls the change back. Keep it to a few set-based statements: it runs on every
+    status change."""
+    _status_change_hooks[name] = hook
+
+
+def unregister_status_change_hook(name: str) -> None:
+    _status_change_hooks.pop(name, None)
+
+
+def status_change_hooks_run(lines: list[OrderLine]) -> None:
+    """Called by the core's writers (orders.services.status.changes_write, split_line)."""
+    if not lines:
+        return
+    for hook in list(_status_change_hooks.values()):
+        hook(lines)

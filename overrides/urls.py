@@ -1,12 +1,26 @@
 """Back-office URLs, one list per screen module."""
 
-from overrides.views import access, approvals, cases, lines, queue, reconciliation, session
+from overrides.views import (
+    access,
+    approvals,
+    cases,
+    lines,
+    orders,
+    preferences,
+    queue,
+    reconciliation,
+    search,
+    session,
+)
 
 app_name = "backoffice"
 urlpatterns = [
     *session.urlpatterns,
     *queue.urlpatterns,
     *lines.urlpatterns,
+    *orders.urlpatterns,
+    *search.urlpatterns,
+    *preferences.urlpatterns,
     *cases.urlpatterns,
     *approvals.urlpatterns,
     *reconciliation.urlpatterns,

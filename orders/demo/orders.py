@@ -1,7 +1,6 @@
-"""Demo orders: header, lines and line references, with each line's history replayed through the services.
-
-One order is one transaction; some lines are split between their own site and another one.
-"""
+"""Demo orders: header, lines, shipments and line references, with each line's history sent
+through the core's batch path. A chunk of orders is one transaction; some lines are split
+between their own site and another one."""
 
 import random
 import string
@@ -10,21 +9,35 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
 from orders.demo.histories import (
     CARRIER_WEIGHTS,
     CARRIERS,
     ERP,
+    FIELD_APP,
     SPEED,
     Fact,
     LineSetting,
     Plan,
-    facts_replay,
     fulfilment_plan,
 )
 from orders.demo.network import Network
-from orders.models import Account, LineReference, Order, OrderLine, Part, Priority, ShipPolicy, Site
-from orders.services import Actor, SplitPart, split_line
+from orders.models import (
+    Account,
+    Issuer,
+    LineReference,
+    Order,
+    OrderLine,
+    Part,
+    Priority,
+    Shipment,
+    ShipmentLine,
+    ShipPolicy,
+    Site,
+)
+from orders.services import Actor, Provenance, SplitPart, split_line
+from orders.services.bulk import StatusFact, status_facts_apply
 from orders.status import AFTER_SHIPPING, LineStatus
 
 ORDER_PREFIX = "SO-"
@@ -78,6 +91,22 @@ class _Draft:
     release: Fact | None = None
     other: _Leaf | None = None
     other_quantity: int = 0
+    # Set while seeding: the line, and for a split line its two children.
+    line: OrderLine | None = None
+    other_child: OrderLine | None = None
+    own_child: OrderLine | None = None
+
+    @property
+    def leaves(self) -> list[_Leaf]:
+        return [self.leaf] if self.other is None else [self.other, self.leaf]
+
+    @property
+    def children_with_leaves(self) -> list[tuple[OrderLine, _Leaf]]:
+        return [(self.other_child, self.other), (self.own_child, self.leaf)]
+
+    @property
+    def leaves_with_lines(self) -> list[tuple[OrderLine, _Leaf]]:
+        return [(self.line, self.leaf)] if self.other is None else self.children_with_leaves
 
 
 def next_order_sequence() -> int:
@@ -97,14 +126,104 @@ def creation_times(rng: random.Random, count: int, now: datetime) -> list[dateti
     return sorted(times)
 
 
+@dataclass
+class _OrderDraft:
+    sequence: int
+    created_at: datetime
+    order: Order
+    drafts: list[_Draft]
+
+    @property
+    def last_arrival(self) -> datetime:
+        arrivals = [fact.received_at for draft in self.drafts for leaf in draft.leaves for fact in leaf.due]
+        return max(arrivals, default=self.created_at)
+
+
 class OrderSeeder:
+    """Seeds orders a chunk at a time with bulk writes: the orders and lines in one insert each
+    (with their history rows), every line's facts through the core's batch path
+    (orders.services.bulk.status_facts_apply: the same decision as one fact at a time), the
+    few splits through split_line, then the children's facts, shipments and references."""
+
     def __init__(self, rng: random.Random, network: Network, now: datetime) -> None:
         self.rng = rng
         self.network = network
         self.now = now
         self.tally = SeedTally()
 
-    def order_seed(self, sequence: int, created_at: datetime) -> Order:
+    def orders_seed(self, items: list[tuple[int, datetime]]) -> list[Order]:
+        """Seed one order per (sequence, creation time), in one transaction."""
+        planned = [self.order_plan(sequence, created_at) for sequence, created_at in items]
+        with transaction.atomic():
+            orders = bulk_create_with_history([plan.order for plan in planned], Order)
+            lines = []
+            for plan, order in zip(planned, orders, strict=True):
+                plan.order = order
+                for draft in plan.drafts:
+                    draft.line = OrderLine(
+                        order=order,
+                        number=draft.number,
+                        part=draft.part,
+                        quantity=draft.quantity,
+                        site=draft.leaf.site,
+                        eta=draft.leaf.plan.eta,
+                    )
+                    lines.append(draft.line)
+            bulk_create_with_history(lines, OrderLine)
+            self.tally.orders += len(planned)
+            self.tally.lines += len(lines)
+            drafts = [draft for plan in planned for draft in plan.drafts]
+            self.facts_send(
+                [(draft.line, draft.leaf.due if draft.other is None else [draft.release]) for draft in drafts]
+            )
+            split = [draft for draft in drafts if draft.other is not None]
+            for draft in split:
+                draft.other_child, draft.own_child = split_line(
+                    line_id=draft.line.pk,
+                    parts=[SplitPart(quantity=draft.other_quantity, site=draft.other.site, eta=draft.other.plan.eta)],
+                    actor=Actor.system("seed_demo"),
+                    reason_text=(
+                        f"Partial stock at {draft.leaf.site.name}; {draft.other_quantity} from {draft.other.site.name}."
+                    ),
+                    publish=False,
+                )
+            self.tally.splits += len(split)
+            self.tally.lines += 2 * len(split)
+            self.facts_send([(child, leaf.due) for draft in split for child, leaf in draft.children_with_leaves])
+            self.leaves_finish(planned)
+            # The orders happened in the past: date them back, and to the last message they received.
+            for plan in planned:
+                plan.order.created_at = plan.created_at
+                plan.order.updated_at = plan.last_arrival
+            Order.objects.bulk_update([plan.order for plan in planned], ["created_at", "updated_at"])
+            created = {plan.order.pk: plan.created_at for plan in planned}
+            dated = list(OrderLine.objects.filter(order_id__in=created).only("pk", "order_id"))
+            for line in dated:
+                line.created_at = created[line.order_id]
+            OrderLine.objects.bulk_update(dated, ["created_at"])
+        return [plan.order for plan in planned]
+
+    def facts_send(self, lines_and_facts: list[tuple[OrderLine, list[Fact]]]) -> None:
+        """Every line's facts in their arrival order, in one batch: as their sources would send them."""
+        facts = [
+            StatusFact(
+                line_id=line.pk,
+                status=fact.status,
+                occurred_at=fact.occurred_at,
+                actor=Actor.integration(fact.source),
+                provenance=Provenance(
+                    source_system=fact.source, reason_code=fact.reason_code, reason_text=fact.reason_text
+                ),
+                fact_id=fact.fact_id,
+                received_at=fact.received_at,
+            )
+            for line, due in lines_and_facts
+            for fact in due
+        ]
+        for result in status_facts_apply(facts=facts, publish=False):
+            self.tally.outcomes[result.outcome] += 1
+
+    def order_plan(self, sequence: int, created_at: datetime) -> _OrderDraft:
         rng, network = self.rng, self.network
         account = rng.choice(network.accounts)
         # A tiny catalogue (--parts) may have nothing for an industry: then any part will do.
@@ -121,31 +240,19 @@ class OrderSeeder:
         ]
         etas = [draft.leaf.plan.eta for draft in drafts if draft.leaf.plan.eta]
         lead_days = {Priority.EMERGENCY: 0, Priority.URGENT: 1}.get(priority, rng.randint(3, 10))
-        with transaction.atomic():
-            order = Order.objects.create(
-                number=f"{ORDER_PREFIX}{sequence}",
-                account=account,
-                asset=rng.choice(assets) if assets and rng.random() < 0.75 else None,
-                region=account.region,
-                priority=priority,
-                ship_policy=ship_policy,
-                customer_reference=self.customer_reference(account, priority),
-                requested_date=(created_at + timedelta(days=lead_days)).date(),
-                promised_date=max(etas).date() if etas else None,
-                is_test=rng.random() < 0.03,
-            )
-            references = [ref for draft in drafts for ref in self.line_create(order, sequence, draft)]
-            LineReference.objects.bulk_create(references)
-            # The order happened in the past: date it back, and to the last message it received.
-            arrivals = [
-                fact.received_at for draft in drafts for leaf in (draft.leaf, draft.other) if leaf for fact in leaf.due
-            ]
-            Order.objects.filter(pk=order.pk).update(
-                created_at=created_at, updated_at=max(arrivals, default=created_at)
-            )
-            OrderLine.objects.filter(order=order).update(created_at=created_at)
-        self.tally.orders += 1
-        return order
+        order = Order(
+            number=f"{ORDER_PREFIX}{sequence}",
+            account=account,
+            asset=rng.choice(assets) if assets and rng.random() < 0.75 else None,
+            region=account.region,
+            priority=priority,
+            ship_policy=ship_policy,
+            customer_reference=self.customer_reference(account, priority),
+            requested_date=(created_at + timedelta(days=lead_days)).date(),
+            promised_date=max(etas).date() if etas else None,
+            is_test=rng.random() < 0.03,
+        )
+        return _OrderDraft(sequence=sequence, created_at=created_at, order=order, drafts=drafts)
 
     def line_draft(
         self, number: str, part: Part, priority: str, ship_policy: str, region: str, created_at: datetime
@@ -190,59 +297,82 @@ class OrderSeeder:
         plan = fulfilment_plan(rng, setting, start=created_at)
         return _Draft(number, part, quantity, _Leaf(site, setting, plan, plan.due(rng, self.now)))
 
-    def line_create(self, order: Order, sequence: int, draft: _Draft) -> list[LineReference]:
-        leaf = draft.leaf
-        line = OrderLine.objects.create(
-            order=order,
-            number=draft.number,
-            part=draft.part,
-            quantity=draft.quantity,
-            site=leaf.site,
-            eta=leaf.plan.eta,
-        )
-        self.tally.lines += 1
-        posnr = f"{int(draft.number):06d}"
-        references = [
-            LineReference(line=line, kind=LineReference.Kind.SAP_SALES_ORDER_ITEM, value=f"{sequence}/{posnr}")
-        ]
-        if draft.other is None:
-            self.tally.outcomes.update(facts_replay(line.pk, leaf.due))
-            return references + self.leaf_finish(line, leaf, sequence, posnr)
-        self.tally.outcomes.update(facts_replay(line.pk, [draft.release]))
-        other_child, own_child = split_line(
-            line_id=line.pk,
-            parts=[SplitPart(quantity=draft.other_quantity, site=draft.other.site, eta=draft.other.plan.eta)],
-            actor=Actor.system("seed_demo"),
-            reason_text=f"Partial stock at {leaf.site.name}; {draft.other_quantity} from {draft.other.site.name}.",
-            publish=False,
-        )
-        self.tally.splits += 1
-        self.tally.lines += 2
-        for child, child_leaf in ((other_child, draft.other), (own_child, leaf)):
-            self.tally.outcomes.update(facts_replay(child.pk, child_leaf.due))
-            references += self.leaf_finish(child, child_leaf, sequence, posnr)
-        return references
-
-    def leaf_finish(self, line: OrderLine, leaf: _Leaf, sequence: int, posnr: str) -> list[LineReference]:
-        """Shipment data for a leaf that left its site, and the references other systems know it by."""
+    def leaves_finish(self, planned: list[_OrderDraft]) -> None:
+        """What other systems know each line by, and for the leaves that left their site the
+        shipment (one per order, site and carrier: the warehouse ships them together)."""
         rng, kinds = self.rng, LineReference.Kind
+        references, shipments, carried = [], [], []
+        for plan in planned:
+            order, sequence = plan.order, plan.sequence
+            groups: dict[tuple[int, str], list[tuple[OrderLine, _Leaf]]] = {}
+            for draft in plan.drafts:
+                posnr = f"{int(draft.number):06d}"
+                references.append(
+                    LineReference(
+                        line=draft.line, issuer=ERP, kind=kinds.SAP_SALES_ORDER_ITEM, value=f"{sequence}/{posnr}"
+                    )
+                )
+                for line, leaf in draft.leaves_with_lines:
+                    references += self.leaf_references(line, leaf, sequence, posnr)
+                    if leaf.shipped:
+                        groups.setdefault((leaf.site.pk, leaf.setting.carrier.scac), []).append((line, leaf))
+            for shipped in groups.values():
+                first = shipped[0][1]
+                carrier = first.setting.carrier
+                shipment = Shipment(
+                    order=order,
+                    carrier=carrier.scac,
+                    tracking_number=tracking_number(rng, carrier.name),
+                    bill_of_lading=f"{rng.randrange(10**16, 10**17)}",
+                    ship_from=first.site,
+                    eta=max((leaf.plan.eta for _line, leaf in shipped if leaf.plan.eta), default=None),
+                    packages=len(shipped),
+                    source_system=first.setting.warehouse,
+                )
+                shipments.append(shipment)
+                for line, _leaf in shipped:
+                    line.carrier, line.tracking_number = carrier.scac, shipment.tracking_number
+                    carried.append((shipment, line))
+                    references += [
+                        LineReference(
+                            line=line,
+                            issuer=shipment.source_system,
+                            kind=kinds.BILL_OF_LADING,
+                            value=shipment.bill_of_lading,
+                        ),
+                        LineReference(
+                            line=line,
+                            issuer_kind=Issuer.CARRIER,
+                            issuer=carrier.scac,
+                            kind=kinds.TRACKING_NUMBER,
+                            value=shipment.tracking_number,
+                        ),
+                    ]
+        Shipment.objects.bulk_create(shipments)
+        ShipmentLine.objects.bulk_create(
+            ShipmentLine(shipment=shipment, line=line, quantity=line.quantity) for shipment, line in carried
+        )
+        OrderLine.objects.bulk_update([line for _shipment, line in carried], ["carrier", "tracking_number"])
+        LineReference.objects.bulk_create(references)
+
+    def leaf_references(self, line: OrderLine, leaf: _Leaf, sequence: int, posnr: str) -> list[LineReference]:
+        kinds = LineReference.Kind
         statuses = {fact.status for fact in leaf.due}
         references = []
         if statuses - {LineStatus.RELEASED, LineStatus.AWAITING_PART, LineStatus.ON_HOLD, LineStatus.CANCELLED}:
             # An outbound delivery per order and site once stock is allocated; derived so it never repeats.
             delivery = 80000000 + (sequence - FIRST_SEQUENCE) * 16 + leaf.site.pk % 16
-            references.append(LineReference(line=line, kind=kinds.SAP_DELIVERY_ITEM, value=f"{delivery}/{posnr}"))
-        if leaf.shipped:
-            carrier = leaf.setting.carrier
-            OrderLine.objects.filter(pk=line.pk).update(
-                carrier=carrier.scac, tracking_number=tracking_number(rng, carrier.name)
-            )
             references.append(
-                LineReference(line=line, kind=kinds.BILL_OF_LADING, value=f"{rng.randrange(10**16, 10**17)}")
+                LineReference(line=line, issuer=ERP, kind=kinds.SAP_DELIVERY_ITEM, value=f"{delivery}/{posnr}")
             )
         if LineStatus.VERIFIED in statuses:
             references.append(
-                LineReference(line=line, kind=kinds.FIELD_SERVICE_JOB, value=f"FSJ-{rng.randrange(10**6, 10**7)}")
+                LineReference(
+                    line=line,
+                    issuer=FIELD_APP,
+                    kind=kinds.FIELD_SERVICE_JOB,
+                    value=f"FSJ-{self.rng.randrange(10**6, 10**7)}",
+                )
             )
         return references
 

@@ -48,6 +48,11 @@ class Shipment(models.Model):
         number = self.bill_of_lading or self.pro_number or self.tracking_number or str(self.public_id)[:8]
         return f"{self.carrier} {number}".strip()
 
+    @property
+    def numbers(self) -> list[str]:
+        """The shipment's numbers, carrier's tracking number first."""
+        return [number for number in (self.tracking_number, self.bill_of_lading, self.pro_number) if number]
+
 
 class ShipmentLine(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", verbose_name=_("shipment"))

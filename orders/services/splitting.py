@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import EventKind, EventOutcome, OrderLine, Site
-from orders.publication import Topic
+from orders.publication import Topic, status_change_hooks_run
 from orders.services.events import Actor, Provenance, line_start_record, status_event_record, unique_fact_key
 from orders.services.locking import order_lock_for_line
 from orders.services.outbox import outbox_publish
@@ -105,6 +105,7 @@ def split_line(
             kind=EventKind.SPLIT,
         )
         line.save(update_fields=["is_split", "audit_sequence", "audit_head", "updated_at"])
+        status_change_hooks_run([line])  # the line's status is its children's from now on
         order = order_rollup_refresh(order_id=line.order_id)
         if publish:
             outbox_publish(

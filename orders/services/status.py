@@ -16,6 +16,7 @@ from django_fsm import has_transition_perm
 
 from orders.clocks import clock_tolerances
 from orders.models import ActorKind, EventKind, EventOutcome, Order, OrderLine, OutboxEvent, StatusEvent
+from orders.publication import status_change_hooks_run
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key, unique_fact_key
 from orders.services.facts import LINE_STATUS_FIELDS, ORDER_ROLLUP_FIELDS, LineChange, event_payload, fact_take
@@ -187,6 +188,8 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
         # Derived fields only: the event log says why they changed, so no history rows for them.
         rows_update(model=Order, objects=orders, fields=ORDER_ROLLUP_FIELDS)
         OutboxEvent.objects.bulk_create([row for row, _key in outbox])
+    # In this transaction: what other apps must change with the status (a stale alert it ends).
+    status_change_hooks_run([changed[pk] for pk in sorted(changed)])
     if outbox:
         outbox_dispatch_after_commit([row.pk for row, _key in outbox])
 

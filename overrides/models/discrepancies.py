@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from orders.status import LineStatus
+from overrides.texts import discrepancy_summary_text
 
 
 class DiscrepancyRule(models.Model):
@@ -37,7 +38,10 @@ class Discrepancy(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="discrepancies")
     rule = models.ForeignKey(DiscrepancyRule, on_delete=models.SET_NULL, null=True, blank=True)
-    summary = models.CharField(_("summary"), max_length=300)
+    summary = models.CharField(_("summary"), max_length=300)  # in English, for searches and exports
+    # What the summary says, as a code with parameters (overrides.texts): shown in the reader's language.
+    summary_code = models.CharField(_("summary code"), max_length=40, blank=True)
+    summary_params = models.JSONField(_("summary parameters"), default=dict, blank=True)
     # The status events (and through them the inbound messages) that show the disagreement.
     evidence = models.ManyToManyField("orders.StatusEvent", related_name="+", verbose_name=_("evidence"))
     owner = models.ForeignKey(
@@ -64,4 +68,8 @@ class Discrepancy(models.Model):
         indexes = [models.Index(fields=["resolved_at", "due_at"], name="discrepancy_open_due")]
 
     def __str__(self) -> str:
-        return self.summary
+        return self.summary_text
+
+    @property
+    def summary_text(self) -> str:
+        return discrepancy_summary_text(self.summary_code, self.summary_params, self.summary)

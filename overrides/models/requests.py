@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from orders.status import LineStatus
+from overrides.texts import approval_reason_text
 
 
 class OverrideReason(models.Model):
@@ -57,8 +58,11 @@ class OverrideRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
-    # Why policy asks for a second person (empty: none needed).
+    # Why policy asks for a second person (empty: none needed): codes with parameters
+    # (overrides.texts), shown in the reader's language.
     approval_reasons = models.JSONField(_("why approval is needed"), default=list, blank=True)
+    # Each line's status when the request was made ({line id: status}): "from → to" at approval.
+    from_statuses = models.JSONField(_("statuses when requested"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -84,3 +88,10 @@ class OverrideRequest(models.Model):
     @property
     def needs_approval(self) -> bool:
         return bool(self.approval_reasons)
+
+    @property
+    def approval_reason_texts(self) -> list[str]:
+        return [approval_reason_text(reason) for reason in self.approval_reasons]
+
+    def from_status_of(self, line_id: int) -> str:
+        return self.from_statuses.get(str(line_id), "")

@@ -65,10 +65,17 @@ def access_grants() -> list[AccessGrant]:
         *_object_grants(permissions),
         *_superuser_grants(),
     ]
-    last_uses = _last_uses({user.pk for user, *_rest in found})
+    user_ids = {user.pk for user, *_rest in found}
+    last_uses = _last_uses(user_ids)
+    # A power held through a group or directly acts on the person's scope: name it.
+    scopes = _scopes(user_ids)
     grants = {
         (user.pk, power, via, scope): AccessGrant(
-            user=user, power=power, via=via, scope=scope, last_used_at=last_uses.get((user.pk, power))
+            user=user,
+            power=power,
+            via=via,
+            scope=scope or _person_scope(user, scopes.get(user.pk, [])),
+            last_used_at=last_uses.get((user.pk, power)),
         )
         for user, power, via, scope in found
     }
@@ -132,8 +139,79 @@ def access_review_decide(*, item_id: int, user, decision: str) -> AccessReviewIt
         return item
 
 
+SCOPE_POWERS = {
+    "work_in_region": gettext_lazy("every region"),
+    "work_at_site": gettext_lazy("every site"),
+    "work_for_account": gettext_lazy("every account"),
+}
+SCOPE_KINDS = {"region": gettext_lazy("region"), "site": gettext_lazy("site"), "account": gettext_lazy("account")}
+
+
+def _scopes(user_ids: set[int]) -> dict[int, list[str]]:
+    """Per person, the regions, sites and accounts they work on (object grants, their own or
+    their groups'), or "every region" for a global grant: a fixed number of queries."""
+    users = get_user_model()
+    codes = list(SCOPE_POWERS)
+    scope_permissions = {
+        permission.pk: permission.codename
+        for permission in Permission.objects.filter(content_type__app_label="orders", codename__in=codes)
+    }
+    scopes: dict[int, list[str]] = {}
+
+    def add(user_id: int, label: str) -> None:
+        if label not in scopes.setdefault(user_id, []):
+            scopes[user_id].append(label)
+
+    group_members: dict[int, list[int]] = {}
+    for membership in users.groups.through.objects.filter(user_id__in=user_ids):
+        group_members.setdefault(membership.group_id, []).append(membership.user_id)
+    for row in users.user_permissions.through.objects.filter(user_id__in=user_ids, permission_id__in=scope_permissions):
+        add(row.user_id, str(SCOPE_POWERS[scope_permissions[row.permission_id]]))
+    group_grants = Group.permissions.through.objects.filter(
+        group_id__in=group_members, permission_id__in=scope_permissions
+    )
+    for row in group_grants:
+        for user_id in group_members[row.group_id]:
+            add(user_id, str(SCOPE_POWERS[scope_permissions[row.permission_id]]))
+    user_rows = UserObjectPermission.objects.filter(user_id__in=user_ids, permission_id__in=scope_permissions)
+    group_rows = GroupObjectPermission.objects.filter(group_id__in=group_members, permission_id__in=scope_permissions)
+    for row in _with_objects(user_rows.select_related("content_type")):
+        add(row.user_id, _scope(row))
+    for row in _with_objects(group_rows.select_related("content_type")):
+        for user_id in group_members[row.group_id]:
+            add(user_id, _scope(row))
+    return scopes
+
+
+def _person_scope(user, labels: list[str]) -> str:
+    if user.is_superuser:
+        return _("everything (superuser)")
+    if not labels:
+        return _("no orders (no region, site or account granted)")
+    return ", ".join(sorted(labels))
+
+
 def access_power_label(power: str) -> str:
     return str(POWERS.get(power, power))
+
+
+def access_revocation_effect(item: AccessReviewItem) -> str:
+    """What revoking the grant takes away, in words, for the confirmation the reviewer reads."""
+    name = item.user.get_username()
+    if item.via.startswith(VIA_GROUP):
+        return _(
+            "This removes %(user)s from the group “%(group)s”, and with it every right the group gives, "
+            "not only this one."
+        ) % {"user": name, "group": item.via.removeprefix(VIA_GROUP)}
+    if item.via == VIA_SUPERUSER:
+        return _("This takes away %(user)s's superuser status, and every right it gives.") % {"user": name}
+    if item.via.startswith(VIA_OBJECT):
+        return _("This removes %(user)s's right to %(power)s on %(scope)s.") % {
+            "user": name,
+            "power": access_power_label(item.power),
+            "scope": item.scope,
+        }
+    return _("This removes %(user)s's right to %(power)s.") % {"user": name, "power": access_power_label(item.power)}
 
 
 def access_via_label(via: str) -> str:
@@ -223,9 +301,10 @@ def _with_objects(rows: QuerySet) -> list:
 
 
 def _scope(row) -> str:
+    kind = str(SCOPE_KINDS.get(row.content_type.model, row.content_type.model))
     if row.found_object is None:
-        return f"{row.content_type.model} #{row.object_pk} (deleted)"
-    return f"{row.content_type.model} {row.found_object}"
+        return f"{kind} #{row.object_pk} (deleted)"
+    return f"{kind} {row.found_object}"
 
 
 def _last_uses(user_ids: set[int]) -> dict[tuple[int, str], datetime]:

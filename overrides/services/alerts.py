@@ -1,5 +1,6 @@
 """Stale-status alerts: opened once per breach of a rule, escalated up the ladder until someone
-acknowledges them, resolved when the line leaves the status."""
+acknowledges them, resolved when the line leaves the status (in the transaction of the change
+that ends it, through the core's status-change hook; the scan catches anything else)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,11 +142,20 @@ def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> i
     return len(overdue)
 
 
+def stale_alerts_resolve_for_lines(lines: list[OrderLine], *, now: datetime | None = None) -> int:
+    """Resolve the open alerts of `lines` whose line has left the alert's status (or was split):
+    called by the core in the transaction that writes the change (orders.publication hook)."""
+    open_alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line_id__in=[line.pk for line in lines])
+    return open_alerts.filter(_MOVED_ON).update(resolved_at=now or timezone.now())
+
+
+# The line has left the status the alert was raised for (a later return to it is a new breach
+# with a new alert), or was split (its status is its children's now).
+_MOVED_ON = ~Q(line__status=F("status")) | ~Q(line__status_occurred_at=F("status_since")) | Q(line__is_split=True)
+
+
 def _alerts_resolve_moved_on(*, now: datetime) -> int:
-    """An open alert is resolved once its line has left the status it was raised for; a later
-    return to that status is a new breach with a new alert."""
-    moved_on = ~Q(line__status=F("status")) | ~Q(line__status_occurred_at=F("status_since"))
-    return StaleAlert.objects.filter(resolved_at__isnull=True).filter(moved_on).update(resolved_at=now)
+    return StaleAlert.objects.filter(resolved_at__isnull=True).filter(_MOVED_ON).update(resolved_at=now)
 
 
 def _alert_payload(alert: StaleAlert, line: OrderLine) -> dict:

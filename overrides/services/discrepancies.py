@@ -7,20 +7,33 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
 from orders.scoping import lines_visible_to
-from orders.status import IN_SENTENCE, PATH, RANK, LineStatus
+from orders.status import PATH, RANK, LineStatus
 from overrides.models import Discrepancy, DiscrepancyRule
+from overrides.texts import coded, discrepancy_summary_text
 
 
 def discrepancy_open(
-    *, kind: str, line: OrderLine, summary: str, evidence: list[StatusEvent], fingerprint: str, rule=None, now=None
+    *,
+    kind: str,
+    line: OrderLine,
+    summary: str | dict,
+    evidence: list[StatusEvent],
+    fingerprint: str,
+    rule=None,
+    now=None,
 ) -> Discrepancy | None:
-    """Open a case unless one with the same fingerprint exists (then None)."""
+    """Open a case unless one with the same fingerprint exists (then None). `summary` is a coded
+    text (overrides.texts.coded: shown in the reader's language) or, from a person, plain text."""
     now = now or timezone.now()
+    code, params = (summary["code"], summary["params"]) if isinstance(summary, dict) else ("", {})
+    if code:
+        with translation.override(settings.LANGUAGE_CODE):
+            summary = discrepancy_summary_text(code, params, "")
     try:
         with transaction.atomic():
             discrepancy = Discrepancy.objects.create(
@@ -28,6 +41,8 @@ def discrepancy_open(
                 line=line,
                 rule=rule,
                 summary=summary[:300],
+                summary_code=code,
+                summary_params=params,
                 opened_at=now,
                 due_at=now + timedelta(minutes=settings.DISCREPANCY_RESPONSE_MINUTES),
                 fingerprint=_digest(fingerprint),
@@ -43,12 +58,12 @@ def discrepancy_open_for_contested_override(*, line_id: int, event_id: int, held
     return discrepancy_open(
         kind=Discrepancy.Kind.OVERRIDE_CONTESTED,
         line=event.line,
-        summary=_("%(source)s reports %(reported)s; an override holds %(held)s")
-        % {
-            "source": event.source_system or event.actor_label,
-            "reported": LineStatus(event.to_status).label,
-            "held": LineStatus(held_status).label if held_status else "?",
-        },
+        summary=coded(
+            "override_contested",
+            source=event.source_system or event.actor_label,
+            status=event.to_status,
+            held=held_status,
+        ),
         evidence=[event],
         fingerprint=f"contested:{line_id}:{event_id}",
     )
@@ -166,19 +181,18 @@ def _sources_disagree_open(*, rule: DiscrepancyRule, now: datetime) -> int:
 
 def _sources_disagree_summary(
     *, rule: DiscrepancyRule, leading_event: StatusEvent, ledger_event: StatusEvent | None
-) -> str:
+) -> dict:
     if ledger_event is None:
-        return _("%(leading)s says %(reported)s; %(ledger)s has reported nothing for this line") % {
-            "leading": rule.leading_source,
-            "reported": IN_SENTENCE[leading_event.to_status],
-            "ledger": rule.ledger_source,
-        }
-    return _("%(leading)s says %(reported)s; %(ledger)s still says %(current)s") % {
-        "leading": rule.leading_source,
-        "reported": IN_SENTENCE[leading_event.to_status],
-        "ledger": rule.ledger_source,
-        "current": IN_SENTENCE[ledger_event.to_status],
-    }
+        return coded(
+            "ledger_silent", leading=rule.leading_source, reported=leading_event.to_status, ledger=rule.ledger_source
+        )
+    return coded(
+        "ledger_behind",
+        leading=rule.leading_source,
+        reported=leading_event.to_status,
+        ledger=rule.ledger_source,
+        current=ledger_event.to_status,
+    )
 
 
 def _discrepancies_escalate_overdue(*, now: datetime) -> int:

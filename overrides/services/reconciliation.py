@@ -21,7 +21,7 @@ from integrations.adapters import AdapterError, adapter_for
 from integrations.models import InboundMessage, SourceSystem
 from integrations.services.lines import AmbiguousReference, LineNotFound
 from integrations.services.processing import Quarantine, message_statuses_resolve, status_fact_build
-from orders.models import OrderLine, StatusEvent
+from orders.models import ActorKind, OrderLine, StatusEvent
 from orders.scoping import lines_visible_to
 from orders.services import Actor, FactFromTheFuture, Provenance
 from orders.services.bulk import StatusFact, status_facts_apply
@@ -158,7 +158,14 @@ def reconciliation_run_apply(*, run_id: int, user, item_ids: list[int]) -> Recon
             )
         source = SourceSystem.objects.filter(code=run.source_code).first()
         facts = [
-            _fact_loaded(stored, line_id=item.line_id, source_code=run.source_code, source=source, approved_by=user)
+            _fact_loaded(
+                stored,
+                line_id=item.line_id,
+                source_code=run.source_code,
+                source=source,
+                started_by=run.created_by,
+                approved_by=user,
+            )
             for item in items
             for stored in item.facts
         ]
@@ -317,12 +324,14 @@ def _fact_stored(fact: StatusFact, *, outcome: str) -> dict:
     }
 
 
-def _fact_loaded(stored: dict, *, line_id: int, source_code: str, source, approved_by) -> StatusFact:
+def _fact_loaded(stored: dict, *, line_id: int, source_code: str, source, started_by, approved_by) -> StatusFact:
+    """The stored fact as the source's, naming both people on its event: the one who started the
+    run (who found it) as the actor's person, the one who applied it as the approver."""
     fact = StatusFact(
         line_id=line_id,
         status=stored["status"],
         occurred_at=parse_datetime(stored["occurred_at"]),
-        actor=Actor.integration(source_code),
+        actor=Actor(kind=ActorKind.INTEGRATION, label=source_code, user=started_by),
         provenance=Provenance(
             source_system=source_code,
             inbound_message_id=stored["message_id"],

@@ -1,16 +1,24 @@
 """Override requests: ask, approve or reject (never your own), apply through the core."""
 
+import hashlib
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import OrderLine, StatusEvent
+from orders.models import EventKind, EventOutcome, OrderLine, StatusEvent
 from orders.scoping import lines_visible_to
 from orders.services import Actor, line_status_override, status_event_suppress
+from orders.services.decide import Fact, judge
+from orders.services.events import unique_fact_key
+from orders.services.facts import line_state
+from orders.services.locking import orders_lock_for_lines
 from orders.status import LineStatus
 from overrides.models import OverrideReason, OverrideRequest
 from overrides.policy import status_override_approval_reasons, suppression_approval_reasons
+from overrides.texts import approval_reason_text
 
 
 def override_request_create(
@@ -49,6 +57,7 @@ def override_request_create(
             hold_until_source_confirms=hold_until_source_confirms,
             requested_by=user,
             approval_reasons=status_override_approval_reasons(lines=lines, target_status=target_status),
+            from_statuses={str(line.pk): line.status for line in lines},
         )
         request.lines.set(lines)
         if not request.needs_approval:
@@ -70,17 +79,90 @@ def override_suppression_create(*, user, event_id: int, reason_code: str, justif
             justification=justification,
             requested_by=user,
             approval_reasons=suppression_approval_reasons(event=event),
+            from_statuses={str(event.line_id): event.line.status},
         )
         request.lines.set([event.line])
         return request
 
 
-def override_request_approve(*, request_id: int, user, note: str = "") -> OverrideRequest:
+@dataclass(frozen=True)
+class LinePreview:
+    """What approving a status request would do to one line, judged now."""
+
+    line: OrderLine
+    requested_from: str  # the line's status when the request was made ("" when not recorded)
+    outcome: str  # orders.models.EventOutcome of the override judged against the line as it is
+    status_after: str
+
+    @property
+    def changed_since_request(self) -> bool:
+        return bool(self.requested_from) and self.requested_from != self.line.status
+
+    @property
+    def requested_from_label(self) -> str:
+        return LineStatus(self.requested_from).label if self.requested_from else ""
+
+    @property
+    def status_after_label(self) -> str:
+        return LineStatus(self.status_after).label
+
+    @property
+    def outcome_label(self) -> str:
+        return EventOutcome(self.outcome).label
+
+
+@dataclass(frozen=True)
+class ApprovalPreview:
+    """The request decided again against its lines as they are now: the core's decision per line
+    (orders.services.decide) and the four-eyes policy's reasons today. `fingerprint` names the
+    lines' state it was judged on: approving refuses when the lines changed after the preview."""
+
+    request: OverrideRequest
+    lines: list[LinePreview]
+    approval_reasons: list[dict]
+    fingerprint: str
+
+    @property
+    def approval_reason_texts(self) -> list[str]:
+        return [approval_reason_text(reason) for reason in self.approval_reasons]
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.request.kind == OverrideRequest.Kind.SUPPRESS_EVENT or any(
+            preview.outcome == EventOutcome.APPLIED for preview in self.lines
+        )
+
+
+def override_request_preview(*, request_id: int, user) -> ApprovalPreview:
+    """What approving would do now (nothing is written)."""
+    _require(user, "overrides.approve_overriderequest")
+    request = override_requests_visible_to(user).select_related("reason", "requested_by", "event").get(pk=request_id)
+    if request.requested_by_id == user.pk:
+        raise PermissionDenied(_("Someone else must approve your own request."))
+    return _preview(request, list(request.lines.select_related("order", "part").order_by("pk")))
+
+
+def override_request_approve(*, request_id: int, user, note: str = "", seen: str | None = None) -> OverrideRequest:
+    """Approve and apply. With `seen` (the fingerprint of the preview the approver confirmed),
+    the request is decided again in the approving transaction, with the lines locked, and refused
+    when they are no longer as the approver saw them."""
     _require(user, "overrides.approve_overriderequest")
     with transaction.atomic():
         request = _pending_for(user, request_id)
         if request.requested_by_id == user.pk:
             raise PermissionDenied(_("Someone else must approve your own request."))
+        if seen is not None:
+            # The core's lock order: the orders, then their lines by id; then judge again.
+            line_ids = list(request.lines.values_list("pk", flat=True))
+            locked = orders_lock_for_lines(line_ids=line_ids)
+            lines = sorted(
+                (order.lines[pk] for order in locked.values() for pk in line_ids if pk in order.lines),
+                key=lambda line: line.pk,
+            )
+            if _preview(request, lines).fingerprint != seen:
+                raise ValidationError(
+                    {"state": _("The line changed while you were looking: check what approving does now.")}
+                )
         request.decided_by = user
         request.decided_at = timezone.now()
         request.decision_note = note
@@ -113,6 +195,52 @@ def override_request_withdraw(*, request_id: int, user) -> OverrideRequest:
         request.decided_at = timezone.now()
         request.save(update_fields=["state", "decided_at"])
         return request
+
+
+def _preview(request: OverrideRequest, lines: list[OrderLine]) -> ApprovalPreview:
+    previews = []
+    for line in lines:
+        if request.kind == OverrideRequest.Kind.SUPPRESS_EVENT:
+            outcome, after = EventOutcome.UNCHANGED, line.status
+        else:
+            judgement = judge(
+                state=line_state(line),
+                fact=Fact(
+                    status=request.target_status,
+                    occurred_at=timezone.now(),
+                    key=unique_fact_key(),
+                    kind=EventKind.HELD_OVERRIDE if request.hold_until_source_confirms else EventKind.OVERRIDE,
+                    from_integration=False,
+                ),
+            )
+            outcome, after = judgement.outcome, judgement.state.status
+        previews.append(
+            LinePreview(
+                line=line,
+                requested_from=request.from_status_of(line.pk),
+                outcome=outcome,
+                status_after=after,
+            )
+        )
+    if request.kind == OverrideRequest.Kind.SUPPRESS_EVENT:
+        reasons = request.approval_reasons
+    else:
+        reasons = status_override_approval_reasons(lines=lines, target_status=request.target_status)
+    state = "|".join(f"{line.pk}:{line.status}:{line.audit_sequence}" for line in lines)
+    return ApprovalPreview(
+        request=request,
+        lines=previews,
+        approval_reasons=reasons,
+        fingerprint=hashlib.sha256(state.encode()).hexdigest()[:16],
+    )
+
+
+def pending_requests_on_lines(line_ids: list[int], *, exclude_id: int | None = None):
+    """Requests waiting for approval that touch any of the lines."""
+    pending = OverrideRequest.objects.filter(state=OverrideRequest.State.PENDING, lines__in=line_ids)
+    if exclude_id is not None:
+        pending = pending.exclude(pk=exclude_id)
+    return pending.distinct()
 
 
 def override_requests_visible_to(user):

@@ -19,6 +19,7 @@ from overrides.services.access import (
     access_power_label,
     access_review_decide,
     access_review_start,
+    access_revocation_effect,
     access_via_label,
 )
 
@@ -63,11 +64,20 @@ def access_review_detail(request, pk: int):
 @login_required
 @permission_required("overrides.view_accessreview", raise_exception=True)
 def access_review_item_decide(request, pk: int, item_pk: int):
-    item = get_object_or_404(AccessReviewItem, pk=item_pk, review_id=pk)
+    item = get_object_or_404(AccessReviewItem.objects.select_related("user", "review"), pk=item_pk, review_id=pk)
     form = AccessDecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Certify or revoke."))
         return redirect("backoffice:access_review", pk=pk)
+    if form.cleaned_data["decision"] == AccessReviewItem.Decision.REVOKED and not request.POST.get("confirmed"):
+        # Revoking can take more than this one grant away (a group, superuser status): say what, first.
+        context = {
+            "review": item.review,
+            "item": item,
+            "power": access_power_label(item.power),
+            "effect": access_revocation_effect(item),
+        }
+        return render(request, "backoffice/access_revoke_confirm.html", context)
     try:
         access_review_decide(item_id=item.pk, user=request.user, decision=form.cleaned_data["decision"])
     except ValidationError as error:

@@ -15,11 +15,14 @@ from django.views.decorators.http import require_POST
 from orders.models import OrderLine
 from overrides.forms import DecisionForm, add_service_errors
 from overrides.models import OverrideRequest
+from overrides.selectors import conflicting_requests
 from overrides.services.requests import (
     override_request_approve,
+    override_request_preview,
     override_request_reject,
     override_request_withdraw,
     override_requests_visible_to,
+    pending_requests_on_lines,
 )
 
 RECENT_DECISIONS = 25
@@ -39,8 +42,11 @@ def request_decide(request, pk: int, decision: str):
     if form.is_valid():
         note = form.cleaned_data["note"]
         try:
+            if decision == "approve" and not form.cleaned_data["seen"]:
+                # First what approving would do to the lines as they are now; the approver confirms.
+                return _preview_page(request, pk, form)
             if decision == "approve":
-                override_request_approve(request_id=pk, user=request.user, note=note)
+                override_request_approve(request_id=pk, user=request.user, note=note, seen=form.cleaned_data["seen"])
                 done = _("Request #%(id)s approved and applied.")
             elif decision == "reject":
                 override_request_reject(request_id=pk, user=request.user, note=note)
@@ -53,11 +59,39 @@ def request_decide(request, pk: int, decision: str):
         except ObjectDoesNotExist as missing:
             raise Http404 from missing
         except ValidationError as error:
+            if decision == "approve" and form.cleaned_data["seen"] and "state" in getattr(error, "error_dict", {}):
+                # The line moved while the approver looked: show what approving does now.
+                still_pending = override_requests_visible_to(request.user).filter(
+                    pk=pk, state=OverrideRequest.State.PENDING
+                )
+                if still_pending.exists():
+                    messages.error(request, " ".join(error.messages))
+                    return _preview_page(request, pk, DecisionForm({"note": note}))
             add_service_errors(form, error)
         else:
             messages.success(request, done % {"id": pk})
             return redirect("backoffice:approvals")
     return _approvals_page(request, failed_id=pk, failed_form=form)
+
+
+def _preview_page(request, pk: int, form: DecisionForm):
+    try:
+        preview = override_request_preview(request_id=pk, user=request.user)
+    except PermissionDenied as refusal:
+        return render(request, "backoffice/forbidden.html", {"message": str(refusal)}, status=403)
+    except ObjectDoesNotExist as missing:
+        raise Http404 from missing
+    if preview.request.state != OverrideRequest.State.PENDING:
+        messages.error(request, _("This request has already been decided."))
+        return redirect("backoffice:approvals")
+    others = pending_requests_on_lines([line.line.pk for line in preview.lines], exclude_id=pk)
+    context = {
+        "preview": preview,
+        "override": preview.request,
+        "note": form.data.get("note", ""),
+        "conflicts": others.select_related("requested_by"),
+    }
+    return render(request, "backoffice/approval_preview.html", context)
 
 
 @login_required
@@ -80,6 +114,9 @@ def _approvals_page(request, *, failed_id: int | None = None, failed_form: Decis
         .prefetch_related(lines)
     )
     pending = list(visible.filter(state=OverrideRequest.State.PENDING).order_by("requested_at"))
+    conflicts = conflicting_requests(pending)
+    for override in pending:
+        override.conflicts = conflicts.get(override.pk, [])
     # Errors about a request no longer pending (decided in another tab) have no row to sit on.
     detached = failed_form is not None and failed_id not in {override.pk for override in pending}
     context = {

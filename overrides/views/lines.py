@@ -6,14 +6,16 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from orders.models import OrderLine, StatusEvent
+from orders.models import OrderLine, Shipment, StatusEvent
 from orders.scoping import lines_visible_to
 from orders.status import LineStatus
 from overrides.forms import OverrideRequestForm, SuppressionForm, add_service_errors
 from overrides.models import Discrepancy, OverrideReason, OverrideRequest, StaleAlert
+from overrides.selectors import pending_requests_by_line, reason_labels
 from overrides.services.requests import override_request_create, override_suppression_create
 
 # The core names some fields differently from the form.
@@ -27,7 +29,15 @@ def line_detail(request, pk: int):
     if posted and not request.user.has_perm("overrides.add_overriderequest"):
         raise PermissionDenied
     line = _line_for(request.user, pk)
-    form = OverrideRequestForm(request.POST if posted else None, request.FILES if posted else None)
+    pending = pending_requests_by_line([line.pk]).get(line.pk, [])
+    prefix = request.POST.get("form_prefix") or None if posted else None
+    form = OverrideRequestForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        line=line,
+        pending=pending,
+        prefix=prefix,
+    )
     if posted and form.is_valid():
         data = form.cleaned_data
         try:
@@ -49,6 +59,9 @@ def line_detail(request, pk: int):
             add_service_errors(form, error, aliases=SERVICE_FIELDS)
         else:
             messages.success(request, _outcome_message(override))
+            back = request.POST.get("next", "")
+            if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+                return redirect(back)
             return redirect("backoffice:line", pk=line.pk)
     return _line_page(request, line, override_form=form)
 
@@ -77,12 +90,17 @@ def line_hide_event(request, pk: int):
         else:
             messages.success(request, _("Hiding the event from customers waits for a second person's approval."))
             return redirect("backoffice:line", pk=line.pk)
-    return _line_page(request, line, override_form=OverrideRequestForm(), suppression_form=form)
+    pending = pending_requests_by_line([line.pk]).get(line.pk, [])
+    return _line_page(
+        request, line, override_form=OverrideRequestForm(line=line, pending=pending), suppression_form=form
+    )
 
 
 def _line_for(user, pk: int) -> OrderLine:
     """The line, if it is in the user's scope; out of scope is 404 like a line that does not exist."""
-    lines = lines_visible_to(user).select_related("order__region", "order__account", "part", "site", "parent")
+    lines = lines_visible_to(user).select_related(
+        "order__region", "order__account", "order__asset", "part", "site", "parent"
+    )
     return get_object_or_404(lines, pk=pk)
 
 
@@ -102,8 +120,17 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         .select_related("line", "actor_user", "approved_by", "suppression__suppressed_by", "suppression__approved_by")
         .order_by("occurred_at", "line__number", "sequence")
     )
+    ancestors = []
+    parent = line.parent
+    while parent is not None:
+        ancestors.insert(0, parent)
+        parent = OrderLine.objects.filter(pk=parent.parent_id).first() if parent.parent_id else None
     context = {
         "line": line,
+        "ancestors": ancestors,
+        "live_orders": [line.order.public_id],
+        "reason_labels": reason_labels(),
+        "shipments": Shipment.objects.filter(lines__line__in=lines).select_related("ship_from").distinct(),
         "children": lines[1:],
         "events": events,
         "alerts": StaleAlert.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
@@ -136,7 +163,7 @@ def _outcome_message(override: OverrideRequest) -> str:
     if override.state == OverrideRequest.State.APPLIED:
         return _("Override applied: the line is now %(status)s.") % {"status": LineStatus(override.target_status).label}
     return _("Your override waits for a second person's approval: %(reasons)s.") % {
-        "reasons": "; ".join(override.approval_reasons)
+        "reasons": "; ".join(override.approval_reason_texts)
     }
 
 

@@ -15,9 +15,9 @@ from orders.scoping import lines_visible_to, orders_visible_to
 from overrides.forms import STALE, QueueFilterForm
 from overrides.models import Discrepancy, StaleAlert
 
-ROWS_PER_PAGE = 100
+ROWS_PER_PAGE = 50
 CRITICALITY_ORDER = {"A": 0, "B": 1, "C": 2}
-LINE_FIELDS = ("line__order__region", "line__part")
+LINE_FIELDS = ("line__order__region", "line__order__account", "line__part", "line__site")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class QueueRow:
     since_label: str
     level: int
     due_at: datetime | None
-    assignee: str
+    assignee: object  # the person working on it (a user), or None
+    role: str = ""  # the role the escalation ladder asks to respond, for an alert nobody took
 
     @property
     def criticality(self) -> str:
@@ -62,11 +63,18 @@ def exception_queue(request):
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "rows": page.object_list, "query": query.urlencode()}
+    query.pop("fragment", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": page.object_list,
+        "query": query.urlencode(),
+        "live_orders": sorted({str(row.line.order.public_id) for row in page.object_list}),
+    }
     return render(request, "backoffice/queue.html", context)
 
 
-def _queue_rows(user, *, kind: str, criticality: str, region: str, sort: str) -> list[QueueRow]:
+def _queue_rows(user, *, kind: str, criticality: str, region: str, assigned: str, sort: str) -> list[QueueRow]:
     """Both kinds of open case in the user's scope, filtered in the database: two queries."""
     lines = lines_visible_to(user)
     if criticality:
@@ -78,6 +86,10 @@ def _queue_rows(user, *, kind: str, criticality: str, region: str, sort: str) ->
         alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line__in=lines).select_related(
             *LINE_FIELDS, "assignee_group", "acknowledged_by"
         )
+        if assigned == "mine":
+            alerts = alerts.filter(acknowledged_by=user)
+        elif assigned == "unassigned":
+            alerts = alerts.filter(acknowledged_by__isnull=True)
         rows += [_alert_row(alert) for alert in alerts]
     if kind != STALE:
         discrepancies = Discrepancy.objects.filter(resolved_at__isnull=True, line__in=lines).select_related(
@@ -85,18 +97,16 @@ def _queue_rows(user, *, kind: str, criticality: str, region: str, sort: str) ->
         )
         if kind:
             discrepancies = discrepancies.filter(kind=kind)
+        if assigned == "mine":
+            discrepancies = discrepancies.filter(owner=user)
+        elif assigned == "unassigned":
+            discrepancies = discrepancies.filter(owner__isnull=True)
         rows += [_discrepancy_row(discrepancy) for discrepancy in discrepancies]
     return sorted(rows, key=SORT_KEYS.get(sort, SORT_KEYS["criticality"]))
 
 
 def _alert_row(alert: StaleAlert) -> QueueRow:
-    if alert.acknowledged_by:
-        assignee = _("%(role)s, acknowledged by %(user)s") % {
-            "role": alert.assignee_group or "—",
-            "user": alert.acknowledged_by.get_username(),
-        }
-    else:
-        assignee = str(alert.assignee_group or "—")
+    # Whoever acknowledged the alert works on it; until then the ladder's role is asked to respond.
     return QueueRow(
         kind=STALE,
         kind_label=str(_("Stale status")),
@@ -107,7 +117,8 @@ def _alert_row(alert: StaleAlert) -> QueueRow:
         since_label=str(_("in this status since")),
         level=alert.level,
         due_at=alert.due_at,
-        assignee=assignee,
+        assignee=alert.acknowledged_by,
+        role=alert.assignee_group.name if alert.assignee_group else "",
     )
 
 
@@ -115,14 +126,14 @@ def _discrepancy_row(discrepancy: Discrepancy) -> QueueRow:
     return QueueRow(
         kind=discrepancy.kind,
         kind_label=discrepancy.get_kind_display(),
-        summary=discrepancy.summary,
+        summary=discrepancy.summary_text,
         line=discrepancy.line,
         status_label=discrepancy.line.get_status_display(),
         since=discrepancy.opened_at,
         since_label=str(_("case open since")),
         level=discrepancy.level,
         due_at=discrepancy.due_at,
-        assignee=discrepancy.owner.get_username() if discrepancy.owner else str(_("Nobody yet")),
+        assignee=discrepancy.owner,
     )
 
 

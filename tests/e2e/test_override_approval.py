@@ -53,7 +53,10 @@ def test_a_planner_asks_a_supervisor_approves_and_the_timeline_shows_both(page, 
     expect(row).to_contain_text("planner")
     expect(row).to_contain_text("moves a line backwards")
     row.get_by_role("textbox", name="Note").fill("Checked with the warehouse.")
-    row.get_by_role("button", name="Approve").click()
+    row.get_by_role("button", name="Approve…").click()
+    # (what approving does now, judged against the line as it is, then confirmed)
+    expect(page.locator("#approval-preview")).to_contain_text("Picking")
+    page.get_by_role("button", name="Confirm the approval").click()
     expect(page.locator(".bo-messages")).to_contain_text("approved and applied")
 
     # then the line is back in picking, and its timeline shows the override by the planner, approved by the supervisor

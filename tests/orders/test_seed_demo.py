@@ -33,6 +33,23 @@ def test_seed_demo_builds_consistent_histories():
     assert LineStatus.DELIVERED in leaf_statuses or LineStatus.VERIFIED in leaf_statuses
     assert not StatusEvent.objects.filter(occurred_at__gt=timezone.now()).exists()
     assert not get_user_model().objects.filter(username="demo").exists()  # DEBUG is off in tests
+    # every leaf that left its site is on a shipment carrying its tracking number, found by its references
+    shipped = OrderLine.objects.filter(is_split=False).exclude(tracking_number="")
+    assert shipped
+    for line in shipped:
+        shipment = line.shipment_lines.get().shipment
+        assert (shipment.tracking_number, shipment.carrier, shipment.order_id) == (
+            line.tracking_number,
+            line.carrier,
+            line.order_id,
+        )
+        assert set(line.references.values_list("kind", "value")) >= {
+            ("tracking_number", shipment.tracking_number),
+            ("bill_of_lading", shipment.bill_of_lading),
+        }
+    assert (
+        Order.history.count() == 25 and OrderLine.history.filter(history_type="+").count() == OrderLine.objects.count()
+    )
 
     counts = (Order.objects.count(), OrderLine.objects.count(), StatusEvent.objects.count())
     output = StringIO()

@@ -43,6 +43,7 @@ def holders(db, line):
     direct.user_permissions.add(Permission.objects.get(codename="override_line_status"))
     in_group = UserFactory(username="in-group")
     in_group.groups.add(Group.objects.get(name="supervisor"))
+    assign_perm("orders.work_in_region", in_group, line.order.region)  # scope: one region
     on_line = UserFactory(username="on-line")
     assign_perm(OVERRIDE, on_line, line)
     lead = UserFactory(username="depot-lead")
@@ -70,9 +71,11 @@ def _fresh(user):
 def test_every_way_of_holding_a_power_is_listed_with_how(holders, line):
     grants = _grants()
 
-    assert ("direct", OVERRIDE, "direct", "") in grants
-    assert ("in-group", OVERRIDE, "group supervisor", "") in grants
-    assert ("in-group", "overrides.approve_overriderequest", "group supervisor", "") in grants
+    # a power held directly or through a group acts on the person's scope, which is named
+    assert ("direct", OVERRIDE, "direct", "no orders (no region, site or account granted)") in grants
+    region = f"region {line.order.region}"
+    assert ("in-group", OVERRIDE, "group supervisor", region) in grants
+    assert ("in-group", "overrides.approve_overriderequest", "group supervisor", region) in grants
     assert ("on-line", OVERRIDE, f"object orders.orderline:{line.pk}", f"orderline {line}") in grants
     assert ("depot-lead", OVERRIDE, "group depot leads", f"orderline {line}") in grants
     assert {(power, via) for username, power, via, _scope in grants if username == "root"} == {
@@ -230,10 +233,35 @@ def test_the_pages_show_the_grants_and_take_decisions(client, holders, auditor):
     assert "Revoke" in detail
 
     item = _item(review, "direct")
-    client.post(reverse("backoffice:access_review_decide", args=[review.pk, item.pk]), {"decision": "revoked"})
+    decide = reverse("backoffice:access_review_decide", args=[review.pk, item.pk])
+    asked = client.post(decide, {"decision": "revoked"})
 
-    # then the permission is gone
+    # then they are first asked to confirm, and nothing is revoked yet
+    assert asked.status_code == 200
+    assert "right to override line statuses" in asked.content.decode()
+    assert _fresh(holders["direct"]).has_perm(OVERRIDE)
+
+    # when they confirm, then the permission is gone
+    client.post(decide, {"decision": "revoked", "confirmed": "1"})
     assert not _fresh(holders["direct"]).has_perm(OVERRIDE)
+
+
+def test_revoking_a_group_grant_says_it_removes_the_person_from_the_group(client, holders, auditor):
+    # given a review with a grant held through the supervisor group
+    client.force_login(auditor)
+    review = access_review_start(user=auditor)
+    item = review.items.filter(via__startswith="group ").select_related("user").first()
+
+    # when the auditor asks to revoke it
+    asked = client.post(reverse("backoffice:access_review_decide", args=[review.pk, item.pk]), {"decision": "revoked"})
+
+    # then the confirmation says the person leaves the group, with every right it gives
+    page = asked.content.decode().replace("&#x27;", "'")
+    group = item.via.removeprefix("group ")
+    assert f"removes {item.user.get_username()} from the group “{group}”" in page
+    assert "every right the group gives" in page
+    item.refresh_from_db()
+    assert item.decision == "pending"
 
 
 def test_a_planner_may_not_see_access_reviews(client, holders, auditor):

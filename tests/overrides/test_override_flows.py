@@ -21,6 +21,7 @@ from overrides.services.requests import (
     override_request_withdraw,
 )
 from tests.factories import OrderLineFactory, PartFactory, RegionFactory, UserFactory
+from tests.overrides.approving import approve_through_preview
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_risky_overrides_wait_for_a_second_person(emea, planner, advance, critic
 
     # then it waits for approval, says why, and the line has not moved
     assert request.state == OverrideRequest.State.PENDING
-    assert why in request.approval_reasons
+    assert why in request.approval_reason_texts
     line.refresh_from_db()
     assert line.status == history[-1]
 
@@ -105,7 +106,8 @@ def test_a_bulk_override_waits_for_a_second_person(emea, planner, advance):
 
     # then it waits: a bulk change is four-eyes even when each line alone would not be
     assert request.state == OverrideRequest.State.PENDING
-    assert request.approval_reasons == ["bulk override of 2 lines"]
+    assert request.approval_reasons == [{"code": "bulk", "params": {"count": 2}}]
+    assert request.approval_reason_texts == ["bulk override of 2 lines"]
     assert {line.status for line in request.lines.all()} == {"released"}
 
 
@@ -138,7 +140,7 @@ def test_approval_applies_the_override_and_the_timeline_names_both_people(client
 
     # when a supervisor approves it on the approvals page
     client.force_login(supervisor)
-    response = client.post(f"/backoffice/approvals/{request.pk}/approve/", {"note": "Checked with the DC."})
+    response = approve_through_preview(client, request.pk, "Checked with the DC.")
 
     # then the line is back in picking, the event names the planner as actor and the supervisor as approver
     assert response.status_code == 302

@@ -407,36 +407,78 @@ def test_a_window_that_ends_before_it_starts_is_refused(depot, night_supervisor)
         reconciliation_run_create(source_code="depot-lyon", since=now, until=now - timedelta(hours=1))
 
 
-def test_the_command_prints_the_mismatches_and_the_run(outage):
+def test_the_command_prints_the_mismatches_and_the_run(outage, night_supervisor):
     # given the outage
     _lines, messages = outage
     out = StringIO()
 
-    # when the command reconciles the window
+    # when the night supervisor reconciles the window from the command line
     since = (timezone.now() - timedelta(hours=3)).isoformat()
-    call_command("reconcile", "--source", "depot-lyon", "--since", since, stdout=out)
+    call_command("reconcile", "--source", "depot-lyon", "--since", since, "--user", "night-supervisor", stdout=out)
 
-    # then it prints a table of the mismatches, every line included, and the run id
+    # then it prints a table of the mismatches in the person's scope and the run id
     output = out.getvalue()
     rows = [line.split() for line in output.splitlines()]
     assert rows[0] == ["line", "current", "proposed", "since", "messages"]
     assert ["SO-1/10", "packed", "shipped", "2026-11-02T09:30:00+00:00", str(messages["behind"].pk)] in rows
-    assert ["SO-9/10", "received", "shipped", "2026-11-02T09:00:00+00:00", str(messages["elsewhere"].pk)] in rows
+    assert not [row for row in rows if row[0] == "SO-9/10"]  # Asia-Pacific: out of the night supervisor's scope
     run = ReconciliationRun.objects.get()
-    assert f"Reconciliation run #{run.pk}: 3 mismatch(es) in 9 message(s) read" in output
-    assert run.created_by is None
+    assert f"Reconciliation run #{run.pk}: 2 mismatch(es) in 9 message(s) read" in output
+    assert run.created_by == night_supervisor
+
+
+def test_a_command_line_run_obeys_four_eyes_and_its_corrections_name_both_people(
+    outage, night_supervisor, day_supervisor
+):
+    # given a run the night supervisor started from the command line
+    lines, _messages = outage
+    since = (timezone.now() - timedelta(hours=3)).isoformat()
+    call_command(
+        "reconcile", "--source", "depot-lyon", "--since", since, "--user", "night-supervisor", stdout=StringIO()
+    )
+    run = ReconciliationRun.objects.get()
+
+    # when the night supervisor tries to apply it, then it is refused
+    with pytest.raises(PermissionDenied):
+        _apply_all(run, night_supervisor)
+
+    # when the day supervisor applies it
+    _apply_all(run, day_supervisor)
+
+    # then each recorded fact is the source's, naming who started the run and who applied it
+    event = OrderLine.objects.get(pk=lines["behind"].pk).events.order_by("sequence").last()
+    assert (event.actor_kind, event.actor_label) == ("integration", "depot-lyon")
+    assert (event.actor_user, event.approved_by) == (night_supervisor, day_supervisor)
 
 
 @pytest.mark.parametrize(
     ("arguments", "error"),
     [
-        (["--source", "nowhere", "--since", "2026-11-02T08:00:00Z"], "Unknown source"),
-        (["--source", "depot-lyon", "--since", "yesterday"], "--since needs an ISO time"),
-        (["--source", "depot-lyon", "--since", "2026-11-02T08:00:00"], "--since needs an ISO time"),
+        ([], "the following arguments are required: --user"),
+        (["--user", "nobody"], "No active user 'nobody'"),
+        (["--user", "planner"], "planner may not start a reconciliation"),
+    ],
+    ids=["no-user", "unknown-user", "not-allowed"],
+)
+def test_the_command_needs_a_user_who_may_start_a_run(outage, planner, arguments, error):
+    since = (timezone.now() - timedelta(hours=3)).isoformat()
+    with pytest.raises(CommandError, match=error):
+        call_command("reconcile", "--source", "depot-lyon", "--since", since, *arguments, stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (["--source", "nowhere", "--since", "2026-11-02T08:00:00Z", "--user", "night-supervisor"], "Unknown source"),
+        (["--source", "depot-lyon", "--since", "yesterday", "--user", "night-supervisor"], "--since needs an ISO time"),
+        (
+            ["--source", "depot-lyon", "--since", "2026-11-02T08:00:00", "--user", "night-supervisor"],
+            "--since needs an ISO time",
+        ),
     ],
     ids=["unknown-source", "not-a-time", "no-zone"],
 )
-def test_the_command_refuses_an_unknown_source_or_a_bad_time(depot, arguments, error):
+def test_the_command_refuses_an_unknown_source_or_a_bad_time(depot, night_supervisor, arguments, error):
     with pytest.raises(CommandError, match=error):
         call_command("reconcile", *arguments, stdout=StringIO())
 

@@ -1,5 +1,7 @@
 """The demo set-up of `make run`: sources, back-office rules and people, scoped as promised."""
 
+from io import StringIO
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -19,7 +21,14 @@ def test_demo_back_office_is_ready_to_use_and_idempotent(settings):
 
     for _ in range(2):
         call_command("seed_demo_sources")
-        call_command("seed_demo_backoffice")
+        output = StringIO()
+        call_command("seed_demo_backoffice", url="http://127.0.0.1:8000/", stdout=output)
+
+    # the start line names the back office and every demo person
+    start = output.getvalue().strip().splitlines()[-1]
+    assert "http://127.0.0.1:8000/backoffice/" in start
+    for username in ["planner-emea", "planner-amer", "supervisor", "supervisor-2", "auditor", "integrator", "demo"]:
+        assert username in start
 
     assert SourceSystem.objects.filter(code="SAP-ERP", mappings__external_code="PGI").exists()
     assert StaleStatusRule.objects.count() == 8
@@ -35,3 +44,6 @@ def test_demo_back_office_is_ready_to_use_and_idempotent(settings):
     assert not planner.has_perm("overrides.approve_overriderequest")
     assert set(orders_visible_to(planner).values_list("region__code", flat=True)) <= {"emea"}
     assert orders_visible_to(supervisor).count() == Order.objects.count()
+    # two supervisors, so that one can apply the reconciliation the other started
+    second = users.get(username="supervisor-2")
+    assert second.has_perm("overrides.apply_reconciliationrun") and second.check_password("demo")

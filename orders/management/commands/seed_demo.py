@@ -18,12 +18,14 @@ from orders.demo.orders import OrderSeeder, creation_times, next_order_sequence
 from orders.models import Order, OrderLine, StatusEvent
 
 DEMO_USERNAME = "demo"
+# Orders written per transaction (bulk inserts, one batch of facts): progress is shown per chunk.
+CHUNK_ORDERS = 50
 
 
 class Command(BaseCommand):
     help = (
         "Seed demo data: 3 regions, a dozen sites, ~30 accounts, parts, ~80 assets, and orders created over "
-        "the last 60 days whose line histories are replayed through the status services. "
+        "the last 60 days whose line histories are sent through the status core's batch path. "
         "Reference data is matched by code and reused. Without --if-empty, the orders are added to whatever "
         "is there, numbered after the highest existing SO- number. In DEBUG, also creates the superuser "
         "demo/demo when missing."
@@ -49,15 +51,19 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         now = timezone.now()
         if verbosity >= 1:
-            self.stdout.write(f"Seeding {orders} demo orders (seed {seed}); 500 take well under a minute on SQLite.")
+            self.stdout.write(f"Seeding {orders} demo orders (seed {seed}); 500 take about 15 s on SQLite.")
         with transaction.atomic():
             network = network_ensure(rng, part_count=parts)
         seeder = OrderSeeder(rng, network, now)
         first_sequence = next_order_sequence()
-        for offset, created_at in enumerate(creation_times(rng, orders, now)):
-            seeder.order_seed(first_sequence + offset, created_at)
-            if verbosity >= 2 and (offset + 1) % 100 == 0:
-                self.stdout.write(f"  {offset + 1} orders")
+        items = [
+            (first_sequence + offset, created_at) for offset, created_at in enumerate(creation_times(rng, orders, now))
+        ]
+        for start in range(0, len(items), CHUNK_ORDERS):
+            seeder.orders_seed(items[start : start + CHUNK_ORDERS])
+            if verbosity >= 1:
+                done = min(start + CHUNK_ORDERS, len(items))
+                self.stdout.write(f"  {done}/{len(items)} orders ({time.monotonic() - started:.0f} s)")
         self.demo_user_ensure()
 
         tally = seeder.tally

@@ -3,7 +3,8 @@ would change (judged with every fact the line has). Nothing changes here; a supe
 chosen corrections in the back office.
 """
 
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
@@ -19,12 +20,23 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="Source code")
         parser.add_argument("--since", required=True, help="ISO time with a zone: received at or after")
         parser.add_argument("--until", help="ISO time with a zone: received before (default: now)")
+        parser.add_argument(
+            "--user",
+            required=True,
+            help="Who starts the run (needs the right to start reconciliations; sees only their scope). "
+            "Four eyes: someone else applies its corrections in the back office.",
+        )
 
     def handle(self, *args, **options):
         since = _moment(options["since"], "since")
         until = _moment(options["until"], "until") if options["until"] else None
+        user = get_user_model().objects.filter(username=options["user"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active user {options['user']!r}.")
         try:
-            run = reconciliation_run_create(source_code=options["source"], since=since, until=until)
+            run = reconciliation_run_create(source_code=options["source"], since=since, until=until, user=user)
+        except PermissionDenied as refusal:
+            raise CommandError(f"{user.get_username()} may not start a reconciliation: {refusal}") from refusal
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         items = run.items.select_related("line__order").order_by("line_id")
@@ -46,7 +58,8 @@ class Command(BaseCommand):
             f"skipped {tally.unknown_codes} message(s) with an unknown code, "
             f"{tally.unknown_lines} about unknown or ambiguous lines, {tally.future_messages} dated too far ahead, "
             f"{tally.partials} partial confirmation(s) of lines not split yet (replay those), "
-            f"{tally.unreadable_messages} unreadable message(s)."
+            f"{tally.unreadable_messages} unreadable message(s). Started by {user.get_username()}: "
+            "someone else applies the corrections in the back office."
         )
 
 

@@ -32,6 +32,8 @@ PEOPLE = [
     ("planner-emea", "planner", ["emea"]),
     ("planner-amer", "planner", ["amer"]),
     ("supervisor", "supervisor", None),
+    # A second supervisor: a reconciliation one of them starts, the other applies (four eyes).
+    ("supervisor-2", "supervisor", None),
     ("auditor", "auditor", None),
     ("integrator", "integration", None),
 ]
@@ -42,8 +44,16 @@ STAFF_ROLES = {"admin", "integration"}
 class Command(BaseCommand):
     help = "Create the back-office demo configuration and demo people (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="", help="Where the site is served: print the start line naming it.")
+
+    def handle(self, *args, url: str = "", **options):
+        self._configure()
+        if url:
+            self.stdout.write(self.style.SUCCESS(start_line(url.rstrip("/"))))
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _configure(self):
         if not StaleStatusRule.objects.exists():
             StaleStatusRule.objects.bulk_create(
                 StaleStatusRule(status=status, criticality=criticality, threshold=timedelta(hours=hours))
@@ -76,3 +86,18 @@ class Command(BaseCommand):
             for region in Region.objects.filter(code__in=regions or []):
                 assign_perm("orders.work_in_region", user, region)
             self.stdout.write(f"Demo person {username} / demo ({role}) created (development only).")
+
+
+def start_line(url: str) -> str:
+    """Where to go and as whom: the back office, each demo person by role, the admin."""
+    by_role: dict[str, list[str]] = {}
+    for username, role, _regions in PEOPLE:
+        by_role.setdefault(role, []).append(username)
+    back_office = [f"{', '.join(by_role[role])} ({role})" for role in by_role if role not in STAFF_ROLES]
+    admin = [*(name for role in sorted(STAFF_ROLES) for name in by_role.get(role, [])), "demo (superuser)"]
+    if not settings.DEBUG:
+        return f"Serving on {url}/ : back office {url}/backoffice/ , admin {url}/admin/"
+    return (
+        f"Serving on {url}/ : back office {url}/backoffice/ as {'; '.join(back_office)}; "
+        f"admin {url}/admin/ as {', '.join(admin)}; every password: demo. API docs: {url}/api/docs/"
+    )

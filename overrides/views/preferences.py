@@ -1,0 +1,74 @@
+"""Back-office screen: my language and time zone (blank: as my browser says), and the header's
+language switcher, which a signed-in person's choice is kept for (their profile wins over it)."""
+
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from config.middleware import TIME_ZONE_COOKIE
+from orders.services.preferences import time_zone_named, user_preferences, user_preferences_update
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
+    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
+
+    def __init__(self, *args, browser_zone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("As my browser says")), *settings.LANGUAGES]
+        browser = _("As my browser says")
+        if browser_zone:
+            browser = _("As my browser says (now %(zone)s)") % {"zone": browser_zone}
+        self.fields["time_zone"].choices = [("", browser), *((zone, zone) for zone in _zones())]
+
+
+def _zones() -> list[str]:
+    return sorted(zone for zone in zoneinfo.available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+
+
+@login_required
+def preferences(request):
+    browser_zone = (
+        request.COOKIES.get(TIME_ZONE_COOKIE, "") if time_zone_named(request.COOKIES.get(TIME_ZONE_COOKIE)) else ""
+    )
+    profile = user_preferences(request.user)
+    initial = {"language": profile.language, "time_zone": profile.time_zone} if profile else {}
+    form = PreferencesForm(request.POST or None, initial=initial, browser_zone=browser_zone)
+    if request.method == "POST" and form.is_valid():
+        user_preferences_update(
+            user=request.user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+        )
+        messages.success(request, _("Your preferences are saved."))
+        response = redirect("backoffice:preferences")
+        if form.cleaned_data["language"]:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
+        return response
+    context = {"form": form, "browser_zone": browser_zone, "now_utc": timezone.now()}
+    return render(request, "backoffice/preferences.html", context)
+
+
+@require_POST
+def language(request):
+    """The header's switcher: the language for this browser (a cookie), and for a signed-in
+    person their profile's language too, which would otherwise override the switcher."""
+    chosen = request.POST.get("language", "")
+    if request.user.is_authenticated and chosen in dict(settings.LANGUAGES):
+        profile = user_preferences(request.user)
+        user_preferences_update(user=request.user, language=chosen, time_zone=profile.time_zone if profile else "")
+    return set_language(request)
+
+
+urlpatterns = [
+    path("preferences/", preferences, name="preferences"),
+    path("language/", language, name="language"),
+]

@@ -1,0 +1,23 @@
+"""Back-office search, in the header of every page: an exact hit opens its page directly."""
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from orders.scoping import orders_visible_to
+from orders.selectors import order_search, search_target
+
+
+@login_required
+@permission_required("orders.view_order", raise_exception=True)
+def search(request):
+    query = request.GET.get("q", "").strip()
+    hits = order_search(query, orders_visible_to(request.user)) if query else []
+    target = search_target(hits)
+    if target is not None:
+        order, line = target
+        return redirect("backoffice:line", pk=line.pk) if line else redirect("backoffice:order", pk=order.pk)
+    return render(request, "backoffice/search.html", {"query": query, "hits": hits})
+
+
+urlpatterns = [path("search/", search, name="search")]
