@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
+from orders.publication import Topic
 from orders.scoping import lines_visible_to
+from orders.services.outbox import outbox_publish
 from orders.status import IN_SENTENCE, PATH, RANK, LineStatus
 from overrides.models import Discrepancy, DiscrepancyRule
 
@@ -33,6 +35,17 @@ def discrepancy_open(
                 fingerprint=_digest(fingerprint),
             )
             discrepancy.evidence.set(evidence)
+            outbox_publish(
+                topic=Topic.DISCREPANCY_OPENED,
+                order=line.order,
+                payload={
+                    "discrepancy_id": discrepancy.pk,
+                    "kind": kind,
+                    "order_id": line.order_id,
+                    "line_id": line.pk,
+                    "summary": discrepancy.summary,
+                },
+            )
     except IntegrityError:
         return None
     return discrepancy
