@@ -5,13 +5,12 @@ import email
 import socket
 from email.message import Message
 
-import factory
 import pytest
 from aiosmtpd.controller import Controller
 
 from notifications.defaults import default_rules_seed
 from notifications.fake_twilio import FakeTwilio
-from orders.models import ContactRole, OrderContact
+from tests.notifications.factories import OrderContactFactory
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789"
@@ -74,18 +73,6 @@ def text_part(message: Message) -> str:
 
 def html_part(message: Message) -> str:
     return next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-
-
-class OrderContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = OrderContact
-
-    role = ContactRole.REQUESTER
-    name = factory.Sequence(lambda n: f"Contact {n}")
-    email = factory.Sequence(lambda n: f"contact{n}@customer.example")
-    phone = factory.Sequence(lambda n: f"+491511{n:07d}")
-    language = "en"
-    time_zone = "Europe/Berlin"
 
 
 @pytest.fixture
