@@ -2,6 +2,7 @@
 official client talks HTTP to it) and an aiosmtpd SMTP server that keeps what it receives."""
 
 import email
+import email.policy
 import socket
 from email.message import Message
 
@@ -44,7 +45,7 @@ class Mailbox:
         self.messages: list[Message] = []
 
     async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.original_content)
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
         return "250 Message accepted for delivery"
