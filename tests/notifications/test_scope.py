@@ -102,3 +102,30 @@ def test_every_log_row_names_the_recipient_template_version_and_provider_id(worl
     assert statuses == ["pending", "claimed", "queued"]
     assert notification.template_version.startswith("default (en)")
     assert notification.log.get(status="queued").provider_id == notification.provider_id
+
+
+def test_the_orders_delivery_log_page_needs_no_more_queries_for_more_messages(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.models import ContactRole
+
+    # given a planner looking at an order with one SMS
+    client.force_login(person("planner", world["emea"], is_staff=False))
+    order = world["in"]["order"]
+    url = reverse("notifications:order", args=[order.pk])
+    client.get(url)  # caches filled once (content types, permissions)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+
+    # when the order has ten more recipients, each with an SMS and its log
+    for _ in range(10):
+        OrderContactFactory(order=order, role=ContactRole.TECHNICIAN)
+    line = order.lines.first()
+    apply_status_update(line_id=line.pk, status="delivered", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+
+    # then the page needs no more queries
+    assert len(response.context["notifications"]) == 12
+    assert len(many) == len(few)
