@@ -30,9 +30,11 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
+	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_backoffice --url http://$(HOST):$(PORT)/
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
+	$(BIN)/python manage.py fake_twilio & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Compiled catalogues (.mo) are committed, so no gettext tools are needed here.

@@ -39,14 +39,17 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-threads", type=int, default=8, help="concurrent HTTP clients (default 8)")
     parser.add_argument(
         "--scenario",
-        default="pipeline,walk",
+        default="pipeline,walk,notifications",
         help="comma-separated: pipeline (webhook, workers, raw ceiling), walk (orders walked through "
-        "apply_status_update in 1 and 2 processes); default both",
+        "apply_status_update in 1 and 2 processes), notifications (critical SMS latency, sends per second); "
+        "default all",
     )
     parser.add_argument("--walk-orders", type=int, default=200, help="orders of 3 lines walked (default 200)")
     parser.add_argument(
         "--walk-measure-orders", type=int, default=20, help="orders walked in the SQL-counting pass (default 20)"
     )
+    parser.add_argument("--notification-triggers", type=int, default=50, help="critical SMS timed (default 50)")
+    parser.add_argument("--notification-sends", type=int, default=500, help="notifications sent by one worker (500)")
     return parser.parse_args(argv)
 
 
@@ -92,15 +95,26 @@ def main(argv: list[str] | None = None) -> None:
         )
     logs = Path(tempfile.mkdtemp(prefix="partstatus-bench-"))
     scenarios = {name.strip() for name in options.scenario.split(",") if name.strip()}
-    unknown = scenarios - {"pipeline", "walk"}
+    unknown = scenarios - {"pipeline", "walk", "notifications"}
     if unknown:
-        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk)")
+        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk, notifications)")
     results: dict = {"run": run}
     try:
         if "pipeline" in scenarios:
             results = measure(options, run=run, queue=queue, logs=logs, started=started)
         if "walk" in scenarios:
             results["walk"] = _walk(options, run=run, queue=queue, env=dict(os.environ), logs=logs)
+        if "notifications" in scenarios:
+            from bench.notifications import notifications_scenario
+
+            results["notifications"] = notifications_scenario(
+                run=run,
+                queue=queue,
+                env=dict(os.environ),
+                logs=logs,
+                triggers=options.notification_triggers,
+                sends=options.notification_sends,
+            )
     finally:
         _forget_queue(redis_url, queue)
     from bench import report, walk
@@ -114,6 +128,11 @@ def main(argv: list[str] | None = None) -> None:
     if "walk" in scenarios:
         print()
         print(walk.walk_table(results["walk"]))
+    if "notifications" in scenarios:
+        from bench.notifications import notifications_table
+
+        print()
+        print(notifications_table(results["notifications"]))
     print(f"Written to {report.write(results)}; process logs in {logs}")
 
 

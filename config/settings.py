@@ -233,6 +233,9 @@ CELERY_BEAT_SCHEDULE = {
     "discrepancies-scan": {"task": "overrides.tasks.discrepancies_scan_task", "schedule": 300.0},
     # Verifies every line's audit chain, anchors the heads and alerts on a break.
     "audit-chain-verify": {"task": "orders.tasks.audit_chain_verify_task", "schedule": 3600.0},
+    # Sends what is due (after quiet hours, throttles, digest hours, maintenance windows) and
+    # what a lost task or a dead worker left behind.
+    "notifications-sweep": {"task": "notifications.tasks.notifications_sweep_task", "schedule": 30.0},
 }
 
 # How long an outbox row may wait for its after-commit task before the sweep delivers it.
@@ -274,6 +277,37 @@ CARRIER_TRACKING_URLS = env.json(
         "FDEN": "https://www.fedex.com/fedextrack/?trknbr={number}",
     },
 )
+
+# Notifications. Links in messages and Twilio's callbacks use the public address of the site
+# (behind a proxy: the address the world sees, which Twilio signs its callbacks for).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Part status <parts@localhost>")
+# Email over SMTP; in DEBUG printed on the console unless EMAIL_HOST is set.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST or not DEBUG
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = EMAIL_HOST or "localhost"
+# SMS with the official Twilio client. TWILIO_API_URL points it at another host (the local fake
+# of `make run` and the tests: `manage.py fake_twilio`); blank: Twilio itself. In DEBUG the
+# defaults talk to the fake on port 8055.
+_FAKE_TWILIO = DEBUG and not env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32 if _FAKE_TWILIO else "")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="fake-twilio-auth-token" if _FAKE_TWILIO else "")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="+15005550006" if _FAKE_TWILIO else "")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="http://127.0.0.1:8055" if _FAKE_TWILIO else "")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
+# A worker holds a notification it is sending this long; past it another takes over (and asks
+# the provider first whether the message already went). Longer than a task may run.
+NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=120)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

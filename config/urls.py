@@ -15,6 +15,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("backoffice/", include("overrides.urls")),
+    path("notifications/", include("notifications.urls")),
     # One namespace for all of API v1, so that the versioned schema documents every operation.
     path("api/v1/", include(([*orders_api_urls, *inbound_urls], "orders-api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),

@@ -23,6 +23,10 @@ class Topic:
     EVENT_SUPPRESSED = "event.suppressed"
     ALERT_OPENED = "alert.opened"
     ALERT_ESCALATED = "alert.escalated"
+    # A source moved a line's ETA (payload: previous_eta, eta, source_system).
+    LINE_ETA_CHANGED = "line.eta_changed"
+    # The back office opened a discrepancy case on a line.
+    DISCREPANCY_OPENED = "discrepancy.opened"
     # The scheduled audit verification found altered, missing or unanchored events.
     AUDIT_CHAIN_BROKEN = "audit.chain_broken"
 

@@ -68,6 +68,21 @@ ADMIN = [
     "overrides.add_overridereason",
     "overrides.change_overridereason",
     "overrides.view_overridereason",
+    # Notifications: rules, templates, windows and recipients are configuration; the delivery
+    # log is read-only (scoped to the orders in the person's scope).
+    *(
+        f"notifications.{action}_{model}"
+        for model in (
+            "notificationrule",
+            "messagetemplate",
+            "maintenancewindow",
+            "recipientpreference",
+            "blockedaddress",
+        )
+        for action in ("add", "change", "view")
+    ),
+    "notifications.view_notification",
+    "notifications.view_deliverylogentry",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -197,9 +197,23 @@ def _line_update(line: OrderLine, data: LineData, *, account: Account, source_sy
         line.quantity = data.quantity
     if data.site_code:
         line.site = _site(data.site_code)
+    previous_eta = line.eta
     if data.eta:
         line.eta = data.eta
     line.save(update_fields=["quantity", "site", "eta", "updated_at"])
+    if previous_eta is not None and line.eta != previous_eta:
+        outbox_publish(
+            topic=Topic.LINE_ETA_CHANGED,
+            order=line.order,
+            payload={
+                "order_id": line.order_id,
+                "line_id": line.pk,
+                "line_number": line.number,
+                "previous_eta": previous_eta.isoformat(),
+                "eta": line.eta.isoformat(),
+                "source_system": source_system,
+            },
+        )
     known = set(line.references.values_list("issuer_kind", "issuer", "kind", "value"))
     LineReference.objects.bulk_create(
         _references(line, data, account=account, source_system=source_system, known=known)

@@ -11,7 +11,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orders.models import ActorKind, EventOutcome, OrderLine, StatusEvent
+from orders.publication import Topic
 from orders.scoping import lines_visible_to
+from orders.services.outbox import outbox_publish
 from orders.status import PATH, RANK, LineStatus
 from overrides.models import Discrepancy, DiscrepancyRule
 from overrides.texts import coded, discrepancy_summary_text
@@ -48,6 +50,19 @@ def discrepancy_open(
                 fingerprint=_digest(fingerprint),
             )
             discrepancy.evidence.set(evidence)
+            outbox_publish(
+                topic=Topic.DISCREPANCY_OPENED,
+                order=line.order,
+                payload={
+                    "discrepancy_id": discrepancy.pk,
+                    "kind": kind,
+                    "order_id": line.order_id,
+                    "line_id": line.pk,
+                    "summary": discrepancy.summary,
+                    "summary_code": discrepancy.summary_code,
+                    "summary_params": discrepancy.summary_params,
+                },
+            )
     except IntegrityError:
         return None
     return discrepancy

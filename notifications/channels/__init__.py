@@ -1,0 +1,13 @@
+"""The providers messages travel by: SMS (Twilio) and email (SMTP). One error type says whether
+trying again can help."""
+
+
+class DeliveryError(Exception):
+    """The provider did not take the message. `permanent`: trying again cannot help (a bad
+    number, an opted-out recipient); `block`: the address is unusable until a person clears it."""
+
+    def __init__(self, message: str, *, permanent: bool, code: str = "", block: str = ""):
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+        self.block = block

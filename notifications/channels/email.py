@@ -1,0 +1,25 @@
+"""Email over SMTP with Django's backend: a text part and an HTML part."""
+
+import smtplib
+
+from django.core.mail import EmailMultiAlternatives
+
+from notifications.channels import DeliveryError
+
+
+def email_send(*, to: str, subject: str, text: str, html: str, message_id: str) -> None:
+    """`message_id` is the notification's own identity, so a copy sent again after a worker died
+    carries the same Message-ID (mail systems drop the duplicate)."""
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers={"Message-ID": message_id})
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as error:
+        raise DeliveryError(f"recipient refused: {error.recipients}", permanent=True) from error
+    except smtplib.SMTPResponseException as error:
+        raise DeliveryError(
+            f"SMTP {error.smtp_code}: {error.smtp_error!r}", permanent=500 <= error.smtp_code < 600
+        ) from error
+    except (OSError, smtplib.SMTPException) as error:
+        raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error

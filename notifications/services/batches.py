@@ -1,0 +1,166 @@
+"""Messages made of several events: the daily digest and the catch-up summary after a
+maintenance window; the sweep that sends whatever is due; a test send to oneself."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.models import Channel, EventKind, MaintenanceWindow, Notification, NotificationStatus
+from notifications.rendering import Rendered
+from notifications.services.log import log_add, send_after_commit
+
+SWEEP_LIMIT = 500
+# A notification due at its creation has its own task; the sweep takes it only after this.
+OWN_TASK_GRACE = timedelta(seconds=15)
+
+
+def notifications_sweep(*, now: datetime | None = None) -> int:
+    """Fold due digests and ended maintenance windows, then queue every notification that is
+    due, or whose worker's lease ran out. Returns how many were queued."""
+    now = now or timezone.now()
+    maintenance_summaries_create(now=now)
+    digests_create(now=now)
+    due = Notification.objects.filter(status=NotificationStatus.PENDING, due_at__lte=now).exclude(
+        channel=Channel.DIGEST
+    )
+    due = due.filter(Q(due_at__gt=F("created_at")) | Q(created_at__lte=now - OWN_TASK_GRACE))
+    expired = Notification.objects.filter(status=NotificationStatus.CLAIMED, lease_expires_at__lte=now)
+    ids = list(due.order_by("due_at").values_list("pk", flat=True)[:SWEEP_LIMIT])
+    ids += list(expired.order_by("lease_expires_at").values_list("pk", flat=True)[:SWEEP_LIMIT])
+    from notifications.tasks import notification_send_task
+
+    for notification_id in ids:
+        notification_send_task.delay(notification_id)
+    return len(ids)
+
+
+def digests_create(*, now: datetime) -> list[Notification]:
+    """One digest email per recipient whose digest hour has come, with every item waiting for it."""
+    addresses = list(
+        Notification.objects.filter(channel=Channel.DIGEST, status=NotificationStatus.PENDING, due_at__lte=now)
+        .order_by()
+        .values_list("address", flat=True)
+        .distinct()
+    )
+    created = []
+    for address in addresses:
+        with transaction.atomic():
+            items = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(channel=Channel.DIGEST, status=NotificationStatus.PENDING, due_at__lte=now, address=address)
+                .order_by("pk")
+            )
+            if not items:
+                continue
+            digest = _batch_create(
+                items,
+                kind=EventKind.DIGEST,
+                event_key=f"digest:{items[0].due_at:%Y-%m-%d}:{items[0].pk}",
+                channel=Channel.EMAIL,
+                address=address,
+                now=now,
+            )
+            created.append(digest)
+    send_after_commit([digest.pk for digest in created])
+    return created
+
+
+def maintenance_summaries_create(*, now: datetime) -> list[Notification]:
+    """For each window that has ended: one catch-up summary per recipient with everything it
+    held, showing where each line stands now (what moved on meanwhile is not sent stale)."""
+    created = []
+    for window_id in MaintenanceWindow.objects.filter(ends_at__lte=now, summary_sent_at__isnull=True).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            window = MaintenanceWindow.objects.select_for_update(skip_locked=True).filter(pk=window_id).first()
+            if window is None or window.summary_sent_at is not None:
+                continue
+            held = list(
+                Notification.objects.filter(held_by=window, status=NotificationStatus.HELD)
+                .select_related("contact")
+                .order_by("pk")
+            )
+            groups: dict[str, list[Notification]] = {}
+            for notification in held:
+                person = (notification.contact.email if notification.contact else "") or notification.address
+                groups.setdefault(person.lower(), []).append(notification)
+            for person, items in groups.items():
+                sms = [item for item in items if item.channel == Channel.SMS]
+                channel, address = (Channel.SMS, sms[-1].address) if sms else (Channel.EMAIL, person)
+                summary = _batch_create(
+                    items,
+                    kind=EventKind.MAINTENANCE_SUMMARY,
+                    event_key=f"maintenance:{window.pk}",
+                    channel=channel,
+                    address=address,
+                    now=now,
+                    held_by=window,
+                )
+                created.append(summary)
+            window.summary_sent_at = now
+            window.save(update_fields=["summary_sent_at"])
+        # Held by a window that was deleted meanwhile: sent as they are.
+    orphans = Notification.objects.filter(status=NotificationStatus.HELD, held_by__isnull=True)
+    orphans.update(status=NotificationStatus.PENDING, due_at=now)
+    send_after_commit([summary.pk for summary in created])
+    return created
+
+
+def _batch_create(
+    items: list[Notification], *, kind: str, event_key: str, channel: str, address: str, now: datetime, held_by=None
+) -> Notification:
+    latest = items[-1]
+    batch = Notification.objects.create(
+        event_key=event_key,
+        kind=kind,
+        contact=latest.contact,
+        role=latest.role,
+        recipient_name=latest.recipient_name,
+        address=address,
+        channel=channel,
+        locale=latest.locale,
+        time_zone=latest.time_zone,
+        critical=any(item.critical for item in items),
+        held_by=held_by,
+        facts={"events": [item.event_key for item in items]},
+        due_at=now,
+    )
+    Notification.objects.filter(pk__in=[item.pk for item in items]).update(
+        status=NotificationStatus.FOLDED, folded_into=batch
+    )
+    log_add(batch, NotificationStatus.PENDING, detail=_("%(count)d update(s)") % {"count": len(items)}, at=now)
+    for item in items:
+        log_add(item, NotificationStatus.FOLDED, detail=_("into #%(id)d") % {"id": batch.pk}, at=now)
+    return batch
+
+
+def notification_test_send(*, user, rendered: Rendered, order, channel: str, address: str, locale: str) -> Notification:
+    """Send a rendered template (a preview) to oneself, through the normal path and log."""
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            event_key=f"test:{uuid.uuid4().hex}",
+            kind=EventKind.TEST,
+            order=order,
+            recipient_name=user.get_full_name() or user.get_username(),
+            address=address,
+            channel=channel,
+            locale=locale,
+            subject=rendered.subject,
+            body=rendered.text,
+            body_html=rendered.html,
+            template=rendered.template,
+            template_version=rendered.version,
+            critical=True,
+            due_at=timezone.now(),
+            created_by=user,
+        )
+        log_add(
+            notification, NotificationStatus.PENDING, detail=_("test send by %(user)s") % {"user": user.get_username()}
+        )
+        send_after_commit([notification.pk])
+    return notification

@@ -1,0 +1,284 @@
+"""Sending one notification: claim it with a lease, render it once, hand it to the provider,
+record the answer.
+
+Never a second SMS: the claim marks the moment the message may reach the provider
+(`send_started_at`). A worker that takes over a notification whose earlier attempt may have
+reached the provider (the worker died, the answer timed out) first asks Twilio for a message with
+the same text to the same number since then, and adopts it instead of sending again.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from notifications.channels import DeliveryError
+from notifications.channels.email import email_send
+from notifications.channels.sms import Accepted, sms_find, sms_send
+from notifications.context import message_context
+from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
+from notifications.models.deliveries import RANK
+from notifications.rendering import message_render
+from notifications.services.log import log_add, send_after_commit
+
+TWILIO_STATUSES = {
+    "accepted": NotificationStatus.QUEUED,
+    "scheduled": NotificationStatus.QUEUED,
+    "queued": NotificationStatus.QUEUED,
+    "sending": NotificationStatus.SENDING,
+    "sent": NotificationStatus.SENT,
+    "delivered": NotificationStatus.DELIVERED,
+    "read": NotificationStatus.DELIVERED,
+    "undelivered": NotificationStatus.UNDELIVERED,
+    "failed": NotificationStatus.FAILED,
+    "canceled": NotificationStatus.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    notification: Notification
+    token: str
+    recovering: bool  # an earlier attempt may have reached the provider
+
+
+def notification_send(*, notification_id: int, now: datetime | None = None) -> str:
+    """Send the notification if it is due and nobody holds it. Returns what happened (for logs
+    and tests). Idempotent: a sent, held, folded or claimed notification is left alone."""
+    claim = _claim(notification_id, now=now or timezone.now())
+    if claim is None:
+        return "nothing to do"
+    notification = claim.notification
+    try:
+        if notification.channel == Channel.SMS:
+            accepted = _sms(claim)
+        else:
+            email_send(
+                to=notification.address,
+                subject=notification.subject,
+                text=notification.body,
+                html=notification.body_html,
+                message_id=f"<notification-{notification.pk}@{_mail_domain()}>",
+            )
+            accepted = Accepted(provider_id="", status="sent")
+    except DeliveryError as error:
+        return _failed(claim, error)
+    return _sent(claim, accepted)
+
+
+def _claim(notification_id: int, *, now: datetime) -> Claim | None:
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order__account", "line__part", "line__site", "contact", "held_by")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.channel == Channel.DIGEST:
+            return None
+        pending = notification.status == NotificationStatus.PENDING and notification.due_at <= now
+        lease_over = (
+            notification.status == NotificationStatus.CLAIMED
+            and notification.lease_expires_at is not None
+            and notification.lease_expires_at <= now
+        )
+        if not (pending or lease_over):
+            return None
+        if notification.channel == Channel.SMS and _blocked(notification.address):
+            _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))
+            return None
+        if not notification.body:
+            rendered = message_render(
+                kind=notification.kind,
+                channel=notification.channel,
+                locale=notification.locale,
+                context=message_context(notification),
+            )
+            if rendered.error:
+                _give_up(notification, now=now, status=NotificationStatus.FAILED, reason=rendered.error)
+                return None
+            notification.subject, notification.body, notification.body_html = (
+                rendered.subject,
+                rendered.text,
+                rendered.html,
+            )
+            notification.template, notification.template_version = rendered.template, rendered.version
+            if rendered.missing:
+                log_add(
+                    notification, "rendered", detail=_("missing: %(names)s") % {"names": ", ".join(rendered.missing)}
+                )
+        recovering = notification.send_started_at is not None
+        token = uuid.uuid4().hex
+        notification.status = NotificationStatus.CLAIMED
+        notification.claim_token = token
+        notification.lease_expires_at = now + timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
+        notification.attempts += 1
+        notification.send_started_at = notification.send_started_at or now
+        notification.save()
+        log_add(
+            notification,
+            NotificationStatus.CLAIMED,
+            detail=_("attempt %(attempt)d") % {"attempt": notification.attempts}
+            + (" · " + _("an earlier attempt may have reached the provider") if recovering else ""),
+            at=now,
+        )
+    return Claim(notification=notification, token=token, recovering=recovering)
+
+
+def _sms(claim: Claim) -> Accepted:
+    notification = claim.notification
+    if claim.recovering:
+        found = sms_find(to=notification.address, body=notification.body, since=notification.send_started_at)
+        if found is not None:
+            log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
+            return found
+    return sms_send(to=notification.address, body=notification.body, status_callback=status_callback_url(notification))
+
+
+def status_callback_url(notification: Notification) -> str:
+    if not settings.PUBLIC_BASE_URL:
+        return ""
+    from django.urls import reverse
+
+    return f"{settings.PUBLIC_BASE_URL}{reverse('notifications:twilio_status')}?n={notification.pk}"
+
+
+def _sent(claim: Claim, accepted: Accepted) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=claim.notification.pk)
+        if notification.claim_token != claim.token and notification.provider_id:
+            log_add(
+                notification, "late answer", provider_id=accepted.provider_id, detail=_("another attempt took over")
+            )
+            return "late"
+        status = TWILIO_STATUSES.get(accepted.status, NotificationStatus.QUEUED)
+        if notification.channel != Channel.SMS:
+            status = NotificationStatus.SENT
+        if RANK.get(status, 0) > RANK.get(notification.status, 0):
+            notification.status = status
+        notification.provider_id = notification.provider_id or accepted.provider_id
+        notification.sent_at = now
+        notification.lease_expires_at = None
+        notification.claim_token = ""
+        notification.last_error = ""
+        notification.save()
+        log_add(notification, status, provider_id=accepted.provider_id, at=now)
+    return "sent"
+
+
+def _failed(claim: Claim, error: DeliveryError) -> str:
+    now = timezone.now()
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=claim.notification.pk)
+        if notification.claim_token != claim.token:
+            log_add(notification, "late error", detail=str(error))
+            return "late"
+        notification.claim_token = ""
+        notification.lease_expires_at = None
+        notification.error_code = error.code
+        notification.last_error = str(error)[:500]
+        if not error.permanent and notification.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            notification.status = NotificationStatus.PENDING
+            notification.due_at = now + retry_delay(notification.attempts)
+            notification.save()
+            log_add(notification, "retry", detail=str(error), error_code=error.code, at=now)
+            return "retry"
+        notification.status = NotificationStatus.FAILED
+        notification.final_at = now
+        notification.save()
+        log_add(notification, NotificationStatus.FAILED, detail=str(error), error_code=error.code, at=now)
+        if error.permanent:
+            permanent_failure_follow_up(notification, block=error.block, detail=str(error), now=now)
+    return "failed"
+
+
+def permanent_failure_follow_up(notification: Notification, *, block: str, detail: str, now: datetime) -> None:
+    """After a permanent SMS failure: block the number when the reason says so, and email
+    instead when the rule allows (the fallback is its own notification of the same event)."""
+    if notification.channel != Channel.SMS:
+        return
+    if block:
+        address_block(address=notification.address, reason=block, detail=detail, now=now)
+    if notification.fallback_address:
+        fallback = email_fallback_create(notification, now=now)
+        if fallback is not None:
+            send_after_commit([fallback.pk])
+
+
+def address_block(*, address: str, reason: str, detail: str, now: datetime) -> bool:
+    """Mark the number unusable until a person clears it (once: an active block stays as it is)."""
+    if BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists():
+        return False
+    try:
+        with transaction.atomic():
+            BlockedAddress.objects.create(
+                channel=Channel.SMS, address=address, reason=reason, detail=detail[:300], blocked_at=now
+            )
+    except Exception:  # noqa: BLE001  (IntegrityError: blocked concurrently, which is the same)
+        return False
+    return True
+
+
+def email_fallback_create(notification: Notification, *, now: datetime) -> Notification | None:
+    if Notification.objects.filter(
+        event_key=notification.event_key, address=notification.fallback_address, channel=Channel.EMAIL
+    ).exists():
+        return None
+    fallback = Notification.objects.create(
+        event_key=notification.event_key,
+        kind=notification.kind,
+        order_id=notification.order_id,
+        line_id=notification.line_id,
+        rule_id=notification.rule_id,
+        contact_id=notification.contact_id,
+        role=notification.role,
+        recipient_name=notification.recipient_name,
+        address=notification.fallback_address,
+        channel=Channel.EMAIL,
+        locale=notification.locale,
+        time_zone=notification.time_zone,
+        critical=notification.critical,
+        facts=notification.facts,
+        fallback_for=notification,
+        due_at=now,
+    )
+    log_add(
+        fallback,
+        NotificationStatus.PENDING,
+        detail=_("email instead of the SMS to %(number)s") % {"number": notification.address},
+        at=now,
+    )
+    return fallback
+
+
+def _give_up(notification: Notification, *, now: datetime, status: str, reason: str) -> None:
+    notification.status = status
+    notification.last_error = reason[:500]
+    notification.final_at = now
+    notification.lease_expires_at = None
+    notification.save()
+    log_add(notification, status, detail=reason, at=now)
+    if status == NotificationStatus.SKIPPED:
+        permanent_failure_follow_up(notification, block="", detail=reason, now=now)
+
+
+def _blocked(address: str) -> bool:
+    return BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: about 30 s, 1, 2, 4 minutes ..., capped at an hour."""
+    ceiling = min(3600, 30 * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def _mail_domain() -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.PUBLIC_BASE_URL).hostname or "localhost"

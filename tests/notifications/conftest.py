@@ -1,0 +1,92 @@
+"""Notifications run against real servers on localhost: the fake of Twilio's Messages API (the
+official client talks HTTP to it) and an aiosmtpd SMTP server that keeps what it receives."""
+
+import email
+import email.policy
+import socket
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from notifications.defaults import default_rules_seed
+from notifications.fake_twilio import FakeTwilio
+from tests.notifications.factories import OrderContactFactory
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token-0123456789"
+FROM_NUMBER = "+15005550006"
+PUBLIC_BASE_URL = "https://parts.example.com"  # behind a proxy: the address Twilio signs for
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def twilio(settings):
+    """The fake Twilio, and the settings that point the client at it."""
+    fake = FakeTwilio(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN).start()
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
+    settings.TWILIO_API_URL = fake.url
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    yield fake
+    fake.stop()
+
+
+class Mailbox:
+    """What the SMTP server received, as parsed messages."""
+
+    def __init__(self):
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+
+@pytest.fixture
+def mailbox(settings):
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = False
+    settings.PUBLIC_BASE_URL = PUBLIC_BASE_URL
+    yield box
+    controller.stop()
+
+
+def text_part(message: Message) -> str:
+    return next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+
+
+def html_part(message: Message) -> str:
+    return next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+
+
+@pytest.fixture
+def rules(db):
+    """The shipped default rule set, as `make run` loads it."""
+    default_rules_seed()
+
+
+@pytest.fixture
+def contact_for():
+    """Put a contact on a line's order."""
+
+    def contact_for(line, **fields):
+        return OrderContactFactory(order=line.order, **fields)
+
+    return contact_for

@@ -1,0 +1,206 @@
+"""Templates: the locale fallback chain, versions in the delivery log, missing variables, SMS
+length, email parts with a status link in the recipient's language, and the admin preview and
+test send."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
+
+from notifications.models import MessageTemplate, Notification
+from notifications.rendering import locale_chain, message_render
+from notifications.services.batches import notifications_sweep
+from notifications.sms_length import sms_length
+from orders.services import Actor, apply_status_update
+from tests.factories import OrderLineFactory, UserFactory
+from tests.notifications.conftest import html_part, text_part
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ship_and_wait(line) -> None:
+    """The part ships; the B-part email rule's 10-minute throttle window passes."""
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+    with freeze_time(timezone.now() + timedelta(minutes=11)):
+        notifications_sweep()
+
+
+def test_the_locale_chain_falls_back_from_region_to_language_to_english():
+    assert locale_chain("fr-CA") == ["fr-ca", "fr", "en"]
+    assert locale_chain("de") == ["de", "en"]
+    assert locale_chain("") == ["en"]
+
+
+def test_a_canadian_french_recipient_gets_the_french_template_and_its_version_is_logged(
+    rules, twilio, mailbox, contact_for
+):
+    # given a French email template (none for fr-CA) edited twice
+    template = MessageTemplate.objects.create(
+        event_kind="status_reached",
+        channel="email",
+        locale="fr",
+        subject="Commande {{ order_number }} : {{ status }}",
+        body_text="Bonjour {{ recipient_name }}, votre pièce {{ part_number }} : {{ status }}.",
+    )
+    template.body_text += " Merci."
+    template.save()
+    line = OrderLineFactory(part__criticality="B")
+    requester = contact_for(line, language="fr-CA", name="Chloé")
+
+    # when the part ships
+    ship_and_wait(line)
+
+    # then the email is the French template in French, and the log names its version
+    [message] = mailbox.to(requester.email)
+    assert message["Subject"] == f"Commande {line.order.number} : Expédié"
+    assert text_part(message).startswith(f"Bonjour Chloé, votre pièce {line.part.number} : Expédié. Merci.")
+    notification = Notification.objects.get(address=requester.email)
+    assert notification.template_version == f"#{template.pk} v2 (fr)"
+    assert template.history.count() == 2
+
+
+def test_without_a_template_the_shipped_wording_speaks_the_recipients_language(rules, twilio, mailbox, contact_for):
+    # given a German requester of a B part and no template in the database
+    line = OrderLineFactory(part__criticality="B")
+    requester = contact_for(line, language="de", time_zone="Europe/Berlin")
+
+    # when the part ships
+    ship_and_wait(line)
+
+    # then the email is in German, with a text and an HTML part, each with the status link
+    [message] = mailbox.to(requester.email)
+    link = f"https://parts.example.com/portal/orders/{line.order.public_id}/"
+    assert f"Auftrag {line.order.number}" in message["Subject"]
+    assert link in text_part(message)
+    assert f'href="{link}"' in html_part(message)
+    assert "Versandt" in text_part(message)
+
+
+def test_a_template_that_names_an_unknown_variable_is_reported_and_left_blank():
+    template = MessageTemplate(
+        event_kind="status_reached", channel="sms", locale="en", body_text="{{ order_number }} {{ tracking_url }}"
+    )
+
+    rendered = message_render(
+        kind="status_reached", channel="sms", locale="en", context={"order_number": "SO-1"}, template=template
+    )
+
+    assert rendered.missing == ["tracking_url"]
+    assert rendered.text == "SO-1"
+
+
+def test_sms_length_counts_segments_by_encoding():
+    assert (sms_length("a" * 160).segments, sms_length("a" * 161).segments) == (1, 2)
+    assert (sms_length("€" * 80).segments, sms_length("€" * 81).segments) == (
+        1,
+        2,
+    )  # an extension character counts twice in GSM-7
+    assert (sms_length("ł" * 70).encoding, sms_length("ł" * 71).segments) == ("UCS-2", 2)
+
+
+def test_a_long_sms_is_cut_to_two_segments_and_keeps_its_link():
+    template = MessageTemplate(
+        event_kind="status_reached", channel="sms", locale="en", body_text="x" * 400 + " {{ status_link }}"
+    )
+
+    rendered = message_render(
+        kind="status_reached",
+        channel="sms",
+        locale="en",
+        context={"status_link": "https://p.example/o/1/"},
+        template=template,
+    )
+
+    assert rendered.sms.segments == 2
+    assert rendered.text.endswith("https://p.example/o/1/")
+
+
+def test_every_shipped_wording_renders_in_every_language_within_two_sms_segments(rules, contact_for):
+    from notifications.context import preview_context
+    from notifications.models import EventKind
+
+    line = OrderLineFactory(part__criticality="A", part__description="Hydraulikventil für Bagger")
+    contact_for(line)
+    for kind in EventKind.values:
+        for locale in ("en", "de", "fr", "es"):
+            context = preview_context(order=line.order, kind=kind, channel="sms", locale=locale)
+            rendered = message_render(kind=kind, channel="sms", locale=locale, context=context, lookup=False)
+            assert rendered.error == ""
+            assert rendered.sms.within_limit, (kind, locale, rendered.text)
+
+
+@pytest.fixture
+def configurer(db):
+    """An admin-role person scoped to everything."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="configurer", is_staff=True, email="configurer@oem.example")
+    user.groups.add(Group.objects.get(name="admin"))
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="work_in_region"))
+    return user
+
+
+def test_the_admin_previews_a_template_on_a_real_order_in_every_locale(client, configurer, contact_for):
+    # given a Spanish SMS template that names a variable that does not exist
+    line = OrderLineFactory(part__criticality="A")
+    contact_for(line)
+    template = MessageTemplate.objects.create(
+        event_kind="status_reached", channel="sms", locale="es", body_text="Pedido {{ order_number }}: {{ estado }}"
+    )
+    client.force_login(configurer)
+
+    # when they preview it on the order
+    url = reverse("admin:notifications_messagetemplate_preview", args=[template.pk])
+    page = client.get(url, {"order": line.order.number}).content.decode()
+
+    # then each locale shows its rendering, the missing variable is named, the SMS length shown
+    for locale in ("en", "de", "fr", "es"):
+        assert f'id="preview-{locale}"' in page
+    assert f"Pedido {line.order.number}:" in page
+    assert "Missing variables: estado" in page
+    assert "segment(s)" in page
+
+
+def test_the_admin_sends_a_test_to_themselves(client, configurer, mailbox, contact_for):
+    # given an email template and an order
+    line = OrderLineFactory()
+    contact_for(line)
+    template = MessageTemplate.objects.create(
+        event_kind="status_reached", channel="email", locale="en", subject="Test {{ order_number }}", body_text="Hi"
+    )
+    client.force_login(configurer)
+
+    # when they send a test
+    url = reverse("admin:notifications_messagetemplate_preview", args=[template.pk])
+    client.post(url, {"order": line.order.number})
+
+    # then it reaches their own address, through the delivery log
+    [message] = mailbox.to("configurer@oem.example")
+    assert message["Subject"] == f"Test {line.order.number}"
+    assert Notification.objects.get(kind="test").created_by == configurer
+
+
+def test_the_preview_of_an_order_out_of_scope_is_refused(client, contact_for):
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from tests.factories import RegionFactory
+
+    emea, americas = RegionFactory(code="emea"), RegionFactory(code="americas", name="Americas")
+    person = UserFactory(username="emea-admin", is_staff=True)
+    person.groups.add(Group.objects.get(name="admin"))
+    assign_perm("orders.work_in_region", person, emea)
+    line = OrderLineFactory(order__account__region=americas)
+    template = MessageTemplate.objects.create(event_kind="status_reached", channel="email", locale="en", body_text="Hi")
+    client.force_login(person)
+
+    page = client.get(
+        reverse("admin:notifications_messagetemplate_preview", args=[template.pk]), {"order": line.order.number}
+    )
+
+    assert "No order with this number in your scope." in page.content.decode()
+    assert line.order.number not in page.content.decode().replace(f'value="{line.order.number}"', "")

@@ -1,0 +1,178 @@
+"""Every kind of event the rules know reaches the right people: ETA slipped, exception,
+discrepancy, override, delivery verified, stale alert, and a fresh status link on request."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications.models import Notification
+from orders.models import OutboxEvent
+from orders.services import Actor, LineData, OrderData, Provenance, apply_status_update, order_upsert
+from orders.services.outbox import outbox_publish
+from tests.factories import AccountFactory, OrderLineFactory, PartFactory, UserFactory
+from tests.notifications.conftest import text_part
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ETA = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+
+
+def upsert(account, part, *, eta: datetime):
+    return order_upsert(
+        data=OrderData(
+            number="SO-ETA-1",
+            account_number=account.number,
+            lines=(LineData(number="10", part_number=part.number, quantity=1, eta=eta),),
+        ),
+        actor=Actor.integration("SAP"),
+        provenance=Provenance(source_system="sap"),
+    )
+
+
+def sms_to(twilio, number: str) -> list[dict]:
+    return [m for m in twilio.sent() if m["to"] == number]
+
+
+def test_an_eta_that_slips_beyond_the_tolerance_is_an_sms_for_an_a_part(rules, twilio, contact_for):
+    # given an A-part order line due on the 10th
+    account, part = AccountFactory(), PartFactory(criticality="A")
+    order = upsert(account, part, eta=ETA)
+    requester = contact_for(order.lines.get())
+
+    # when the ERP moves the ETA by one hour, then by a day
+    upsert(account, part, eta=ETA + timedelta(hours=1))
+    assert sms_to(twilio, requester.phone) == []
+    upsert(account, part, eta=ETA + timedelta(days=1))
+
+    # then one SMS says it is late (the one-hour move is within the 2-hour tolerance)
+    [sms] = sms_to(twilio, requester.phone)
+    assert "is late" in sms["body"]
+    assert "11/11/2026" in sms["body"]
+
+
+def test_an_exception_on_an_a_part_reaches_the_requester_and_the_planner(rules, twilio, contact_for):
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line)
+    planner = contact_for(line, role="planner")
+
+    apply_status_update(line_id=line.pk, status="exception", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    assert "a problem holds up" in sms_to(twilio, requester.phone)[0]["body"]
+    assert len(sms_to(twilio, planner.phone)) == 1
+
+
+def test_an_override_is_emailed_to_the_planner(rules, twilio, mailbox, contact_for, supervisor):
+    # given a planner on the order of a C part
+    line = OrderLineFactory(part__criticality="C")
+    planner = contact_for(line, role="planner")
+
+    # when a supervisor overrides the line's status, and the throttle window passes
+    from freezegun import freeze_time
+
+    from notifications.services.batches import notifications_sweep
+    from orders.services import line_status_override
+
+    line_status_override(
+        line_id=line.pk,
+        status="packed",
+        actor=Actor.person(supervisor),
+        reason_code="data_correction",
+        reason_text="Packed yesterday, the scan was lost.",
+    )
+    with freeze_time(timezone.now() + timedelta(minutes=11)):
+        notifications_sweep()
+
+    # then the planner has an email about the override
+    [message] = mailbox.to(planner.email)
+    assert "Override" in message["Subject"]
+    assert "Packed" in text_part(message)
+
+
+def test_a_verified_delivery_is_emailed_to_requester_and_planner(rules, twilio, mailbox, contact_for):
+    line = OrderLineFactory(part__criticality="B")
+    requester, planner = contact_for(line), contact_for(line, role="planner")
+
+    apply_status_update(line_id=line.pk, status="verified", occurred_at=timezone.now(), actor=Actor.integration("FSM"))
+
+    assert "confirmed on site" in text_part(mailbox.to(requester.email)[0])
+    assert len(mailbox.to(planner.email)) == 1
+
+
+def test_a_discrepancy_is_emailed_to_the_planner(rules, twilio, mailbox, contact_for):
+    from overrides.models import Discrepancy
+    from overrides.services.discrepancies import discrepancy_open
+
+    line = OrderLineFactory()
+    planner = contact_for(line, role="planner")
+
+    discrepancy_open(
+        kind=Discrepancy.Kind.SOURCES_DISAGREE,
+        line=line,
+        summary="EWM shipped, SAP not",
+        evidence=[],
+        fingerprint="fp-1",
+    )
+
+    [message] = mailbox.to(planner.email)
+    assert "EWM shipped, SAP not" in text_part(message)
+
+
+def test_a_stale_alert_is_emailed_to_the_planner(rules, twilio, mailbox, contact_for, advance):
+    from overrides.models import StaleStatusRule
+    from overrides.services.alerts import stale_alerts_scan
+
+    line = OrderLineFactory(part__criticality="B")
+    planner = contact_for(line, role="planner")
+    advance(line, "packed")
+    StaleStatusRule.objects.create(status="packed", threshold=timedelta(hours=1))
+
+    stale_alerts_scan()
+
+    [message] = mailbox.to(planner.email)
+    assert f"line {line.number}" in message["Subject"]
+
+
+def test_a_requested_status_link_is_emailed_to_the_requester_at_once(rules, twilio, mailbox, contact_for):
+    # given a requester whose link expired, asking for a fresh one (published by the portal)
+    line = OrderLineFactory(part__criticality="C")
+    requester = contact_for(line)
+    contact_for(line, role="technician")
+
+    outbox_publish(
+        topic="status_link.renewal_requested",
+        order=line.order,
+        payload={
+            "order_public_id": str(line.order.public_id),
+            "line_public_id": str(line.public_id),
+            "audience": "customer",
+        },
+    )
+
+    # then the requester (only) gets an email with the link
+    [message] = mailbox.to(requester.email)
+    assert f"/portal/orders/{line.order.public_id}/" in text_part(message)
+    assert Notification.objects.filter(kind="link_renewal").count() == 1
+    assert OutboxEvent.objects.get(topic="status_link.renewal_requested").dispatched_at is not None
+
+
+def test_a_test_order_notifies_nobody(rules, twilio, contact_for):
+    line = OrderLineFactory(part__criticality="A", order__is_test=True)
+    requester = contact_for(line)
+
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    assert sms_to(twilio, requester.phone) == []
+
+
+def test_a_recipient_who_switched_sms_off_gets_an_email_instead(rules, twilio, mailbox, contact_for):
+    from notifications.models import RecipientPreference
+
+    line = OrderLineFactory(part__criticality="A")
+    user = UserFactory()
+    requester = contact_for(line, user=user)
+    RecipientPreference.objects.create(user=user, sms_enabled=False)
+
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    assert sms_to(twilio, requester.phone) == []
+    assert len(mailbox.to(requester.email)) == 1
