@@ -31,7 +31,7 @@ def _page_zone(response) -> tuple[str, str]:
 
 def test_without_a_profile_the_browser_decides_language_and_zone(client):
     # given a browser that asks for German and says it is in Berlin
-    client.cookies["tz"] = "Europe/Berlin"
+    client.cookies["tz"] = "Europe%2FBerlin"  # as static/js/time-zone.js writes it
 
     # when it opens the sign-in page
     response = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
