@@ -2,12 +2,24 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from orders.models import Order, OrderLine, Shipment, ShipmentLine, StatusDefinition, StatusEvent
+from orders.models import (
+    DeliveryState,
+    Order,
+    OrderLine,
+    OutboxDelivery,
+    Shipment,
+    ShipmentLine,
+    StatusDefinition,
+    StatusEvent,
+)
 from orders.status import IN_SENTENCE, RANK, LineStatus
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -98,3 +110,19 @@ def order_summary(leaves: list[OrderLine]) -> str:
 def _line_sort_key(number: str) -> tuple:
     """10 < 10.1 < 10.2 < 20 < 100: numbers compare as numbers, part by part."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in number.split("."))
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    dead: int  # deliveries that failed every attempt: a person looks, then redelivers
+    overdue: int  # deliveries due for longer than OUTBOX_OVERDUE_SECONDS: no worker takes them
+
+
+def outbox_backlog(*, now=None) -> OutboxBacklog:
+    """Counts for /health/, each from its own small partial index."""
+    now = now or timezone.now()
+    overdue_before = now - timedelta(seconds=settings.OUTBOX_OVERDUE_SECONDS)
+    return OutboxBacklog(
+        dead=OutboxDelivery.objects.filter(state=DeliveryState.DEAD).count(),
+        overdue=OutboxDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lt=overdue_before).count(),
+    )
