@@ -330,14 +330,14 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
             if source.message_format == MessageFormat.CSV_DEPOT:
                 # A sheet is uploaded row by row, one message each: tried the same way.
                 try:
-                    rows = depot_sheet_dry_run(source=source, content=payload)
+                    rows = depot_sheet_dry_run(source=source, content=payload, user=request.user)
                 except AdapterError as failure:
                     error = str(failure)
                 else:
                     if "export" in request.POST:
                         return _results_csv_response(rows, "dry-run.csv", sheet_delimiter(payload))
             else:
-                outcomes, error = inbound_dry_run(source=source, raw=payload)
+                outcomes, error = inbound_dry_run(source=source, raw=payload, user=request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Dry run"),
@@ -361,7 +361,7 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     # Tried first: the whole pipeline, rolled back (real row locks: its own permission).
                     if not request.user.has_perm("integrations.dry_run_inboundmessage"):
                         raise PermissionDenied
-                    rows = depot_sheet_dry_run(source=source, content=content)
+                    rows = depot_sheet_dry_run(source=source, content=content, user=request.user)
                     if "export" in request.POST:
                         delimiter = sheet_delimiter(csv_depot.decode(content))
                         return _results_csv_response(rows, f"dry-run-{sheet.name}", delimiter)
