@@ -184,12 +184,13 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     list_filter = (StateFilter, "source", "transport", "error_kind", "is_test")
     list_select_related = ("source",)
-    search_fields = ("message_id", "raw")
+    search_fields = ("message_id", "=receipt", "raw")
     date_hierarchy = "received_at"
     actions = ["replay"]
     fields = (
         "source",
         "message_id",
+        "receipt",
         "revision",
         "other_revisions",
         "content_hash",
