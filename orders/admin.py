@@ -14,6 +14,7 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -348,7 +349,8 @@ class OutboxDeliveryAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     @admin.action(description=_("Deliver the selected ones again"), permissions=["redeliver"])
     def redeliver(self, request, queryset):
         count = outbox_redeliver(delivery_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, _("%(count)d delivery(ies) queued again.") % {"count": count})
+        message = ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
+        self.message_user(request, message % {"count": count})
 
 
 @admin.register(StatusDefinition)
