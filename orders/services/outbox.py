@@ -191,27 +191,32 @@ def _claim(*, limit: int | None, event_ids: list[int] | None = None, now=None) -
 
 def _deliver(claimed: list[OutboxDelivery]) -> int:
     """Run the handlers of claimed deliveries, outside any transaction, then record the results.
-    Deliveries not started while most of their lease remains are handed back untried."""
+    Deliveries not started while most of their lease remains are handed back untried. A worker
+    stopped inside a handler (a BaseException) still records what was done before it; that
+    handler's delivery keeps its lease, which runs out, and is taken again."""
     if not claimed:
         return 0
-    started = time.monotonic()
-    deadline = started + settings.OUTBOX_LEASE_SECONDS / 2
-    delivered, failed, untried = [], [], []
-    for delivery in claimed:
-        if time.monotonic() > deadline:
-            untried.append(delivery)
-            continue
-        registration = handler_named(delivery.handler)
-        try:
-            if registration is None:
-                raise LookupError(f"no handler named {delivery.handler!r} is registered in this worker")
-            registration.handler(delivery.event)
-        except Exception as error:  # noqa: BLE001  (a handler's failure is recorded, then retried)
-            delivery.last_error = f"{type(error).__name__}: {error}"
-            failed.append(delivery)
-        else:
-            delivered.append(delivery)
-    _record(delivered=delivered, failed=failed, untried=untried)
+    deadline = time.monotonic() + settings.OUTBOX_LEASE_SECONDS / 2
+    delivered, failed, waiting = [], [], list(claimed)
+    finished = False
+    try:
+        while waiting and time.monotonic() <= deadline:
+            delivery = waiting[0]
+            registration = handler_named(delivery.handler)
+            try:
+                if registration is None:
+                    raise LookupError(f"no handler named {delivery.handler!r} is registered in this worker")
+                registration.handler(delivery.event)
+            except Exception as error:  # noqa: BLE001  (a handler's failure is recorded, then retried)
+                delivery.last_error = f"{type(error).__name__}: {error}"
+                failed.append(delivery)
+            else:
+                delivered.append(delivery)
+            waiting.pop(0)
+        finished = True
+    finally:
+        untried = waiting if finished else waiting[1:]
+        _record(delivered=delivered, failed=failed, untried=untried)
     return len(claimed) - len(untried)
 
 

@@ -237,12 +237,15 @@ def test_a_delivery_whose_worker_died_is_taken_over_once_its_lease_runs_out(line
     finally:
         unregister_handler("tests.dies-once")
 
-    # then the first leaves them to their (dead) worker, the second takes over both deliveries
-    # it held (this handler's and orders.live's: at least once) and delivers them
-    assert (during, after) == (0, 2)
+    # then the first leaves it to its (dead) worker, the second takes it over and delivers it
+    assert during == 0
+    assert after >= 1
     assert len(calls) == 2
     held.refresh_from_db()
     assert (held.state, held.attempts, held.leased_until) == (DeliveryState.DELIVERED, 2, None)
+    # and what the worker finished before it stopped was recorded, not delivered twice
+    live = _delivery(line, "orders.live")
+    assert (live.state, live.attempts) == (DeliveryState.DELIVERED, 1)
 
 
 def test_a_delivery_whose_worker_died_on_its_last_attempt_is_dead(line, sap, t0, settings):
