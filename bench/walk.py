@@ -105,11 +105,12 @@ def measured_walk(orders: list[list[int]]) -> dict:
     Statements are classified by what they do: a `WITH …` statement whose CTEs insert or update
     is one WRITE (on PostgreSQL a change's events, line, history, rollup and outbox rows go in
     one statement), one that only reads (the lock of the order and its lines) a SELECT. Rows
-    written are counted in the tables: rows inserted (events, line history, outbox) plus the
-    rows updated (the line and its order for every applied change)."""
+    written are counted in the tables: rows inserted (events, line history, outbox rows and their
+    deliveries, one per registered handler) plus the rows updated (the line and its order for
+    every applied change)."""
     from django.db import connection
 
-    from orders.models import EventOutcome, OrderLine, OutboxEvent, StatusEvent
+    from orders.models import EventOutcome, OrderLine, OutboxDelivery, OutboxEvent, StatusEvent
 
     kinds: Counter = Counter()
     line_ids = [line_id for order in orders for line_id in order]
@@ -129,6 +130,7 @@ def measured_walk(orders: list[list[int]]) -> dict:
             StatusEvent.objects.filter(line_id__in=line_ids).count()
             + OrderLine.history.filter(id__in=line_ids).count()
             + OutboxEvent.objects.filter(order__lines__in=line_ids).distinct().count()
+            + OutboxDelivery.objects.filter(event__order__lines__in=line_ids).distinct().count()
         )
 
     before = inserted()

@@ -1,5 +1,8 @@
 """GET /health/: the state of database, cache, broker and migrations as JSON (200 or 503),
-plus a warning naming source systems that have gone quiet."""
+plus warnings that keep the answer 200: source systems that have gone quiet, and outbox
+deliveries that are dead or overdue (counted). A dead delivery is one change a handler never
+got: a person must look, but the service is up and taking changes, so it is a warning; a load
+balancer that took the node out for it would only make things worse."""
 
 from collections.abc import Callable
 
@@ -12,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integrations.selectors import source_freshness
+from orders.selectors import outbox_backlog
 
 
 def _database() -> str:
@@ -48,6 +52,10 @@ def _migrations() -> str:
 class HealthWarning(Exception):
     """Worth a look, but the service itself is up: reported without turning the answer into a 503."""
 
+    def __init__(self, detail: str, extra: dict | None = None) -> None:
+        super().__init__(detail)
+        self.extra = extra or {}
+
 
 def _sources() -> str:
     overdue = [source.code for source in source_freshness() if source.overdue]
@@ -56,12 +64,23 @@ def _sources() -> str:
     return "ok"
 
 
-CHECKS: dict[str, Callable[[], str]] = {
+def _outbox() -> dict:
+    backlog = outbox_backlog()
+    counts = {"dead": backlog.dead, "overdue": backlog.overdue}
+    if backlog.dead or backlog.overdue:
+        raise HealthWarning(
+            f"{backlog.dead} dead and {backlog.overdue} overdue outbox deliveries (admin: outbox deliveries)", counts
+        )
+    return {"detail": "ok", **counts}
+
+
+CHECKS: dict[str, Callable[[], str | dict]] = {
     "database": _database,
     "cache": _cache,
     "broker": _broker,
     "migrations": _migrations,
     "sources": _sources,
+    "outbox": _outbox,
 }
 
 
@@ -72,9 +91,10 @@ def health(request):
     healthy = True
     for name, check in CHECKS.items():
         try:
-            results[name] = {"status": "ok", "detail": check()}
+            found = check()
+            results[name] = {"status": "ok", **(found if isinstance(found, dict) else {"detail": found})}
         except HealthWarning as warning:
-            results[name] = {"status": "warning", "detail": str(warning)}
+            results[name] = {"status": "warning", "detail": str(warning), **warning.extra}
         except Exception as error:  # noqa: BLE001  (any failure is reported, not raised)
             healthy = False
             results[name] = {"status": "error", "detail": f"{type(error).__name__}: {error}"}

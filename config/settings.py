@@ -238,12 +238,15 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {"task": "notifications.tasks.notifications_sweep_task", "schedule": 30.0},
 }
 
-# How long an outbox row may wait for its after-commit task before the sweep delivers it.
 # A status fact dated further than this ahead of its receipt is not applied: its message is
 # quarantined (a source clock or time zone is wrong).
 FACT_MAX_FUTURE = timedelta(minutes=env.int("FACT_MAX_FUTURE_MINUTES", default=15))
-OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=60)
+# Outbox deliveries: attempts per handler before it is dead, how long a worker holds one it
+# claimed (longer than a handler may run: past it the delivery is taken again), and when a
+# delivery still waiting is reported overdue by /health/.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=10)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=120)
+OUTBOX_OVERDUE_SECONDS = env.int("OUTBOX_OVERDUE_SECONDS", default=300)
 
 # Inbound messages: size limit, signature tolerance, retries and the sweep of lost tasks.
 INBOUND_MAX_BYTES = env.int("INBOUND_MAX_BYTES", default=1_000_000)

@@ -184,12 +184,13 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     list_filter = (StateFilter, "source", "transport", "error_kind", "is_test")
     list_select_related = ("source",)
-    search_fields = ("message_id", "raw")
+    search_fields = ("message_id", "=receipt", "raw")
     date_hierarchy = "received_at"
     actions = ["replay"]
     fields = (
         "source",
         "message_id",
+        "receipt",
         "revision",
         "other_revisions",
         "content_hash",
@@ -330,14 +331,14 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
             if source.message_format == MessageFormat.CSV_DEPOT:
                 # A sheet is uploaded row by row, one message each: tried the same way.
                 try:
-                    rows = depot_sheet_dry_run(source=source, content=payload)
+                    rows = depot_sheet_dry_run(source=source, content=payload, user=request.user)
                 except AdapterError as failure:
                     error = str(failure)
                 else:
                     if "export" in request.POST:
                         return _results_csv_response(rows, "dry-run.csv", sheet_delimiter(payload))
             else:
-                outcomes, error = inbound_dry_run(source=source, raw=payload)
+                outcomes, error = inbound_dry_run(source=source, raw=payload, user=request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Dry run"),
@@ -361,7 +362,7 @@ class InboundMessageAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     # Tried first: the whole pipeline, rolled back (real row locks: its own permission).
                     if not request.user.has_perm("integrations.dry_run_inboundmessage"):
                         raise PermissionDenied
-                    rows = depot_sheet_dry_run(source=source, content=content)
+                    rows = depot_sheet_dry_run(source=source, content=content, user=request.user)
                     if "export" in request.POST:
                         delimiter = sheet_delimiter(csv_depot.decode(content))
                         return _results_csv_response(rows, f"dry-run-{sheet.name}", delimiter)

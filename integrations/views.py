@@ -18,7 +18,13 @@ from integrations.services.inbox import inbound_message_receive
 from integrations.signatures import SignatureError, signature_verify
 
 ACCEPTED = inline_serializer(
-    "InboundAccepted", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
+    "InboundAccepted",
+    {
+        "id": serializers.UUIDField(
+            help_text="The receipt: opaque and stable; a duplicate is answered with its original's receipt."
+        ),
+        "duplicate": serializers.BooleanField(),
+    },
 )
 ERROR = inline_serializer("InboundError", {"error": serializers.CharField()})
 logger = logging.getLogger(__name__)
@@ -48,7 +54,8 @@ class InboundWebhookView(APIView):
             "scanner JSON). Sign it: `X-Signature: t=<unix seconds>,v2=<hex HMAC-SHA256 of "
             "\"<t>.<source code>.<raw body>\">` with the source's secret; 5 minutes' tolerance. The old "
             '`v1` (HMAC of "<t>.<raw body>") is accepted before the date INBOUND_SIGNATURE_V1_UNTIL. 202 once stored '
-            "(processing follows), 200 for a duplicate (with the original id)."
+            "(processing follows), 200 for a duplicate (with the original's receipt). The answer's `id` is "
+            "an opaque receipt (a UUID), the same for every copy of the message."
         ),
         request={"*/*": OpenApiTypes.BINARY},
         parameters=[
@@ -106,7 +113,7 @@ class InboundWebhookView(APIView):
             raw_bytes=body if failure else None,
         )
         return Response(
-            {"id": message.pk, "duplicate": not created},
+            {"id": str(message.receipt), "duplicate": not created},
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
         )
 

@@ -5,6 +5,8 @@ Every order-related page goes through the same scoping selectors as the back off
 (orders.scoping): a person lists and opens only what their scope covers, and anything else
 answers 404 (403 first when they may not see that kind of record at all)."""
 
+import json
+
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -12,6 +14,7 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,10 +22,12 @@ from orders.admin_csv import CsvImportExportMixin
 from orders.models import (
     Account,
     Asset,
+    DeliveryState,
     EventSuppression,
     LineReference,
     Order,
     OrderLine,
+    OutboxDelivery,
     OutboxEvent,
     Part,
     Region,
@@ -30,8 +35,9 @@ from orders.models import (
     StatusDefinition,
     StatusEvent,
 )
-from orders.scoping import lines_visible_to, orders_visible_to
-from orders.services.outbox import outbox_deliver
+from orders.publication import registered_handlers
+from orders.scoping import lines_visible_to, orders_visible_to, sees_every_order
+from orders.services.outbox import outbox_redeliver
 from orders.services.reference import REGIONS, SITES
 
 EVENT_FIELDS = (
@@ -250,25 +256,101 @@ class EventSuppressionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         return request.user.has_perm("orders.view_eventsuppression")
 
 
+class OutboxDeliveryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OutboxDelivery
+    fields = ("handler", "state", "attempts", "next_attempt_at", "leased_until", "delivered_at", "last_error")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "topic", "order", "created_at", "dispatched_at", "attempts", "next_attempt_at")
+    list_display = ("id", "topic", "order", "order_sequence", "created_at", "dispatched_at")
     list_filter = ("topic", ("dispatched_at", admin.EmptyFieldListFilter))
     list_select_related = ("order",)
-    actions = ["deliver_now"]
+    inlines = [OutboxDeliveryInline]
 
     def scope_queryset(self, request, queryset):
-        if request.user.is_superuser:
+        if sees_every_order(request.user):
             return queryset  # rows about no order (e.g. reference data) included
         return queryset.filter(order__in=orders_visible_to(request.user))
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_outboxevent")
 
-    @admin.action(description=_("Deliver the selected events now"))
-    def deliver_now(self, request, queryset):
-        delivered = sum(outbox_deliver(event_id=event.pk) for event in queryset.filter(dispatched_at__isnull=True))
-        self.message_user(request, _("%(count)d event(s) delivered.") % {"count": delivered})
+
+class HandlerFilter(admin.SimpleListFilter):
+    """The handlers registered in this process, and any other name found on a dead delivery."""
+
+    title = _("handler")
+    parameter_name = "handler"
+
+    def lookups(self, request, model_admin):
+        dead = OutboxDelivery.objects.filter(state=DeliveryState.DEAD).values_list("handler", flat=True).distinct()
+        names = {registration.name for registration in registered_handlers()} | set(dead)
+        return [(name, name) for name in sorted(names)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(handler=self.value()) if self.value() else queryset
+
+
+@admin.register(OutboxDelivery)
+class OutboxDeliveryAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each handler's delivery of each change: dead ones are redelivered from here."""
+
+    list_display = ("id", "handler", "topic", "order", "state", "attempts", "next_attempt_at", "error_summary")
+    list_filter = ("state", HandlerFilter)
+    list_select_related = ("event__order",)
+    search_fields = ("event__order__number",)
+    fields = (
+        "event",
+        "handler",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "leased_until",
+        "delivered_at",
+        "last_error",
+        "payload",
+    )
+    readonly_fields = fields
+    actions = ["redeliver"]
+
+    def scope_queryset(self, request, queryset):
+        if sees_every_order(request.user):
+            return queryset
+        return queryset.filter(event__order__in=orders_visible_to(request.user))
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("orders.view_outboxdelivery")
+
+    def has_redeliver_permission(self, request) -> bool:
+        return request.user.has_perm("orders.redeliver_outboxdelivery")
+
+    @admin.display(description=_("topic"))
+    def topic(self, delivery):
+        return delivery.event.topic
+
+    @admin.display(description=_("order"))
+    def order(self, delivery):
+        return delivery.event.order or "—"
+
+    @admin.display(description=_("last error"))
+    def error_summary(self, delivery):
+        return (delivery.last_error[:80] + "…") if len(delivery.last_error) > 80 else delivery.last_error or "—"
+
+    @admin.display(description=_("payload"))
+    def payload(self, delivery):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(delivery.event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        )
+
+    @admin.action(description=_("Deliver the selected ones again"), permissions=["redeliver"])
+    def redeliver(self, request, queryset):
+        count = outbox_redeliver(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        message = ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
+        self.message_user(request, message % {"count": count})
 
 
 @admin.register(StatusDefinition)

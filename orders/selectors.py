@@ -2,12 +2,25 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from orders.models import LineReference, Order, OrderLine, Shipment, ShipmentLine, StatusDefinition, StatusEvent
+from orders.models import (
+    DeliveryState,
+    LineReference,
+    Order,
+    OrderLine,
+    OutboxDelivery,
+    Shipment,
+    ShipmentLine,
+    StatusDefinition,
+    StatusEvent,
+)
 from orders.status import IN_SENTENCE, RANK, LineStatus
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -193,3 +206,19 @@ def _distinct(hits: list[SearchHit]) -> list[SearchHit]:
             seen.add(key)
             kept.append(hit)
     return kept
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    dead: int  # deliveries that failed every attempt: a person looks, then redelivers
+    overdue: int  # deliveries due for longer than OUTBOX_OVERDUE_SECONDS: no worker takes them
+
+
+def outbox_backlog(*, now=None) -> OutboxBacklog:
+    """Counts for /health/, each from its own small partial index."""
+    now = now or timezone.now()
+    overdue_before = now - timedelta(seconds=settings.OUTBOX_OVERDUE_SECONDS)
+    return OutboxBacklog(
+        dead=OutboxDelivery.objects.filter(state=DeliveryState.DEAD).count(),
+        overdue=OutboxDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lt=overdue_before).count(),
+    )

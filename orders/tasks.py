@@ -3,13 +3,13 @@
 from celery import shared_task
 
 from orders.services.audit import audit_chain_watch
-from orders.services.outbox import outbox_deliver, outbox_deliver_many, outbox_deliver_pending, outbox_pending_ids
+from orders.services.outbox import outbox_deliver, outbox_deliver_due, outbox_deliver_many, outbox_deliver_pending
 
 
 @shared_task(acks_late=True)
 def outbox_dispatch(event_id: int) -> None:
-    """Deliver one outbox row. Idempotent against redelivery: handlers that already have the
-    row (recorded on it) are skipped, and a delivered row is left alone."""
+    """Deliver one outbox row. Idempotent against redelivery: only deliveries that are due and
+    not leased by another worker are taken, so handlers that have the row are skipped."""
     outbox_deliver(event_id=event_id)
 
 
@@ -21,17 +21,16 @@ def outbox_dispatch_many(event_ids: list[int]) -> None:
 
 @shared_task(acks_late=True)
 def outbox_dispatch_pending() -> int:
-    """Deliver the rows waiting for their first delivery (see outbox_wake); idempotent as
-    outbox_dispatch: delivered rows and handlers are skipped, rows others hold are left to them."""
+    """Deliver what is due (see outbox_wake); idempotent as outbox_dispatch: delivered rows and
+    handlers are skipped, deliveries others hold are left to them."""
     return outbox_deliver_pending()
 
 
 @shared_task
 def outbox_sweep() -> int:
-    """Deliver rows whose after-commit task was lost or whose retry is due. Returns how many."""
-    ids = outbox_pending_ids()
-    outbox_deliver_many(event_ids=ids)
-    return len(ids)
+    """Deliver what a lost wake-up left, due retries, and deliveries whose worker died (their
+    lease ran out). Returns how many deliveries it took."""
+    return outbox_deliver_due()
 
 
 # Reads every line's chain: longer than the default limits on a large database.

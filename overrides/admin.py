@@ -5,13 +5,14 @@ the back office: a person sees the cases and requests of the lines in their scop
 mismatches of a reconciliation run on those lines only."""
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
-from orders.scoping import lines_visible_to
+from orders.scoping import lines_visible_to, sees_every_order
 from overrides.models import (
     AccessReview,
     AccessReviewItem,
@@ -142,12 +143,20 @@ class ReconciliationItemInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationRunAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "source_code", "created_by", "created_at", "messages_read", "state", "applied_by")
     list_filter = ("state", "source_code")
     list_select_related = ("created_by", "applied_by")
     date_hierarchy = "created_at"
     inlines = [ReconciliationItemInline]
+
+    def scope_queryset(self, request, queryset):
+        # A run covers a source, not a region: it is in scope when it lists a mismatch on a line
+        # in scope, or the person started it (a run that found nothing names no line at all).
+        if sees_every_order(request.user):
+            return queryset
+        in_scope = ReconciliationItem.objects.filter(run=OuterRef("pk"), line__in=lines_visible_to(request.user))
+        return queryset.filter(Exists(in_scope) | Q(created_by=request.user))
 
 
 class AccessReviewItemInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -56,6 +56,10 @@ ADMIN = [
     "integrations.add_statusmapping",
     "integrations.change_statusmapping",
     "integrations.view_statusmapping",
+    # The outbox in the admin: each handler's deliveries, dead ones delivered again.
+    "orders.view_outboxevent",
+    "orders.view_outboxdelivery",
+    "orders.redeliver_outboxdelivery",
     "overrides.add_stalestatusrule",
     "overrides.change_stalestatusrule",
     "overrides.view_stalestatusrule",

@@ -1,5 +1,7 @@
 """The inbox: every inbound message, raw, committed before it is acknowledged."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +34,9 @@ class InboundMessage(models.Model):
     )
     # The source's own id when the format has one, otherwise a hash of the content.
     message_id = models.CharField(_("message id"), max_length=120)
+    # What the webhook answers the sender as its receipt (and again for a duplicate): opaque, so
+    # it tells nothing of our volumes; the integer id stays inside the back office.
+    receipt = models.UUIDField(_("receipt"), default=uuid.uuid4, unique=True, editable=False)
     # A message is the same message only when its id and its content agree: the same id with
     # another body is a new revision (a correction, or the complete copy of a truncated one).
     content_hash = models.CharField(_("content hash"), max_length=64, help_text=_("SHA-256 of the body as received"))

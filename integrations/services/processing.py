@@ -25,6 +25,7 @@ from django.utils import timezone
 from integrations.adapters import AdapterError, ParsedMessage, ParsedStatus
 from integrations.adapters.base import parsed_checked, storable_text
 from integrations.models import ErrorKind, InboundMessage, MessageFormat, MessageState, SourceSystem, StatusMapping
+from integrations.services.admission import message_admit
 from integrations.services.lines import (
     AmbiguousReference,
     LineNotFound,
@@ -350,8 +351,8 @@ def _record_failure(message: InboundMessage, error: Exception, now: datetime) ->
         reason = f"the message holds a value that cannot be used ({type(error).__name__}: {error})"
         _finish(message, MessageState.DEAD, reason, kind=ErrorKind.PERMANENT)
     elif isinstance(error, (LineNotFound, LineIsSplit)):
-        # The order may simply not have arrived yet, or a line was split between finding and
-        # locking it: retry (the lines are found again), then give up.
+        # The order may simply not have arrived yet, or a line kept being split between finding
+        # and locking it (found again RESOLVE_AGAIN times already): retry, then give up.
         _retry_or_die(message, str(error), now)
     else:
         # Any other failure (a deadlock, a lost connection) is taken as temporary: retried, then parked.
@@ -380,8 +381,25 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
         status, occurred_at, mapped, match = resolved.status, resolved.occurred_at, resolved.mapped, resolved.match
         if match.shipment is not None:
             shipment_track(shipment_id=match.shipment.pk, data=_shipment_data(status, source), occurred_at=occurred_at)
-        for line in resolved.lines:
-            result = _apply_fact(message, line, status, occurred_at, mapped, match=match)
+        waiting, done, resolves_left = list(resolved.lines), set(), RESOLVE_AGAIN
+        while waiting:
+            line = waiting.pop(0)
+            try:
+                result = _apply_fact(message, line, status, occurred_at, mapped, match=match)
+            except LineIsSplit:
+                # Split since we found it (by an earlier fact of this message, or by another
+                # worker): find the fact's lines again, now the leaves, and go on; no attempt used.
+                if not resolves_left:
+                    raise
+                resolves_left -= 1
+                again = _status_resolve(source, status, occurred_at, mapped)
+                shipment, data = again.match.shipment, _shipment_data(status, source)
+                if shipment is not None and match.shipment is None:
+                    shipment_track(shipment_id=shipment.pk, data=data, occurred_at=occurred_at)
+                match = again.match
+                waiting = [leaf for leaf in again.lines if leaf.pk not in done]
+                continue
+            done.add(line.pk)
             outcomes.append(
                 FactOutcome(
                     line=str(result.event.line),
@@ -392,6 +410,10 @@ def _apply(message: InboundMessage) -> list[FactOutcome]:
                 )
             )
     return outcomes
+
+
+# How often one fact's lines are found again when a line turns out split as it is locked.
+RESOLVE_AGAIN = 3
 
 
 def _apply_fact(
@@ -474,15 +496,24 @@ def message_statuses_resolve(*, source: SourceSystem, parsed: ParsedMessage) -> 
     whole message is refused then, nothing half-applied."""
     facts = [(status, source_time(status.occurred_at, source), _mapped(source, status)) for status in parsed.statuses]
     candidates = lines_for_selectors([status.line for status in parsed.statuses])
-    resolved = []
-    for status, occurred_at, mapped in facts:
-        match = lines_in_scope(status, candidates.get(status.line), source=source, canonical_status=mapped.status)
-        lines = match.lines
-        if status.quantity and len(lines) > 1:
-            # A partial confirmation seen again after its split: it belongs to the confirmed child.
-            lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
-        resolved.append(ResolvedStatus(status=status, occurred_at=occurred_at, mapped=mapped, match=match, lines=lines))
-    return resolved
+    return [
+        _status_resolve(source, status, occurred_at, mapped, candidates.get(status.line))
+        for status, occurred_at, mapped in facts
+    ]
+
+
+def _status_resolve(
+    source: SourceSystem, status: ParsedStatus, occurred_at: datetime, mapped: MappedStatus, candidates=None
+) -> ResolvedStatus:
+    """One status's lines (read now when no candidates are given)."""
+    if candidates is None:
+        candidates = lines_for_selectors([status.line]).get(status.line)
+    match = lines_in_scope(status, candidates, source=source, canonical_status=mapped.status)
+    lines = match.lines
+    if status.quantity and len(lines) > 1:
+        # A partial confirmation seen again after its split: it belongs to the confirmed child.
+        lines = [line for line in lines if line.quantity == status.quantity][:1] or lines
+    return ResolvedStatus(status=status, occurred_at=occurred_at, mapped=mapped, match=match, lines=lines)
 
 
 def fact_provenance(*, message: InboundMessage, status: ParsedStatus, mapped: MappedStatus) -> Provenance:
@@ -684,9 +715,11 @@ class DryRunRollback(Exception):
     """Raised to roll back everything a dry run did."""
 
 
-def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome], str]:
+def inbound_dry_run(*, source: SourceSystem, raw: str, user=None) -> tuple[list[FactOutcome], str]:
     """What `raw` would do if it arrived now: the full pipeline, inside a transaction that is
-    rolled back. Returns the outcomes, or an error saying why it would fail."""
+    rolled back. Returns the outcomes, or an error saying why it would fail. With a `user`, a
+    message naming anything outside their scope is refused before it runs, as an unknown line
+    (integrations.services.admission)."""
     outcomes: list[FactOutcome] = []
     error = ""
     try:
@@ -698,6 +731,8 @@ def inbound_dry_run(*, source: SourceSystem, raw: str) -> tuple[list[FactOutcome
                 raw=storable_text(raw),
             )
             try:
+                if user is not None:
+                    message_admit(user=user, parsed=_parse(message))
                 outcomes = _apply(message)
             except (Quarantine, AdapterError, LineNotFound, AmbiguousReference, TestDataForProduction) as failure:
                 error = str(failure)

@@ -10,7 +10,7 @@ import csv
 import hashlib
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -26,11 +26,15 @@ from integrations.models import (
     SourceSystem,
     Transport,
 )
+from integrations.services.admission import selectors_out_of_scope
 from integrations.services.inbox import inbound_message_receive
 from integrations.services.lines import lines_for_selectors
 from integrations.services.parsing import sheet_layout_for, site_times_localise
 from integrations.services.processing import inbound_message_process, source_time
 from orders.models import EventOutcome, StatusEvent
+
+# The stored reason of a row refused because it names a line outside the uploader's scope.
+UNKNOWN_ORDER = "unknown_order"
 
 
 class RowOutcome(models.TextChoices):
@@ -82,9 +86,10 @@ class _Row:
 
 def depot_sheet_upload(*, source: SourceSystem, content: bytes, filename: str, user) -> SheetUpload:
     """Store every readable row as its own message and every row on the upload. Refuses (with
-    ParseError, nothing stored) a file that is not a sheet or lacks a required column."""
+    ParseError, nothing stored) a file that is not a sheet or lacks a required column. A row
+    about a line outside the uploader's scope is kept as an unknown order, never a message."""
     text = csv_depot.decode(content)
-    rows = _sheet_rows(source, text)
+    rows = _sheet_rows(source, text, user=user)
     with transaction.atomic():
         upload = SheetUpload.objects.create(
             source=source, filename=filename[:200], sha256=hashlib.sha256(content).hexdigest(), uploaded_by=user
@@ -118,7 +123,10 @@ def depot_sheet_upload_results(*, upload: SheetUpload) -> list[RowResult]:
     rows = []
     for sheet_row in stored:
         text = sheet_row.message.raw if sheet_row.message else sheet_row.raw
-        rows.append(_row_of_text(sheet_row.row_number, text, layout))
+        row = _row_of_text(sheet_row.row_number, text, layout)
+        if sheet_row.message is None and sheet_row.error_reason == UNKNOWN_ORDER and row.status:
+            row = replace(row, error=_unknown_order(row.number, row.status.line))
+        rows.append(row)
     return _results(
         upload.source,
         rows,
@@ -131,11 +139,12 @@ class _DryRunRollback(Exception):
     pass
 
 
-def depot_sheet_dry_run(*, source: SourceSystem, content: bytes | str) -> list[RowResult]:
+def depot_sheet_dry_run(*, source: SourceSystem, content: bytes | str, user=None) -> list[RowResult]:
     """What the sheet would do if it were uploaded now: every row through the whole pipeline, one
-    after the other as a worker would take them, inside a transaction that is rolled back."""
+    after the other as a worker would take them, inside a transaction that is rolled back. With
+    a `user`, rows outside their scope are unknown orders, not tried (no lock taken)."""
     text = csv_depot.decode(content) if isinstance(content, bytes) else content
-    rows = _sheet_rows(source, text)
+    rows = _sheet_rows(source, text, user=user)
     results: list[RowResult] = []
     try:
         with transaction.atomic():
@@ -196,12 +205,27 @@ def sheet_delimiter(text: str) -> str:
         return ","
 
 
-def _sheet_rows(source: SourceSystem, text: str) -> list[_Row]:
+def _sheet_rows(source: SourceSystem, text: str, user=None) -> list[_Row]:
+    """The rows of a sheet; with a `user`, a row naming a line outside their scope is an
+    unknown order (integrations.services.admission): it never becomes a message."""
     layout = sheet_layout_for(source)
     sheet_rows = csv_depot.rows(text, layout=layout)  # refuses a sheet without the required columns
     if not sheet_rows:
         raise ParseError("the sheet has no filled-in rows")
-    return [_row_of_text(number, row_text, layout) for number, row_text in sheet_rows]
+    rows = [_row_of_text(number, row_text, layout) for number, row_text in sheet_rows]
+    if user is None:
+        return rows
+    outside = selectors_out_of_scope(user=user, selectors=[row.status.line for row in rows if row.status])
+    return [
+        replace(row, error=_unknown_order(row.number, row.status.line))
+        if row.status and row.status.line in outside
+        else row
+        for row in rows
+    ]
+
+
+def _unknown_order(number: int, selector) -> csv_depot.RowError:
+    return csv_depot.RowError(number, UNKNOWN_ORDER, f"no line matches {selector}")
 
 
 def _row_of_text(number: int, text: str, layout: csv_depot.SheetLayout) -> _Row:
@@ -268,6 +292,8 @@ def _outcome(
     source: SourceSystem,
 ) -> tuple[str, str]:
     if row.error is not None:
+        if row.error.reason == UNKNOWN_ORDER:
+            return RowOutcome.UNKNOWN_ORDER, row.error.detail  # the words of a line not found
         reason = RowOutcome.BAD_TIME if row.error.reason == csv_depot.RowError.BAD_TIME else RowOutcome.BAD_ROW
         return reason, str(row.error)
     if message is None:

@@ -3,7 +3,7 @@
 from orders.models.contacts import ContactRole, OrderContact
 from orders.models.events import ActorKind, AuditAnchor, EventKind, EventOutcome, EventSuppression, StatusEvent
 from orders.models.order import Order, OrderLine, Priority, ShipPolicy
-from orders.models.outbox import OutboxEvent
+from orders.models.outbox import DeliveryState, OutboxDelivery, OutboxEvent
 from orders.models.people import UserProfile
 from orders.models.reference import Account, Asset, Criticality, Issuer, LineReference, Part, Region, Site
 from orders.models.shipments import Shipment, ShipmentLine
@@ -24,6 +24,8 @@ __all__ = [
     "Order",
     "OrderContact",
     "OrderLine",
+    "DeliveryState",
+    "OutboxDelivery",
     "OutboxEvent",
     "Part",
     "Priority",

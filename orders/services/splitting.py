@@ -114,9 +114,19 @@ def split_line(
                 payload={
                     "order_id": order.pk,
                     "order_number": order.number,
+                    "order_public_id": str(order.public_id),
                     "line_id": line.pk,
                     "line_number": line.number,
-                    "children": [{"line_id": c.pk, "line_number": c.number, "quantity": c.quantity} for c in children],
+                    "line_public_id": str(line.public_id),
+                    "children": [
+                        {
+                            "line_id": c.pk,
+                            "line_number": c.number,
+                            "line_public_id": str(c.public_id),
+                            "quantity": c.quantity,
+                        }
+                        for c in children
+                    ],
                 },
             )
         return children

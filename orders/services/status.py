@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django_fsm import has_transition_perm
 
 from orders.clocks import clock_tolerances
-from orders.models import ActorKind, EventKind, EventOutcome, Order, OrderLine, OutboxEvent, StatusEvent
+from orders.models import ActorKind, EventKind, EventOutcome, Order, OrderLine, StatusEvent
 from orders.publication import status_change_hooks_run
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key, unique_fact_key
 from orders.services.facts import LINE_STATUS_FIELDS, ORDER_ROLLUP_FIELDS, LineChange, event_payload, fact_take
 from orders.services.locking import LockedOrder, order_lock_for_line
-from orders.services.outbox import outbox_dispatch_after_commit
+from orders.services.outbox import outbox_dispatch_after_commit, outbox_rows_create, outbox_rows_to_deliver
 from orders.services.rows import rows_update
 from orders.services.writes import rows_write_in_one_statement
 from orders.status import LineStatus
@@ -177,6 +177,7 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
             orders=(orders, ORDER_ROLLUP_FIELDS),
             outbox=outbox,
         )
+        outbox_dispatch_after_commit(outbox_rows_to_deliver([row for row, _key in outbox]))
     else:
         StatusEvent.objects.bulk_create(events)
         for change in changes:
@@ -187,11 +188,9 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
             OrderLine.history.bulk_history_create([changed[pk] for pk in sorted(changed)], update=True)
         # Derived fields only: the event log says why they changed, so no history rows for them.
         rows_update(model=Order, objects=orders, fields=ORDER_ROLLUP_FIELDS)
-        OutboxEvent.objects.bulk_create([row for row, _key in outbox])
+        outbox_rows_create([row for row, _key in outbox])
     # In this transaction: what other apps must change with the status (a stale alert it ends).
     status_change_hooks_run([changed[pk] for pk in sorted(changed)])
-    if outbox:
-        outbox_dispatch_after_commit([row.pk for row, _key in outbox])
 
 
 def source_clock_tolerance(source_system: str, given: timedelta | None) -> timedelta:

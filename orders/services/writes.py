@@ -10,16 +10,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
-from orders.models import Order, OrderLine, OutboxEvent, StatusEvent
+from orders.models import DeliveryState, Order, OrderLine, OutboxDelivery, OutboxEvent, StatusEvent
+from orders.publication import handlers_for
 from orders.services.rows import update_from_values_sql
 
 
 def rows_write_in_one_statement(
     *, events: list[StatusEvent], lines: list[OrderLine], history: list[OrderLine], orders: list[Order], outbox
 ) -> None:
-    """Insert `events` and `outbox` rows (their pks are set), update `lines` and `orders` with
-    the given fields, insert a history row for each of `history`. `lines` and `orders` are
-    (objects, fields) pairs; every outbox payload gets its change's event id ("event_id")."""
+    """Insert `events` and `outbox` rows (their pks are set) with the outbox rows' deliveries,
+    update `lines` and `orders` with the given fields, insert a history row for each of
+    `history`. `lines` and `orders` are (objects, fields) pairs; every outbox payload gets its
+    change's event id ("event_id")."""
     parts: list[str] = []
     params: list = []
     quote = connection.ops.quote_name
@@ -42,11 +44,15 @@ def rows_write_in_one_statement(
         parts.append(f"od AS ({sql} RETURNING 1)")
         params += values
     if outbox:
-        rows, values = [], []
+        now = timezone.now()
+        rows, values, wanted = [], [], set()
         for row, (line_id, fact_key) in outbox:
+            handlers = [registration.name for registration in handlers_for(row.topic)]
+            wanted.update((row.topic, name) for name in handlers)
+            row.dispatched_at = None if handlers else now
             rows.append(
                 "(%s, %s, %s, jsonb_set(%s::jsonb, '{event_id}', "
-                "to_jsonb((SELECT id FROM ev WHERE line_id = %s AND fact_key = %s))), %s, %s, %s, %s)"
+                "to_jsonb((SELECT id FROM ev WHERE line_id = %s AND fact_key = %s))), %s, %s)"
             )
             values += [
                 row.topic,
@@ -55,17 +61,25 @@ def rows_write_in_one_statement(
                 json.dumps(row.payload, cls=DjangoJSONEncoder),
                 line_id,
                 fact_key,
-                timezone.now(),
-                json.dumps([]),
-                0,
-                "",
+                now,
+                row.dispatched_at,  # a topic nobody wants is dispatched as it is written
             ]
         table = quote(OutboxEvent._meta.db_table)
         parts.append(
-            f"ob AS (INSERT INTO {table} (topic, order_id, order_sequence, payload, created_at, delivered_to, "
-            f"attempts, last_error) VALUES {', '.join(rows)} RETURNING id, order_id, order_sequence, payload)"
+            f"ob AS (INSERT INTO {table} (topic, order_id, order_sequence, payload, created_at, dispatched_at) "
+            f"VALUES {', '.join(rows)} RETURNING id, topic, order_id, order_sequence, payload)"
         )
         params += values
+        if wanted:
+            # One delivery row per handler of the row's topic (orders.services.outbox).
+            pairs = ", ".join(["(%s::varchar, %s::varchar)"] * len(wanted))
+            parts.append(
+                f"dl AS (INSERT INTO {quote(OutboxDelivery._meta.db_table)} "
+                "(event_id, handler, state, attempts, last_error, next_attempt_at) "
+                f"SELECT ob.id, h.handler, %s, 0, '', %s FROM ob JOIN (VALUES {pairs}) AS h(topic, handler) "
+                "ON h.topic = ob.topic RETURNING event_id)"
+            )
+            params += [DeliveryState.PENDING, now, *(value for pair in sorted(wanted) for value in pair)]
     tail = "(SELECT json_agg(json_build_array(id, line_id, fact_key)) FROM ev)"
     tail += ", (SELECT json_agg(json_build_array(id, order_id, order_sequence, payload)) FROM ob)" if outbox else ""
     with connection.cursor() as cursor:

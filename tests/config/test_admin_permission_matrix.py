@@ -4,19 +4,22 @@ The admin is for configuration people (admin and integration roles, superusers);
 supervisors work in the back office. Every person below is staff anyway (the worst case: someone
 was given admin access), scoped to EMEA with a guardian grant; each order-related model has one
 record in EMEA and one in the Americas. Out of scope answers 404 to anyone who may see that kind
-of record at all, and 403 first to anyone who may not; a list shows only what is in scope.
+of record at all, and 403 first to anyone who may not; a list shows only what is in scope; the
+dry run and the sheet upload treat a line out of scope as unknown.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from integrations.models import InboundMessage, SourceSystem
-from orders.models import EventSuppression, OutboxEvent
+from integrations.models import InboundMessage, SourceSystem, StatusMapping
+from orders.models import EventSuppression, OutboxDelivery, OutboxEvent
 from orders.services import Actor, apply_status_update
 from orders.services.events import Provenance
 from overrides.models import Discrepancy, ReconciliationItem, ReconciliationRun, StaleAlert, StaleStatusRule
@@ -45,17 +48,19 @@ EXPECTED = {
     "status event page":    ((302, 302), (302, 302), (200, 404), (200, 404), (200, 404), (200, 404), (403, 403), (200, 404), (200, 200)),
     "suppression list":     ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200)),
     "suppression page":     ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200)),
-    "outbox event list":    ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200)),
-    "outbox event page":    ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200)),
+    "outbox event list":    ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200), (200, 200)),
+    "outbox event page":    ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 404), (200, 200)),
+    "outbox delivery list": ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200), (200, 200)),
+    "outbox delivery page": ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (403, 403), (200, 404), (200, 200)),
     "stale alert list":     ((302, 302), (302, 302), (200, 200), (200, 200), (200, 200), (200, 200), (403, 403), (200, 200), (200, 200)),
     "stale alert page":     ((302, 302), (302, 302), (200, 404), (200, 404), (200, 404), (200, 404), (403, 403), (200, 404), (200, 200)),
     "discrepancy list":     ((302, 302), (302, 302), (200, 200), (200, 200), (200, 200), (200, 200), (403, 403), (200, 200), (200, 200)),
     "discrepancy page":     ((302, 302), (302, 302), (200, 404), (200, 404), (200, 404), (200, 404), (403, 403), (200, 404), (200, 200)),
     "override request list":((302, 302), (302, 302), (200, 200), (200, 200), (200, 200), (200, 200), (403, 403), (200, 200), (200, 200)),
     "override request page":((302, 302), (302, 302), (200, 404), (200, 404), (200, 404), (200, 404), (403, 403), (200, 404), (200, 200)),
-    # a run covers a source, not a region: every run opens, showing only the mismatches in scope
+    # a run is in scope when it lists a mismatch on a line in scope (or the person started it)
     "reconciliation list":  ((302, 302), (302, 302), (403, 403), (403, 403), (200, 200), (200, 200), (403, 403), (200, 200), (200, 200)),
-    "reconciliation page":  ((302, 302), (302, 302), (403, 403), (403, 403), (200, 200), (200, 200), (403, 403), (200, 200), (200, 200)),
+    "reconciliation page":  ((302, 302), (302, 302), (403, 403), (403, 403), (200, 404), (200, 404), (403, 403), (200, 404), (200, 200)),
     "inbound message list": ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200), (200, 200), (200, 200)),
     "inbound message page": ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (200, 404), (200, 404), (200, 200)),
     "dry run":              ((302, 302), (302, 302), (403, 403), (403, 403), (403, 403), (403, 403), (200, 200), (200, 200), (200, 200)),
@@ -69,17 +74,20 @@ MODELS = {
     "status event": ("orders_statusevent", "event"),
     "suppression": ("orders_eventsuppression", "suppression"),
     "outbox event": ("orders_outboxevent", "outbox"),
+    "outbox delivery": ("orders_outboxdelivery", "delivery"),
     "stale alert": ("overrides_stalealert", "alert"),
     "discrepancy": ("overrides_discrepancy", "discrepancy"),
     "override request": ("overrides_overriderequest", "request"),
     "reconciliation": ("overrides_reconciliationrun", "run"),
     "inbound message": ("integrations_inboundmessage", "message"),
 }
-UNSCOPED_LISTS = {"reconciliation list"}  # lists every run (their mismatches are scoped)
 FORM_PAGES = {"dry run": "admin:integrations_dry_run", "sheet upload": "admin:integrations_upload_sheet"}
 ORDER_NUMBERS = {IN: "SO-EMEA-0001", OUT: "SO-AMER-0001"}
 
-SCOPES = {page: (IN,) if page.endswith(" list") or page in FORM_PAGES else (IN, OUT) for page in EXPECTED}
+SCOPES = {page: (IN,) if page.endswith(" list") else (IN, OUT) for page in EXPECTED}
+# A form page "in scope" is tried with a message (or sheet) about the line in scope, "out of
+# scope" with one about the other region's line: that line must behave as unknown.
+UNKNOWN = "no line matches"
 
 
 @pytest.fixture(autouse=True)
@@ -91,15 +99,19 @@ def quick_passwords(settings):
 @pytest.fixture
 def world(db, advance, t0):
     """Per region, a packed line whose first step came from an inbound message, with an open
-    stale alert, a discrepancy, a pending override request, a hidden event, an outbox row and a
-    reconciliation run that lists the line."""
+    stale alert, a discrepancy, a pending override request, a hidden event, an outbox row with its
+    delivery and a reconciliation run that lists the line."""
     emea = RegionFactory(code="emea", name="Europe, Middle East and Africa")
     americas = RegionFactory(code="americas", name="Americas")
     requester = _member("planner", "requester")
     source = SourceSystem.objects.create(code="ewm-test", name="EWM", kind="wms", message_format="canonical_json")
+    depot = SourceSystem.objects.create(
+        code="depot-test", name="Depot", kind="depot", message_format="csv_depot", transport="file"
+    )
+    StatusMapping.objects.create(source=depot, external_code="VERS", status="shipped")
     rule = StaleStatusRule.objects.create(status="packed", threshold=timedelta(hours=4))
     now = timezone.now()
-    world = {"emea": emea}
+    world = {"emea": emea, "sources": {"dry run": source, "sheet upload": depot}, "shipped_at": t0 + timedelta(days=1)}
     for scope, region in ((IN, emea), (OUT, americas)):
         assign_perm("orders.work_in_region", requester, region)
         line = OrderLineFactory(order__number=ORDER_NUMBERS[scope], order__account__region=region)
@@ -131,6 +143,7 @@ def world(db, advance, t0):
                 event=line.events.get(to_status="released"), suppressed_by=requester, reason_code="duplicate_event"
             ),
             "outbox": OutboxEvent.objects.filter(order=line.order).first(),
+            "delivery": OutboxDelivery.objects.filter(event__order=line.order).first(),
             "alert": StaleAlert.objects.create(
                 line=line, rule=rule, status="packed", status_since=now - timedelta(hours=6), opened_at=now
             ),
@@ -190,11 +203,15 @@ def test_admin_permission_matrix(client, world, page):
         for scope in SCOPES[page]:
             url = _url(page, world[scope])
 
-            # when they open the admin page of a record in or out of their scope
-            response = client.get(url)
+            # when they open the admin page of a record in or out of their scope (or try a
+            # message about a line in or out of their scope)
+            if page in FORM_PAGES:
+                response = client.post(url, _form(page, world, world[scope]["line"]))
+            else:
+                response = client.get(url)
 
             answers[role, scope] = response.status_code
-            leaks += _leaks(page, role, url, response, world)
+            leaks += _leaks(page, role, url, response, world, scope)
 
     # then each answer is the one in the table, and a page shows nothing out of scope
     expected = {(role, scope): EXPECTED[page][ROLES.index(role)][scope == OUT] for role, scope in answers}
@@ -211,14 +228,33 @@ def _people(emea) -> dict:
     return people
 
 
-def _leaks(page: str, role: str, url: str, response, world) -> list[tuple[str, str]]:
+def _form(page: str, world: dict, line) -> dict:
+    """A dry run of a canonical message, or of a depot sheet, shipping `line`."""
+    source, shipped_at = world["sources"][page], world["shipped_at"]
+    if page == "dry run":
+        status = {"order": line.order.number, "line": line.number, "status": "shipped"}
+        return {
+            "source": source.pk,
+            "payload": json.dumps({"statuses": [{**status, "occurred_at": shipped_at.isoformat()}]}),
+        }
+    sheet = f"order,line,status,time\n{line.order.number},{line.number},VERS,{shipped_at:%Y-%m-%d %H:%M}\n"
+    return {"source": source.pk, "sheet": SimpleUploadedFile("sheet.csv", sheet.encode()), "dry_run": "1"}
+
+
+def _leaks(page: str, role: str, url: str, response, world, scope: str = IN) -> list[tuple[str, str]]:
     """What a page shows that it should not (or misses), as (role, what) pairs."""
     if response.status_code == 302:
         return [] if response["Location"] == f"/admin/login/?next={url}" else [(role, response["Location"])]
     if response.status_code != 200:
         return []
     content, leaks = response.content.decode(), []
-    if page.endswith(" list") and page not in UNSCOPED_LISTS:
+    if page in FORM_PAGES:
+        # the other region's line is unknown to the person (the form echoes what they typed)
+        hidden = scope == OUT and role != "superuser"
+        if (UNKNOWN in content) != hidden:
+            leaks.append((role, f"{scope} line {'known' if hidden else 'unknown'}"))
+        return leaks
+    if page.endswith(" list"):
         # a list shows the record in scope, and the other only to someone whose scope is everything
         if _change_url(page, world[IN]) not in content:
             leaks.append((role, "in-scope record missing"))

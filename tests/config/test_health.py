@@ -1,8 +1,12 @@
 """/health/ reports database, cache, broker and migrations, and answers 503 when one fails."""
 
+from datetime import timedelta
+
 import pytest
 
 from config import health
+from orders.publication import Topic, register_handler, unregister_handler
+from orders.services import apply_status_update
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +17,7 @@ def test_health_is_ok_when_everything_answers(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker", "migrations", "sources"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "migrations", "sources", "outbox"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
@@ -67,3 +71,32 @@ def test_quiet_source_is_a_warning_that_keeps_the_service_up(client):
         "status": "warning",
         "detail": "no recent messages from: carrier-dhl",
     }
+
+
+def test_dead_and_overdue_outbox_deliveries_are_counted_as_a_warning(
+    client, line, sap, t0, settings, django_capture_on_commit_callbacks
+):
+    # given a handler whose gateway is down, one attempt allowed, and a change it failed on
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+
+    def down(event):
+        raise ConnectionError("gateway down")
+
+    register_handler(name="tests.down", topics=[Topic.LINE_STATUS_CHANGED], handler=down)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            apply_status_update(line_id=line.pk, status="picking", occurred_at=t0, actor=sap)
+        # and another change no worker took for longer than the overdue limit
+        apply_status_update(line_id=line.pk, status="packed", occurred_at=t0 + timedelta(hours=1), actor=sap)
+        settings.OUTBOX_OVERDUE_SECONDS = 0
+
+        # when /health/ is asked
+        response = client.get("/health/")
+    finally:
+        unregister_handler("tests.down")
+
+    # then the service is up, and the outbox check counts what a person must look at
+    assert response.status_code == 200
+    outbox = response.json()["checks"]["outbox"]
+    assert (outbox["status"], outbox["dead"], outbox["overdue"]) == ("warning", 1, 2)
+    assert "1 dead and 2 overdue" in outbox["detail"]

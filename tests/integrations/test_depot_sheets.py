@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from integrations.adapters import ParseError, csv_depot
 from integrations.models import InboundMessage, MessageState, SheetUpload, SourceSystem, StatusMapping
@@ -438,7 +439,10 @@ def test_the_result_table_speaks_the_clerks_language(staff, depot, order_line, d
             {"source": depot.pk, "sheet": _upload_file("hamburg_mixed.csv")},
         )
 
-    page = staff.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    # (the request activates German in this thread; the override puts back what was active)
+    with translation.override(translation.get_language()):
+        page = staff.get(response["Location"], HTTP_ACCEPT_LANGUAGE="de").content.decode()
 
+    assert translation.get_language() != "de"
     assert "<strong>Unbekannter Auftrag</strong>" in page
     assert "Ergebnisse als CSV herunterladen" in page

@@ -237,7 +237,7 @@ def _assert_answered_and_settled(response, before: set[int]) -> InboundMessage |
         assert response.json()["error"]
         return None
     assert response.status_code in (200, 202)
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     _settle(timezone.now())
     message.refresh_from_db()
     assert message.state in END_STATES
@@ -274,7 +274,7 @@ def test_bad_data_is_dead_at_the_first_attempt_as_permanent_with_a_reason(
     with django_capture_on_commit_callbacks(execute=True):
         response = post_signed("crm-json", body)
 
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert (message.state, message.attempts, message.error_kind) == (MessageState.DEAD, 1, ErrorKind.PERMANENT)
     assert reason in message.last_error
     assert not StatusEvent.objects.filter(inbound_message_id=message.pk).exists()
@@ -297,7 +297,7 @@ def test_nul_and_surrogates_in_text_fields_are_stored_replaced_and_the_raw_body_
     with django_capture_on_commit_callbacks(execute=True):
         response = post_signed("crm-json", body)
 
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert message.state == MessageState.PROCESSED
     assert message.raw.encode() == body  # the escapes are plain text in the body
     event = StatusEvent.objects.get(inbound_message_id=message.pk)
@@ -310,7 +310,7 @@ def test_a_body_that_is_not_utf8_keeps_its_exact_bytes(lines, post_signed):
 
     response = post_signed("crm-json", body, content_type="application/octet-stream")
 
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert (response.status_code, message.state, message.error_kind) == (202, MessageState.DEAD, ErrorKind.PERMANENT)
     assert bytes(message.raw_bytes) == body
     assert "not UTF-8" in message.last_error
@@ -319,7 +319,7 @@ def test_a_body_that_is_not_utf8_keeps_its_exact_bytes(lines, post_signed):
 def test_a_utf16_body_is_parked_with_a_reason_that_says_what_to_do(lines, post_signed):
     response = post_signed("crm-json", _canonical("u16").encode("utf-16"))
 
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert message.state == MessageState.DEAD
     assert "UTF-16 byte-order mark" in message.last_error
 
@@ -329,7 +329,7 @@ def test_a_truncated_x12_never_blocks_its_complete_resend(lines, post_signed, dj
     with django_capture_on_commit_callbacks(execute=True):
         truncated = post_signed("odfl", X12_TRUNCATED_906, content_type="application/edi-x12")
     assert truncated.status_code == 202
-    assert InboundMessage.objects.get(pk=truncated.json()["id"]).state == MessageState.DEAD
+    assert InboundMessage.objects.get(receipt=truncated.json()["id"]).state == MessageState.DEAD
 
     # when the complete interchange with the same control number arrives
     with django_capture_on_commit_callbacks(execute=True):
@@ -337,12 +337,12 @@ def test_a_truncated_x12_never_blocks_its_complete_resend(lines, post_signed, dj
 
     # then it is stored as a message of its own and applied
     assert complete.status_code == 202
-    message = InboundMessage.objects.get(pk=complete.json()["id"])
+    message = InboundMessage.objects.get(receipt=complete.json()["id"])
     assert (message.message_id, message.state) == ("ODFL:000000906", MessageState.PROCESSED)
     assert OrderLine.objects.get(pk=lines["carried"].pk).status == "in_transit"
     # and the same complete copy again is its duplicate
     again = post_signed("odfl", X12_COMPLETE_906, content_type="application/edi-x12")
-    assert (again.status_code, again.json()["id"]) == (200, message.pk)
+    assert (again.status_code, again.json()["id"]) == (200, str(message.receipt))
 
 
 def test_a_truncated_idoc_never_blocks_its_complete_resend(lines, post_signed, django_capture_on_commit_callbacks):
@@ -351,8 +351,8 @@ def test_a_truncated_idoc_never_blocks_its_complete_resend(lines, post_signed, d
         complete = post_signed("sap-ewm", SAP_COMPLETE, content_type="application/xml")
 
     assert (truncated.status_code, complete.status_code) == (202, 202)
-    assert InboundMessage.objects.get(pk=truncated.json()["id"]).state == MessageState.DEAD
-    assert InboundMessage.objects.get(pk=complete.json()["id"]).state == MessageState.PROCESSED
+    assert InboundMessage.objects.get(receipt=truncated.json()["id"]).state == MessageState.DEAD
+    assert InboundMessage.objects.get(receipt=complete.json()["id"]).state == MessageState.PROCESSED
     assert OrderLine.objects.get(pk=lines["delivered"].pk).status == "shipped"
 
 
@@ -374,11 +374,11 @@ def test_the_same_id_with_another_body_is_a_new_revision_and_is_applied(
     assert OrderLine.objects.get(pk=lines["plain"].pk).status == "shipped"
     # and either body again is a duplicate of its own revision
     assert post_signed("crm-json", _canonical("m-7", status="packed")).json() == {
-        "id": revisions[0].pk,
+        "id": str(revisions[0].receipt),
         "duplicate": True,
     }
     assert post_signed("crm-json", _canonical("m-7", status="shipped")).json() == {
-        "id": revisions[1].pk,
+        "id": str(revisions[1].receipt),
         "duplicate": True,
     }
 
@@ -390,7 +390,7 @@ def test_an_x12_test_interchange_never_reaches_a_production_line(
     with django_capture_on_commit_callbacks(execute=True):
         response = post_signed("odfl", test_data, content_type="application/edi-x12")
 
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert (message.state, message.is_test) == (MessageState.QUARANTINED, True)
     assert "test data (X12 ISA15 = T)" in message.last_error
     assert OrderLine.objects.get(pk=lines["carried"].pk).status == "received"
@@ -404,13 +404,17 @@ def test_an_x12_test_interchange_reaches_a_test_order(lines, post_signed, django
     with django_capture_on_commit_callbacks(execute=True):
         response = post_signed("odfl", test_data, content_type="application/edi-x12")
 
-    assert InboundMessage.objects.get(pk=response.json()["id"]).state == MessageState.PROCESSED
+    assert InboundMessage.objects.get(receipt=response.json()["id"]).state == MessageState.PROCESSED
     assert OrderLine.objects.get(pk=lines["carried"].pk).status == "in_transit"
 
 
 def test_both_revisions_are_listed_and_linked_in_the_admin(lines, post_signed, admin_client):
-    first = post_signed("crm-json", _canonical("m-8", status="packed")).json()["id"]
-    second = post_signed("crm-json", _canonical("m-8", status="shipped")).json()["id"]
+    first = InboundMessage.objects.get(
+        receipt=post_signed("crm-json", _canonical("m-8", status="packed")).json()["id"]
+    ).pk
+    second = InboundMessage.objects.get(
+        receipt=post_signed("crm-json", _canonical("m-8", status="shipped")).json()["id"]
+    ).pk
 
     listing = admin_client.get("/admin/integrations/inboundmessage/?q=m-8")
     detail = admin_client.get(f"/admin/integrations/inboundmessage/{second}/change/")

@@ -182,7 +182,7 @@ def test_the_webhook_answers_202_when_the_broker_is_down(
 
     # then it is stored and acknowledged; the sweep will queue it
     assert response.status_code == 202
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert message.state == MessageState.RECEIVED
     assert f"inbound message {message.pk} stored, not queued" in caplog.text
 

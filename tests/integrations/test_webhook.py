@@ -2,6 +2,7 @@
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -27,7 +28,9 @@ def test_signed_message_is_stored_answered_202_and_applied(
         response = post_signed("crm-json", _status_message())
 
     assert response.status_code == 202
-    message = InboundMessage.objects.get(pk=response.json()["id"])
+    # the receipt is opaque: a UUID, never our integer id
+    assert str(uuid.UUID(response.json()["id"])) == response.json()["id"]
+    message = InboundMessage.objects.get(receipt=response.json()["id"])
     assert message.state == MessageState.PROCESSED
     assert OrderLine.objects.get(pk=order_line.pk).status == "shipped"
     event = StatusEvent.objects.get(line=order_line, to_status="shipped")

@@ -12,8 +12,10 @@ from guardian.shortcuts import assign_perm
 
 from config.asgi import application
 from orders.consumers import OrderChangesConsumer
+from orders.models import OrderLine
 from orders.routing import websocket_urlpatterns
 from orders.services import apply_status_update
+from orders.services.splitting import SplitPart, split_line
 from tests.factories import RegionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,6 +49,41 @@ def test_viewer_receives_the_status_change_of_the_order_they_follow(line, viewer
     assert message["change"]["line_public_id"] == str(line.public_id)
     assert not {"order_id", "line_id", "event_id", "inbound_message_id"} & set(message["change"])
     assert "id" not in message
+
+
+def test_a_split_is_pushed_with_public_ids_and_no_integer_id_anywhere(line, viewer, sap):
+    # given a viewer following the order of a line of 5
+    communicator = _communicator(viewer, line.order.public_id)
+
+    async def follow_and_receive():
+        connected, _ = await communicator.connect()
+        assert connected
+        await database_sync_to_async(split_line)(line_id=line.pk, parts=[SplitPart(quantity=2)], actor=sap)
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    # when the line is split
+    message = async_to_sync(follow_and_receive)()
+
+    # then the change names the line and each child by public id, and no number in it is an id
+    assert message["topic"] == "line.split"
+    children = OrderLine.objects.filter(parent=line).order_by("number")
+    assert message["change"]["line_public_id"] == str(line.public_id)
+    assert [child["line_public_id"] for child in message["change"]["children"]] == [
+        str(child.public_id) for child in children
+    ]
+    assert _integer_ids(message) == []
+
+
+def _integer_ids(value, path="") -> list[str]:
+    """Paths of keys that name an id and hold an integer, however deep."""
+    if isinstance(value, dict):
+        found = [f"{path}/{key}" for key, item in value.items() if key.endswith("id") and isinstance(item, int)]
+        return found + [hit for key, item in value.items() for hit in _integer_ids(item, f"{path}/{key}")]
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in _integer_ids(item, f"{path}/{index}")]
+    return []
 
 
 def test_person_without_view_permission_is_refused(line, outsider):

@@ -50,9 +50,9 @@ def test_with_redis_stopped_every_committed_message_is_answered_202_and_applied_
         # then every one is answered 202 with its row, without waiting on the broker for long
         assert Counter(response.status_code for response in during) == {202: 60}, during[0].text
         ids = [response.json()["id"] for response in during]
-        assert InboundMessage.objects.filter(pk__in=ids).count() == 60
+        assert InboundMessage.objects.filter(receipt__in=ids).count() == 60
         assert seconds_per_message < 5
-        assert InboundMessage.objects.filter(pk__in=ids, state=MessageState.RECEIVED).exists()
+        assert InboundMessage.objects.filter(receipt__in=ids, state=MessageState.RECEIVED).exists()
 
         # and when Redis is back, the sweep queues them and the worker applies them all, once
         own_redis.start()
@@ -100,11 +100,11 @@ def test_with_postgresql_unreachable_the_webhook_answers_503_and_never_2xx_witho
     assert all("database is unavailable" in answer["error"] for _b, status, answer in results if status == 503)
     # and every 202 has its row, holding the body that was sent
     accepted = {answer["id"]: body for body, status, answer in results if status == 202}
-    rows = dict(InboundMessage.objects.filter(pk__in=accepted).values_list("pk", "raw"))
-    assert {pk: raw.encode() for pk, raw in rows.items()} == accepted
+    rows = dict(InboundMessage.objects.filter(receipt__in=accepted).values_list("receipt", "raw"))
+    assert {str(receipt): raw.encode() for receipt, raw in rows.items()} == accepted
     # and the accepted messages are applied
     stack.wait_until(
-        lambda: not InboundMessage.objects.filter(pk__in=accepted).exclude(state=MessageState.PROCESSED).exists(),
+        lambda: not InboundMessage.objects.filter(receipt__in=accepted).exclude(state=MessageState.PROCESSED).exists(),
         timeout=120,
         what="the accepted messages to be processed",
     )
