@@ -28,6 +28,7 @@ run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
 	$(BIN)/python manage.py seed_demo_backoffice
+	$(BIN)/python manage.py seed_demo_portal
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: demo / demo)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "notifications",
     "overrides",
     "reporting",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -300,9 +301,34 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Status link tokens travel only in URL paths and never reach a log (portal.logs): the filter
+# sits on the console handler and on the request and access loggers, which log on their own.
+_ACCESS_LOGGERS = ("django.server", "django.channels.server", "uvicorn.access", "uvicorn.error")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_tokens": {"()": "portal.logs.TokenRedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # "Not Found: /s/<token>/": redacted before it reaches any handler.
+        "django.request": {"filters": ["redact_tokens"]},
+        **{
+            name: {"handlers": ["console"], "filters": ["redact_tokens"], "propagate": False}
+            for name in _ACCESS_LOGGERS
+        },
+    },
+}
+
+# Customer portal and status links (portal/): opens allowed per token and per client address
+# per minute (over it: 429), and the carriers' public tracking pages by SCAC.
+STATUS_LINK_OPENS_PER_MINUTE = env.int("STATUS_LINK_OPENS_PER_MINUTE", default=30)
+STATUS_LINK_OPENS_PER_MINUTE_PER_IP = env.int("STATUS_LINK_OPENS_PER_MINUTE_PER_IP", default=120)
+CARRIER_TRACKING_URLS = {
+    "UPSN": "https://www.ups.com/track?tracknum={tracking}",
+    "FDEG": "https://www.fedex.com/fedextrack/?trknbr={tracking}",
+    "FDXE": "https://www.fedex.com/fedextrack/?trknbr={tracking}",
+    "DHLE": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking}",
+    "DHLG": "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tracking}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking}",
 }

@@ -82,6 +82,8 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="order_feed"),
             models.Index(fields=["number"], name="order_number_lookup"),
+            # The portal's search by the customer's own PO / reference.
+            models.Index(fields=["customer_reference"], name="order_customer_reference"),
         ]
         constraints = [models.UniqueConstraint(fields=["issuer", "number"], name="unique_order_number_per_issuer")]
 
