@@ -2,6 +2,7 @@
 senders retry later, and nothing is acknowledged that was not stored."""
 
 import logging
+from urllib.parse import unquote
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
@@ -54,7 +55,8 @@ class ViewerPreferencesMiddleware:
         zone = time_zone_named(profile.time_zone if profile is not None else None)
         request.time_zone_source = "profile" if zone else "default"
         if zone is None:
-            zone = time_zone_named(request.COOKIES.get(TIME_ZONE_COOKIE))
+            # static/js/time-zone.js writes the name URL-encoded ("Europe%2FBerlin").
+            zone = time_zone_named(unquote(request.COOKIES.get(TIME_ZONE_COOKIE, "")))
             if zone is not None:
                 request.time_zone_source = "browser"
         if zone is not None:

@@ -203,7 +203,7 @@ def status_link_renewal_request(*, link: StatusLink, ip_address: str) -> LinkRen
     notifications app (which sends a new link to the contact on file, never to the asker). At most
     one request per link and hour is passed on: the others are recorded only."""
     with transaction.atomic():
-        link = StatusLink.objects.select_for_update().select_related("order", "line").get(pk=link.pk)
+        link = StatusLink.objects.select_for_update(of=("self",)).select_related("order", "line").get(pk=link.pk)
         recent = LinkRenewalRequest.objects.filter(
             link=link, published=True, requested_at__gte=timezone.now() - RENEWAL_QUIET
         ).exists()

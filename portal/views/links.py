@@ -28,8 +28,9 @@ from portal.views.orders import live_answer
 
 
 def _private(response):
-    """Nothing of a link page is cached, and no link on it passes the token on as a referrer."""
-    response["Referrer-Policy"] = "no-referrer"
+    """Nothing of a link page is cached, and no request from it passes the token on as a referrer
+    (only the origin: a form posted from it still carries an Origin header for the CSRF check)."""
+    response["Referrer-Policy"] = "origin"
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -16,7 +16,8 @@
 
   function formatTime(iso) {
     if (!iso) return "";
-    var options = {dateStyle: "medium", timeStyle: "short", timeZoneName: "short"};
+    // dateStyle cannot be combined with timeZoneName: the parts are named one by one.
+    var options = {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"};
     try { return new Intl.DateTimeFormat(lang, Object.assign({timeZone: zone}, options)).format(new Date(iso)); }
     catch (error) { return new Intl.DateTimeFormat(lang, options).format(new Date(iso)); }
   }

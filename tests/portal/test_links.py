@@ -115,12 +115,12 @@ def test_a_usable_link_asking_for_renewal_is_sent_to_its_page(order, showcase):
     assert not OutboxEvent.objects.filter(topic=RENEWAL_TOPIC).exists()
 
 
-def test_link_pages_send_no_referrer_and_are_not_cached(order, showcase):
+def test_link_pages_pass_no_token_as_referrer_and_are_not_cached(order, showcase):
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
 
     response = Client().get(issued.path)
 
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "origin"
     assert "no-store" in response["Cache-Control"]
 
 
