@@ -39,14 +39,19 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-threads", type=int, default=8, help="concurrent HTTP clients (default 8)")
     parser.add_argument(
         "--scenario",
-        default="pipeline,walk",
+        default="pipeline,walk,portal",
         help="comma-separated: pipeline (webhook, workers, raw ceiling), walk (orders walked through "
-        "apply_status_update in 1 and 2 processes); default both",
+        "apply_status_update in 1 and 2 processes), portal (pages and live pushes); default all three",
     )
     parser.add_argument("--walk-orders", type=int, default=200, help="orders of 3 lines walked (default 200)")
     parser.add_argument(
         "--walk-measure-orders", type=int, default=20, help="orders walked in the SQL-counting pass (default 20)"
     )
+    parser.add_argument(
+        "--portal-sockets", type=int, default=1_000, help="portal websockets on one order (default 1000)"
+    )
+    parser.add_argument("--portal-changes", type=int, default=10, help="status changes pushed to them (default 10)")
+    parser.add_argument("--portal-requests", type=int, default=800, help="requests per portal page (default 800)")
     return parser.parse_args(argv)
 
 
@@ -92,15 +97,19 @@ def main(argv: list[str] | None = None) -> None:
         )
     logs = Path(tempfile.mkdtemp(prefix="partstatus-bench-"))
     scenarios = {name.strip() for name in options.scenario.split(",") if name.strip()}
-    unknown = scenarios - {"pipeline", "walk"}
+    unknown = scenarios - {"pipeline", "walk", "portal"}
     if unknown:
-        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk)")
+        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk, portal)")
     results: dict = {"run": run}
     try:
         if "pipeline" in scenarios:
             results = measure(options, run=run, queue=queue, logs=logs, started=started)
         if "walk" in scenarios:
             results["walk"] = _walk(options, run=run, queue=queue, env=dict(os.environ), logs=logs)
+        if "portal" in scenarios:
+            from bench.portal import portal_scenario
+
+            results["portal"] = portal_scenario(options, run=run, queue=queue, env=dict(os.environ), logs=logs)
     finally:
         _forget_queue(redis_url, queue)
     from bench import report, walk
@@ -114,6 +123,11 @@ def main(argv: list[str] | None = None) -> None:
     if "walk" in scenarios:
         print()
         print(walk.walk_table(results["walk"]))
+    if "portal" in scenarios:
+        from bench.portal import portal_table
+
+        print()
+        print(portal_table(results["portal"]))
     print(f"Written to {report.write(results)}; process logs in {logs}")
 
 

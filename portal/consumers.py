@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 
-from orders.models import Order
+from orders.models import Order, OrderLine
 from orders.read_models import Audience, customer_labels, localize_change, order_view, with_view_version
 from orders.read_models.subset import change_for_lines, line_family, view_for_line
 from orders.scoping import orders_of_technician, orders_visible_to_customer
@@ -111,8 +111,18 @@ class PortalOrderConsumer(OrderFollowConsumer):
             return order_id, Audience.CUSTOMER, None
         order_id = orders_of_technician(user).filter(public_id=public_id).values_list("pk", flat=True).first()
         if order_id is not None:
-            return order_id, Audience.TECHNICIAN, None
+            return order_id, Audience.TECHNICIAN, self._line_of(order_id)
         return None
+
+    def _line_of(self, order_id: int) -> str | None:
+        """A technician's part page follows its line only (`?line=<public id>`)."""
+        requested = (parse_qs(self.scope.get("query_string", b"").decode()).get("line") or [""])[0]
+        try:
+            requested = UUID(requested)
+        except ValueError:
+            return None
+        found = OrderLine.objects.filter(order_id=order_id, public_id=requested).values_list("public_id", flat=True)
+        return str(found[0]) if found else None
 
 
 class StatusLinkConsumer(OrderFollowConsumer):

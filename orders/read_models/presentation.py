@@ -37,16 +37,19 @@ class OrderPresentation:
     timeline: list[dict]
     summary: str
     contacts: list[dict] = field(default_factory=list)
+    # Timeline entries left out (the oldest), when only the newest are shown.
+    timeline_hidden: int = 0
 
     @property
     def line_by_public_id(self) -> dict[str, dict]:
         return {line["public_id"]: line for line in self.lines}
 
 
-def order_present(view: dict, *, labels: dict | None = None) -> OrderPresentation:
+def order_present(view: dict, *, labels: dict | None = None, timeline_limit: int | None = None) -> OrderPresentation:
     """The view with labels and datetimes, for a template (the view itself stays untouched: it
-    is the cached copy)."""
+    is the cached copy); the timeline newest first, the newest `timeline_limit` entries only."""
     labels = customer_labels() if labels is None else labels
+    timeline = view["timeline"][-timeline_limit:] if timeline_limit else view["timeline"]
     order = _labelled(view["order"], labels)
     if order.get("promised_date"):
         order["promised_date"] = parse_date(order["promised_date"])
@@ -54,9 +57,10 @@ def order_present(view: dict, *, labels: dict | None = None) -> OrderPresentatio
         order=order,
         lines=[_labelled(line, labels) for line in view["lines"]],
         shipments=[_labelled(shipment, labels) for shipment in view["shipments"]],
-        timeline=[_labelled(entry, labels) for entry in reversed(view["timeline"])],
+        timeline=[_labelled(entry, labels) for entry in reversed(timeline)],
         summary=customer_summary(view["counts"], labels),
         contacts=view.get("contacts", []),
+        timeline_hidden=len(view["timeline"]) - len(timeline),
     )
 
 

@@ -1,7 +1,11 @@
 """What the portal's, the status links' and the technician pages' views share."""
 
 from django.http import JsonResponse
+from django.utils.functional import SimpleLazyObject
 
+from orders.read_models import order_present, order_view
+from orders.read_models.cache import view_version
+from orders.read_models.subset import view_for_line
 from portal.services.links import portal_profile_for
 
 
@@ -21,6 +25,29 @@ def branding(account) -> dict:
         "support_email": profile.support_email,
         "support_phone": profile.support_phone,
         "support_hours": profile.support_hours,
+    }
+
+
+# A page shows the newest timeline entries; ?timeline=all shows every one.
+TIMELINE_SHOWN = 60
+
+
+def order_page_context(request, order, *, audience: str, line_public_id: str = "") -> dict:
+    """The order body's context. Its HTML is cached per view version, audience, line, language and
+    time zone (templates/portal/includes/order_body.html): the view is read from its cache and
+    presented (labels, times) only when that fragment is rendered anew."""
+    limit = None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
+
+    def present():
+        view = order_view(order, audience=audience)
+        if line_public_id:
+            view = view_for_line(view, line_public_id)
+        return order_present(view, timeline_limit=limit)
+
+    return {
+        "order_page": SimpleLazyObject(present),
+        "fragment_key": f"{audience}:{view_version(order)}:{line_public_id}:{limit or 'all'}",
+        "order_obj": order,
     }
 
 

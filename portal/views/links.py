@@ -5,12 +5,12 @@ for a fresh link, too many opens 429. Every open is logged (portal.services.link
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import Order, OrderLine
-from orders.read_models import order_present, order_view, with_view_version
+from orders.read_models import with_view_version
 from orders.read_models.subset import view_for_line
 from portal.forms import ConfirmationForm
 from portal.models import LinkAudience, LinkPurpose
@@ -22,7 +22,7 @@ from portal.services.links import (
     status_link_open,
     status_link_renewal_request,
 )
-from portal.views.common import branding, client_address, errors_response
+from portal.views.common import branding, client_address, errors_response, order_page_context
 from portal.views.confirmations import confirmation_answer
 from portal.views.orders import live_answer
 
@@ -64,15 +64,15 @@ def link_page(request, token: str):
             )
         )
     order = with_view_version(Order.objects.filter(pk=link.order_id)).get()
-    view = order_view(order, audience=link.audience)
-    narrow = _narrow(link)
-    if narrow is not None:
-        view = narrow(view)
     context = {
-        "order_page": order_present(view),
+        **order_page_context(
+            request, order, audience=link.audience, line_public_id=str(link.line.public_id) if link.line_id else ""
+        ),
         "brand": brand,
         "link": link,
         "token": token,
+        "ws_path": f"/ws/s/{token}/",
+        "live_url": reverse("status-link:live", kwargs={"token": token}),
         "technician": link.audience == LinkAudience.TECHNICIAN,
         "may_confirm": link.purpose == LinkPurpose.VIEW_CONFIRM,
     }

@@ -6,11 +6,12 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import OrderLine
-from orders.read_models import Audience, localize_change, order_present, order_view, with_view_version
+from orders.read_models import Audience, localize_change, order_view, with_view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
@@ -18,7 +19,7 @@ from portal.forms import LinkIssueForm
 from portal.models import StatusLink
 from portal.selectors import order_rows, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
-from portal.views.common import branding
+from portal.views.common import branding, order_page_context
 
 LOGIN = "portal:login"
 PAGE_SIZE = 25
@@ -52,26 +53,38 @@ def _order_for(user, public_id):
 @login_required(login_url=LOGIN)
 def order_detail(request, public_id):
     order = _order_for(request.user, public_id)
-    view = order_view(order, audience=Audience.CUSTOMER)
-    context = {"order_page": order_present(view), "brand": branding(order.account), "order_obj": order}
+    context = {
+        **order_page_context(request, order, audience=Audience.CUSTOMER),
+        **_live_paths(order),
+        "brand": branding(order.account),
+    }
     if request.method == "POST":
-        return _link_issue(request, order, view, context)
-    context["link_form"] = LinkIssueForm(lines=view["lines"])
+        return _link_issue(request, order, context)
+    context["link_form"] = LinkIssueForm()
     context["links"] = _links(order)
     return render(request, "portal/order.html", context)
+
+
+def _live_paths(order) -> dict:
+    return {
+        "ws_path": f"/ws/portal/orders/{order.public_id}/",
+        "live_url": reverse("portal:order-live", kwargs={"public_id": order.public_id}),
+    }
 
 
 def _links(order):
     return list(StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related("line")[:50])
 
 
-def _link_issue(request, order, view, context):
-    form = LinkIssueForm(request.POST, lines=view["lines"])
+def _link_issue(request, order, context):
+    form = LinkIssueForm(request.POST)
     new_link_url = ""
+    line = None
+    if form.is_valid() and form.cleaned_data["line"]:
+        line = OrderLine.objects.filter(order=order, number=form.cleaned_data["line"]).first()
+        if line is None:
+            form.add_error("line", _("This order has no line %(number)s.") % {"number": form.cleaned_data["line"]})
     if form.is_valid():
-        line = None
-        if form.cleaned_data["line"]:
-            line = OrderLine.objects.filter(order=order, public_id=form.cleaned_data["line"]).first()
         try:
             issued = status_link_issue(
                 order=order,
@@ -86,7 +99,7 @@ def _link_issue(request, order, view, context):
         else:
             # Shown once, in this answer only: the token is stored nowhere else.
             new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm(lines=view["lines"])
+            form = LinkIssueForm()
     context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
     return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
 
@@ -112,12 +125,11 @@ def link_rotate(request, public_id):
     link = _link_for(request.user, public_id)
     issued = status_link_rotate(link=link, rotated_by=request.user)
     order = with_view_version(orders_visible_to_customer(request.user)).get(pk=link.order_id)
-    view = order_view(order, audience=Audience.CUSTOMER)
     context = {
-        "order_page": order_present(view),
+        **order_page_context(request, order, audience=Audience.CUSTOMER),
+        **_live_paths(order),
         "brand": branding(order.account),
-        "order_obj": order,
-        "link_form": LinkIssueForm(lines=view["lines"]),
+        "link_form": LinkIssueForm(),
         "links": _links(order),
         "new_link_url": request.build_absolute_uri(issued.path),
     }

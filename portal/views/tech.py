@@ -7,20 +7,21 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import Order
-from orders.read_models import Audience, customer_labels, order_present, order_view, with_view_version
+from orders.read_models import Audience, customer_labels, with_view_version
 from orders.read_models.subset import view_for_line
 from orders.scoping import lines_for_technician
 from orders.status import customer_status
 from portal.forms import ConfirmationForm
 from portal.selectors import incoming_parts
 from portal.services.confirmations import Decision, delivery_confirm
-from portal.views.common import errors_response
+from portal.views.common import errors_response, order_page_context
 from portal.views.confirmations import confirmation_answer
+from portal.views.orders import live_answer
 
 LOGIN = "portal:login"
 
@@ -47,9 +48,25 @@ def parts(request):
 def part(request, public_id):
     line = get_object_or_404(lines_for_technician(request.user).select_related("order"), public_id=public_id)
     order = with_view_version(Order.objects.filter(pk=line.order_id)).get()
-    view = view_for_line(order_view(order, audience=Audience.TECHNICIAN), str(line.public_id))
-    context = {"order_page": order_present(view), "line_obj": line, "order_obj": order}
+    context = {
+        **order_page_context(request, order, audience=Audience.TECHNICIAN, line_public_id=str(line.public_id)),
+        "line_obj": line,
+        "ws_path": f"/ws/portal/orders/{order.public_id}/?line={line.public_id}",
+        "live_url": reverse("tech:part-live", kwargs={"public_id": line.public_id}),
+    }
     return render(request, "tech/part.html", context)
+
+
+@require_GET
+@login_required(login_url=LOGIN)
+def part_live(request, public_id):
+    """Polling fallback of the part page's websocket."""
+    line = get_object_or_404(lines_for_technician(request.user), public_id=public_id)
+    order = with_view_version(Order.objects.filter(pk=line.order_id)).get()
+    line_public_id = str(line.public_id)
+    return live_answer(
+        request, order, audience=Audience.TECHNICIAN, narrow=lambda view: view_for_line(view, line_public_id)
+    )
 
 
 @require_POST
@@ -91,6 +108,7 @@ def service_worker(request):
 urlpatterns = [
     path("", parts, name="parts"),
     path("parts/<uuid:public_id>/", part, name="part"),
+    path("parts/<uuid:public_id>/live/", part_live, name="part-live"),
     path("confirmations/", confirm, name="confirm"),
     path("sw.js", service_worker, name="service-worker"),
 ]

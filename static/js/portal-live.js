@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   var section = document.getElementById("order");
-  if (!section) return;
+  var live = document.getElementById("order-live");
+  if (!section || !live) return;
   var root = document.documentElement;
   var lang = root.lang || "en";
   var zone = root.dataset.timeZone || undefined;
@@ -127,8 +128,10 @@
   }
   function replaceTimeline(entries) {
     var list = document.getElementById("timeline");
+    // As many as the page shows (the newest), unless it shows them all.
+    var shown = document.getElementById("timeline-all") ? list.children.length : entries.length;
     list.textContent = "";
-    entries.slice().reverse().forEach(function (entry) { list.appendChild(timelineItem(entry)); });
+    entries.slice(-Math.max(shown, 1)).reverse().forEach(function (entry) { list.appendChild(timelineItem(entry)); });
   }
   function appendTimeline(entries) {
     var list = document.getElementById("timeline");
@@ -163,7 +166,7 @@
 
   function poll() {
     clearTimeout(pollTimer);
-    var url = section.dataset.liveUrl + "?since=" + sequence;
+    var url = live.dataset.liveUrl + "?since=" + sequence;
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (change) { if (change) { apply(change); if (!socket) showState("polling"); } })
@@ -171,9 +174,10 @@
       .then(function () { if (!socket) pollTimer = setTimeout(poll, POLL_MS); });
   }
   function connect() {
-    if (!("WebSocket" in window) || !section.dataset.wsPath) { poll(); return; }
+    if (!("WebSocket" in window) || !live.dataset.wsPath) { poll(); return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var url = scheme + location.host + section.dataset.wsPath + "?since=" + sequence + "&lang=" + encodeURIComponent(lang);
+    var path = live.dataset.wsPath;
+    var url = scheme + location.host + path + (path.indexOf("?") < 0 ? "?" : "&") + "since=" + sequence + "&lang=" + encodeURIComponent(lang);
     var opened = false;
     var candidate;
     try { candidate = new WebSocket(url); } catch (error) { poll(); return; }
