@@ -233,8 +233,7 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
             await loop.run_in_executor(None, change)
             await asyncio.sleep(1.0)
         await asyncio.sleep(2.0)
-        for socket in opened:
-            await socket.close()
+        await asyncio.gather(*(socket.close() for socket in opened), return_exceptions=True)
         await asyncio.gather(*listeners, return_exceptions=True)
         return len(opened), open_seconds
 
@@ -246,6 +245,7 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
         processes.stop(web)
     delays = [received - committed[sequence] for sequence, received, _size in arrivals if sequence in committed]
     sizes = [size for sequence, _received, size in arrivals if sequence in committed]
+    per_change = {sequence: sum(1 for arrived, _r, _s in arrivals if arrived == sequence) for sequence in committed}
     expected = opened * len(committed)
     from orders.models import Order
     from orders.read_models import order_view, with_view_version
@@ -257,6 +257,7 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
         "changes": len(committed),
         "deliveries": len(delays),
         "expected_deliveries": expected,
+        "deliveries_per_change": per_change,
         "push_bytes_mean": round(statistics.mean(sizes)) if sizes else None,
         "whole_view_bytes": whole,
         **_stats(delays),

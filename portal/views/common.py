@@ -1,5 +1,6 @@
 """What the portal's, the status links' and the technician pages' views share."""
 
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 
@@ -13,7 +14,21 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+BRANDING_CACHE_SECONDS = 300
+
+
 def branding(account) -> dict:
+    """The account's branding (its own, its dealer's or the OEM's), cached: it changes rarely,
+    and an edit shows within BRANDING_CACHE_SECONDS."""
+    key = f"portal-branding:{account.pk}"
+    brand = cache.get(key)
+    if brand is None:
+        brand = _branding(account)
+        cache.set(key, brand, BRANDING_CACHE_SECONDS)
+    return brand
+
+
+def _branding(account) -> dict:
     profile = portal_profile_for(account)
     if profile is None:
         return {}
