@@ -129,7 +129,7 @@ class LinkOutcome:
 
 @dataclass(frozen=True)
 class LinkOpening:
-    link: StatusLink | None  # None: no such token (404)
+    link: StatusLink | None  # None: no such token (404), or the address is over its limit
     outcome: str = LinkOutcome.SHOWN
 
 
@@ -141,12 +141,14 @@ def status_link_find(token: str) -> StatusLink | None:
 
 def status_link_open(*, token: str, ip_address: str, user_agent: str, record: bool = True) -> LinkOpening:
     """Judge an opening of a link: unknown (no link), over the rate limit, revoked, expired or
-    shown; every opening of a real link is logged (`record`: a page; its live feed is not)."""
-    over_limit = _over_limit(f"ip:{ip_address}", settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP)
+    shown; every opening of a real link is logged (`record`: a page; its live feed is not). An
+    address over its limit is refused before any lookup: a flood of guesses costs no database work."""
+    if address_attempt_counted(ip_address):
+        return LinkOpening(link=None, outcome=LinkOutcome.LIMITED)
     link = status_link_find(token)
     if link is None:
         return LinkOpening(link=None)
-    over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE) or over_limit
+    over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE)
     now = timezone.now()
     if over_limit:
         outcome = LinkOutcome.LIMITED

@@ -49,6 +49,8 @@ def link_page(request, token: str):
         token=token, ip_address=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
     link = opening.link
+    if opening.outcome == LinkOutcome.LIMITED and link is None:
+        return _limited(request)
     if link is None:
         raise Http404
     brand = branding(link.order.account)
