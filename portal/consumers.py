@@ -10,6 +10,7 @@ from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import translation
 
 from orders.models import Order, OrderLine
@@ -78,8 +79,6 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
     def _language(self) -> str:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         requested = (query.get("lang") or [""])[0]
-        from django.conf import settings
-
         return requested if requested in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
     @database_sync_to_async

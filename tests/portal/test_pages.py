@@ -106,3 +106,22 @@ def test_the_service_worker_is_served_for_the_technician_pages():
     assert response.status_code == 200
     assert response["Content-Type"] == "application/javascript"
     assert response["Service-Worker-Allowed"] == "/tech/"
+
+
+def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order, showcase, customer, sap, t0):
+    from datetime import timedelta
+
+    from orders.services import apply_status_update
+
+    client = _client(customer, HTTP_ACCEPT_LANGUAGE="fr")
+    live = f"/portal/orders/{order.public_id}/live/"
+    current = order.outbox_sequence
+
+    unchanged = client.get(live, {"since": current}).json()
+    apply_status_update(line_id=showcase["20"].pk, status="packed", occurred_at=t0 + timedelta(hours=2), actor=sap)
+    moved = client.get(live, {"since": current}).json()
+
+    assert unchanged == {"sequence": current}
+    assert moved["sequence"] == current + 1
+    line_20 = next(line for line in moved["state"]["lines"] if line["number"] == "20")
+    assert (line_20["status"], line_20["label"]) == ("packed", "Prêt à être expédié")
