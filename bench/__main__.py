@@ -39,10 +39,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-threads", type=int, default=8, help="concurrent HTTP clients (default 8)")
     parser.add_argument(
         "--scenario",
-        default="pipeline,walk,notifications",
+        default="pipeline,walk,notifications,portal",
         help="comma-separated: pipeline (webhook, workers, raw ceiling), walk (orders walked through "
-        "apply_status_update in 1 and 2 processes), notifications (critical SMS latency, sends per second); "
-        "default all",
+        "apply_status_update in 1 and 2 processes), notifications (critical SMS latency, sends per second), "
+        "portal (pages and live pushes); default all",
     )
     parser.add_argument("--walk-orders", type=int, default=200, help="orders of 3 lines walked (default 200)")
     parser.add_argument(
@@ -50,6 +50,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--notification-triggers", type=int, default=50, help="critical SMS timed (default 50)")
     parser.add_argument("--notification-sends", type=int, default=500, help="notifications sent by one worker (500)")
+    parser.add_argument(
+        "--portal-sockets", type=int, default=1_000, help="portal websockets on one order (default 1000)"
+    )
+    parser.add_argument("--portal-changes", type=int, default=10, help="status changes pushed to them (default 10)")
+    parser.add_argument("--portal-requests", type=int, default=800, help="requests per portal page (default 800)")
     return parser.parse_args(argv)
 
 
@@ -95,9 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     logs = Path(tempfile.mkdtemp(prefix="partstatus-bench-"))
     scenarios = {name.strip() for name in options.scenario.split(",") if name.strip()}
-    unknown = scenarios - {"pipeline", "walk", "notifications"}
+    unknown = scenarios - {"pipeline", "walk", "notifications", "portal"}
     if unknown:
-        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk, notifications)")
+        raise SystemExit(f"Unknown scenario(s): {', '.join(sorted(unknown))} (pipeline, walk, notifications, portal)")
     results: dict = {"run": run}
     try:
         if "pipeline" in scenarios:
@@ -115,6 +120,10 @@ def main(argv: list[str] | None = None) -> None:
                 triggers=options.notification_triggers,
                 sends=options.notification_sends,
             )
+        if "portal" in scenarios:
+            from bench.portal import portal_scenario
+
+            results["portal"] = portal_scenario(options, run=run, queue=queue, env=dict(os.environ), logs=logs)
     finally:
         _forget_queue(redis_url, queue)
     from bench import report, walk
@@ -133,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
 
         print()
         print(notifications_table(results["notifications"]))
+    if "portal" in scenarios:
+        from bench.portal import portal_table
+
+        print()
+        print(portal_table(results["portal"]))
     print(f"Written to {report.write(results)}; process logs in {logs}")
 
 

@@ -6,6 +6,9 @@ import logging
 
 # Celery's INFO records of routine work: "Task … received", "Task … succeeded in 0.01s".
 ROUTINE_LOGGERS = ("celery.app.trace", "celery.worker.strategy")
+# Request and access logs, which name paths (and so status link tokens) and some of which servers
+# give handlers of their own: here they write through the console handler, tokens redacted.
+ACCESS_LOGGERS = ("django.server", "django.channels.server", "uvicorn.access", "uvicorn.error")
 
 
 class OneLineFormatter(logging.Formatter):
@@ -28,19 +31,31 @@ def logging_config(level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"refusals": {"()": RefusalWithoutTraceback}},
+        "filters": {
+            "refusals": {"()": RefusalWithoutTraceback},
+            "redact_tokens": {"()": "portal.logs.TokenRedactingFilter"},
+        },
         "formatters": {
             "one_line": {"()": OneLineFormatter, "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "one_line", "filters": ["refusals"]},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "one_line",
+                "filters": ["refusals", "redact_tokens"],
+            },
         },
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             # Django's own configuration gives "django" a console handler too, and its records then
             # reach the root's as well: every line twice. Here they go to the root's handler only.
             "django": {"handlers": [], "level": level, "propagate": True},
-            "django.server": {"handlers": [], "level": level, "propagate": True},
+            # "Not Found: /s/<token>/": redacted before it reaches any handler.
+            "django.request": {"filters": ["redact_tokens"]},
+            **{
+                name: {"handlers": ["console"], "filters": ["redact_tokens"], "level": level, "propagate": False}
+                for name in ACCESS_LOGGERS
+            },
             **{name: {"level": "WARNING"} for name in ROUTINE_LOGGERS},
         },
     }

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "notifications",
     "overrides",
     "reporting",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -205,7 +206,16 @@ LOGIN_URL = "backoffice:login"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # redis-py reads with a 5 s socket timeout by default, the same 5 s a channel layer's blocking
+    # receive waits on the server: under load the read timed out first and took its websocket
+    # down. The pool is also sized for a process holding many sockets (each join and leave
+    # borrows a connection; an exhausted pool fails at once).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 1000}]},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
@@ -271,13 +281,21 @@ DISCREPANCY_RESPONSE_MINUTES = env.int("DISCREPANCY_RESPONSE_MINUTES", default=1
 # A live back-office page without a websocket polls this often (seconds).
 BACKOFFICE_LIVE_POLL_SECONDS = env.int("BACKOFFICE_LIVE_POLL_SECONDS", default=30)
 # The carrier's public tracking page per SCAC, "{number}" standing for the tracking number: the
-# back office links a shipment's tracking number there. CARRIER_TRACKING_URLS (JSON) replaces them.
+# back office, the portal and the technician pages link a shipment's tracking number there.
+# CARRIER_TRACKING_URLS (JSON) replaces them.
+_DHL = "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={number}"
+_FEDEX = "https://www.fedex.com/fedextrack/?trknbr={number}"
 CARRIER_TRACKING_URLS = env.json(
     "CARRIER_TRACKING_URLS",
     default={
-        "DHLC": "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={number}",
+        "DHLC": _DHL,
+        "DHLE": _DHL,
+        "DHLG": _DHL,
         "UPSN": "https://www.ups.com/track?tracknum={number}",
-        "FDEN": "https://www.fedex.com/fedextrack/?trknbr={number}",
+        "FDEN": _FEDEX,
+        "FDEG": _FEDEX,
+        "FDXE": _FEDEX,
+        "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
     },
 )
 
@@ -355,6 +373,12 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Status link tokens travel only in URL paths and never reach a log (portal.logs, see logging_config).
 LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
 # The worker logs through LOGGING too (one line per record), not through a handler of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Customer portal and status links (portal/): opens allowed per token and per client address
+# per minute (over it: 429).
+STATUS_LINK_OPENS_PER_MINUTE = env.int("STATUS_LINK_OPENS_PER_MINUTE", default=30)
+STATUS_LINK_OPENS_PER_MINUTE_PER_IP = env.int("STATUS_LINK_OPENS_PER_MINUTE_PER_IP", default=120)

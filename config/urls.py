@@ -22,6 +22,8 @@ urlpatterns = [
     path("api/docs/", fetching_only_from_here(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
     path("api/redoc/", fetching_only_from_here(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Customer portal, status links and technician pages.
+    path("", include("portal.urls")),
 ]
 
 handler403 = "config.errors.permission_denied"

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 
-from notifications.links import status_link_url
+from notifications.links import links_for_one_message, links_previewed, status_link_url
 from notifications.models import EventKind, Notification
 from orders.models import ContactRole, Order, OrderContact, OrderLine, StatusDefinition
 from orders.status import CUSTOMER_DEFAULTS, LineStatus, customer_status
@@ -17,7 +17,7 @@ from overrides.texts import discrepancy_summary_text
 def message_context(notification: Notification, *, folded: list[OrderLine] | None = None) -> dict:
     """The template variables of `notification`, in its locale and time zone (`folded`: the
     lines of a digest or summary, else those of the notifications folded into it)."""
-    with translation.override(language_of(notification.locale)):
+    with translation.override(language_of(notification.locale)), links_for_one_message():
         return _context(notification, folded)
 
 
@@ -80,7 +80,8 @@ def preview_context(*, order: Order, kind: str, channel: str, locale: str) -> di
         facts={"from_status": LineStatus.RELEASED, "level": 2, "summary": gettext("Sample discrepancy")},
     )
     batch = kind in (EventKind.DIGEST, EventKind.MAINTENANCE_SUMMARY)
-    return message_context(notification, folded=leaves if batch else [])
+    with links_previewed():
+        return message_context(notification, folded=leaves if batch else [])
 
 
 def order_context(order: Order, contact: OrderContact | None) -> dict:

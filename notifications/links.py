@@ -1,14 +1,61 @@
-"""The one place messages get their status links from.
+"""The one place messages get their status links from: a token link of the portal for the
+contact's audience (requester: the customer view; technician: the technician view with delivery
+confirmation), the back office's order page for a planner. One link per order and recipient in
+a message; a preview makes none (it shows where the link would go)."""
 
-Until the portal's token service is merged this is the order's portal page; the portal will
-replace the body with portal.services.links.status_link_issue(...) for the contact's audience.
-"""
+import contextlib
+import contextvars
 
 from django.conf import settings
+from django.urls import reverse
 
-from orders.models import Order, OrderContact
+from orders.models import ContactRole, Order, OrderContact
+from portal.models import LinkAudience, LinkPurpose
+from portal.services.links import status_link_issue
+
+# Links made while one message is rendered, by (order, contact); PREVIEW: none are made; None
+# (outside links_for_one_message): every call issues one.
+PREVIEW = "preview"
+_rendered: contextvars.ContextVar[dict | str | None] = contextvars.ContextVar("notification_links", default=None)
+PREVIEW_TOKEN = "preview-link-not-issued"
 
 
 def status_link_url(*, order: Order, contact: OrderContact | None) -> str:
     """An absolute URL where `contact` follows `order` (contact None: a person in the back office)."""
-    return f"{settings.PUBLIC_BASE_URL}/portal/orders/{order.public_id}/"
+    if contact is None or contact.role == ContactRole.PLANNER:
+        return settings.PUBLIC_BASE_URL + reverse("backoffice:order", args=[order.pk])
+    made = _rendered.get()
+    if made == PREVIEW:
+        return settings.PUBLIC_BASE_URL + reverse("status-link:page", kwargs={"token": PREVIEW_TOKEN})
+    made = {} if made is None else made
+    key = (order.pk, contact.pk)
+    if key not in made:
+        technician = contact.role == ContactRole.TECHNICIAN
+        issued = status_link_issue(
+            order=order,
+            audience=LinkAudience.TECHNICIAN if technician else LinkAudience.CUSTOMER,
+            purpose=LinkPurpose.VIEW_CONFIRM if technician else LinkPurpose.VIEW,
+        )
+        made[key] = settings.PUBLIC_BASE_URL + issued.path
+    return made[key]
+
+
+@contextlib.contextmanager
+def links_for_one_message():
+    """Within it, a message names each order once for its recipient with one link (in a preview,
+    still none)."""
+    token = _rendered.set(PREVIEW if _rendered.get() == PREVIEW else {})
+    try:
+        yield
+    finally:
+        _rendered.reset(token)
+
+
+@contextlib.contextmanager
+def links_previewed():
+    """Within it, no link is issued: the preview shows a sample address."""
+    token = _rendered.set(PREVIEW)
+    try:
+        yield
+    finally:
+        _rendered.reset(token)

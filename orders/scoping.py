@@ -8,7 +8,7 @@ Out of scope is indistinguishable from not existing: callers answer 404.
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from orders.models import Account, Order, OrderLine, Region, Site
+from orders.models import Account, ContactRole, Order, OrderContact, OrderLine, Region, Site
 
 
 def orders_visible_to(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
@@ -39,3 +39,42 @@ def sees_every_order(user) -> bool:
 def lines_visible_to(user, queryset: QuerySet[OrderLine] | None = None) -> QuerySet[OrderLine]:
     queryset = OrderLine.objects.all() if queryset is None else queryset
     return queryset.filter(order__in=orders_visible_to(user))
+
+
+def accounts_followed_by(user) -> QuerySet[Account]:
+    """The accounts a customer or dealer person follows in the portal: those granted to them
+    (orders.follow_account_orders on the account; never a global grant), and the customers a
+    followed dealer serves."""
+    if not user.is_authenticated:
+        return Account.objects.none()
+    if user.is_superuser:
+        return Account.objects.all()
+    granted = get_objects_for_user(
+        user, "orders.follow_account_orders", klass=Account, accept_global_perms=False, with_superuser=False
+    )
+    return Account.objects.filter(Q(pk__in=granted.values("pk")) | Q(dealer__in=granted.values("pk")))
+
+
+def orders_visible_to_customer(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """Orders a customer or dealer person sees in the portal: those of the accounts they follow."""
+    queryset = Order.objects.all() if queryset is None else queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(account__in=accounts_followed_by(user))
+
+
+def lines_for_technician(user, queryset: QuerySet[OrderLine] | None = None) -> QuerySet[OrderLine]:
+    """Lines of the orders a field technician is the technician contact of (their jobs)."""
+    queryset = OrderLine.objects.all() if queryset is None else queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(order__in=orders_of_technician(user))
+
+
+def orders_of_technician(user) -> QuerySet[Order]:
+    if not user.is_authenticated:
+        return Order.objects.none()
+    jobs = OrderContact.objects.filter(user=user, role=ContactRole.TECHNICIAN)
+    return Order.objects.filter(pk__in=jobs.values("order_id"))

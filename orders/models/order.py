@@ -82,7 +82,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["-updated_at", "-id"], name="order_feed"),
             models.Index(fields=["number"], name="order_number_lookup"),
-            # The back office's search finds an order by the customer's reference (PO).
+            # Search by the customer's own reference (PO): back office and portal.
             models.Index(fields=["customer_reference"], name="order_customer_reference"),
         ]
         constraints = [models.UniqueConstraint(fields=["issuer", "number"], name="unique_order_number_per_issuer")]

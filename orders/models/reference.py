@@ -55,12 +55,26 @@ class Account(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("region"))
     country = models.CharField(_("country"), max_length=2)
     language = models.CharField(_("preferred language"), max_length=8, default="en")
+    # The dealer that orders for this customer: the dealer's portal users see its orders too.
+    dealer = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="served_accounts",
+        limit_choices_to={"kind": "dealer"},
+        verbose_name=_("served by dealer"),
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
-        permissions = [("work_for_account", _("Can work on the orders of this account"))]
+        permissions = [
+            ("work_for_account", _("Can work on the orders of this account")),
+            # Customer and dealer people in the portal, granted per account (django-guardian).
+            ("follow_account_orders", _("Can follow the orders of this account in the customer portal")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"

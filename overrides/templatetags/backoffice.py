@@ -1,10 +1,8 @@
 """Template helpers of the back office: carriers' tracking links."""
 
-from urllib.parse import quote
-
 from django import template
-from django.conf import settings
 
+from orders.read_models.build import tracking_url as carrier_tracking_url
 from orders.status import LineStatus
 
 register = template.Library()
@@ -13,10 +11,7 @@ register = template.Library()
 @register.simple_tag
 def tracking_url(carrier: str, number: str) -> str:
     """The carrier's tracking page for the number, where one is configured (CARRIER_TRACKING_URLS); else ""."""
-    pattern = settings.CARRIER_TRACKING_URLS.get(carrier or "")
-    if not pattern or not number:
-        return ""
-    return pattern.replace("{number}", quote(number, safe=""))
+    return carrier_tracking_url(carrier or "", number or "")
 
 
 @register.filter

@@ -82,3 +82,11 @@ def test_times_show_in_the_viewers_zone_with_the_zone_named_and_the_languages_da
     assert "6. Dezember 2026 10:15 CET" in german
     assert 'datetime="2026-12-06T09:15:00+00:00"' in german
     assert "Dec. 6, 2026, 3:15 a.m. CST" in american
+
+
+def test_the_cookie_as_the_page_script_writes_it_url_encoded_names_the_zone(client):
+    client.cookies["tz"] = "Europe%2FBerlin"
+
+    response = client.get(LOGIN)
+
+    assert _page_zone(response) == ("Europe/Berlin", "browser")

@@ -90,3 +90,15 @@ def contact_for():
         return OrderContactFactory(order=line.order, **fields)
 
     return contact_for
+
+
+def status_link_in(text: str):
+    """The working status link a message carries: its URL, and the portal's row for its token."""
+    import re
+
+    from portal.models import StatusLink
+    from portal.services.links import token_hash
+
+    match = re.search(re.escape(PUBLIC_BASE_URL) + r"/s/([A-Za-z0-9_-]{16,})/", text)
+    assert match, f"no status link in {text!r}"
+    return match[0], StatusLink.objects.get(token_hash=token_hash(match[1]))

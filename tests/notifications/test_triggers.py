@@ -11,7 +11,7 @@ from orders.models import OutboxEvent
 from orders.services import Actor, LineData, OrderData, Provenance, apply_status_update, order_upsert
 from orders.services.outbox import outbox_publish
 from tests.factories import AccountFactory, OrderLineFactory, PartFactory, UserFactory
-from tests.notifications.conftest import text_part
+from tests.notifications.conftest import status_link_in, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ETA = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -150,7 +150,8 @@ def test_a_requested_status_link_is_emailed_to_the_requester_at_once(rules, twil
 
     # then the requester (only) gets an email with the link
     [message] = mailbox.to(requester.email)
-    assert f"/portal/orders/{line.order.public_id}/" in text_part(message)
+    _link, issued = status_link_in(text_part(message))
+    assert (issued.order, issued.audience) == (line.order, "customer")
     assert Notification.objects.filter(kind="link_renewal").count() == 1
     assert OutboxEvent.objects.get(topic="status_link.renewal_requested").dispatched_at is not None
 

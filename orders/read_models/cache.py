@@ -1,0 +1,58 @@
+"""The cached view of an order per audience: built once per change, then one cache hit a read.
+
+The cache key is the order and audience; the entry carries the version it was built at: the
+order's outbox sequence (every status change, split, upsert and suppression publishes one) and
+the time its shipments last changed (carrier tracking updates publish none). A reader fetched
+the order (its scope check) with that version; an entry of another version is rebuilt. The
+version is read before the build, so an entry is never older than its version says. Label
+texts are not part of it: they are applied per request (presentation.py).
+"""
+
+from django.core.cache import cache
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from orders.models import Order, Shipment
+from orders.read_models.build import order_view_build
+
+# A bound on how long an entry lives unread, not a freshness bound: versions decide freshness.
+CACHE_SECONDS = 3600
+
+
+class Audience:
+    CUSTOMER = "customer"  # portal users and customer status links
+    TECHNICIAN = "technician"  # field technicians: the customer view plus site, carrier, contacts
+
+
+def with_view_version(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    """Orders with what their view's version needs (the scope check's query brings it)."""
+    latest_shipment = Shipment.objects.filter(order=OuterRef("pk")).order_by("-updated_at").values("updated_at")[:1]
+    return queryset.select_related("account", "asset").annotate(shipments_changed_at=Subquery(latest_shipment))
+
+
+def view_version(order: Order) -> str:
+    changed = getattr(order, "shipments_changed_at", None)
+    return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}"
+
+
+def _key(order_id: int, audience: str) -> str:
+    return f"order-view:{audience}:{order_id}"
+
+
+def order_view(order: Order, *, audience: str = Audience.CUSTOMER) -> dict:
+    """The view of an order fetched through with_view_version (else its version is read here)."""
+    return order_view_versioned(order, audience=audience)[1]
+
+
+def order_view_versioned(order: Order, *, audience: str = Audience.CUSTOMER) -> tuple[dict | None, dict]:
+    """(the entry cached before, when another version; the current view). The live push uses the
+    earlier entry to send only what changed."""
+    if not hasattr(order, "shipments_changed_at"):
+        order = with_view_version(Order.objects.filter(pk=order.pk)).get()
+    version = view_version(order)
+    key = _key(order.pk, audience)
+    cached = cache.get(key)
+    if cached is not None and cached["version"] == version:
+        return None, cached["view"]
+    view = order_view_build(order, audience=audience)
+    cache.set(key, {"version": version, "view": view}, CACHE_SECONDS)
+    return (cached["view"] if cached is not None else None), view

@@ -1,0 +1,97 @@
+"""Admin of the portal's records: branding per account, and status links with their opens,
+fresh-link requests and technicians' confirmations, each limited to the person's scope (the
+orders they may see) like every order-related page. Links are revoked and rotated here too."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
+from orders.scoping import orders_visible_to
+from portal.models import DeliveryConfirmation, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
+from portal.services.links import status_link_revoke, status_link_rotate
+
+
+@admin.register(PortalProfile)
+class PortalProfileAdmin(admin.ModelAdmin):
+    list_display = ["brand_name", "account", "support_email", "support_phone", "status_link_days"]
+    autocomplete_fields = ["account"]
+    search_fields = ["brand_name", "account__name", "account__number"]
+
+
+class StatusLinkOpenInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StatusLinkOpen
+    fields = ["opened_at", "outcome", "ip_prefix", "user_agent"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    ordering = ["-opened_at"]
+
+
+@admin.register(StatusLink)
+class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["public_id", "order", "line", "audience", "purpose", "expires_at", "revoked_at", "last_opened_at"]
+    list_filter = ["audience", "purpose"]
+    search_fields = ["order__number", "=public_id"]
+    list_select_related = ["order", "line"]
+    readonly_fields = [
+        "public_id",
+        "order",
+        "line",
+        "audience",
+        "purpose",
+        "issued_by",
+        "issued_at",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "replaced_by",
+        "last_opened_at",
+    ]
+    fields = readonly_fields
+    inlines = [StatusLinkOpenInline]
+    actions = ["revoke", "rotate"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(order__in=orders_visible_to(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        # Issued from the portal, by notifications or `manage.py status_link_issue`: the token
+        # is shown once where it is made.
+        return False
+
+    @admin.action(description=_("Revoke the selected links"), permissions=["change"])
+    def revoke(self, request, queryset):
+        for link in queryset:
+            status_link_revoke(link=link, revoked_by=request.user)
+        self.message_user(request, _("Links revoked."), messages.SUCCESS)
+
+    @admin.action(description=_("Rotate the selected links (new token, old one revoked)"), permissions=["change"])
+    def rotate(self, request, queryset):
+        for link in queryset.filter(revoked_at__isnull=True):
+            issued = status_link_rotate(link=link, rotated_by=request.user)
+            # The new link is shown once, here: the token is stored nowhere.
+            self.message_user(
+                request,
+                _("New link for %(order)s: %(url)s")
+                % {"order": link.order, "url": request.build_absolute_uri(issued.path)},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(LinkRenewalRequest)
+class LinkRenewalRequestAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["requested_at", "link", "ip_prefix", "published"]
+    list_select_related = ["link"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(link__order__in=orders_visible_to(request.user))
+
+
+@admin.register(DeliveryConfirmation)
+class DeliveryConfirmationAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "line", "quantity", "state", "technician", "conflict"]
+    list_filter = ["state"]
+    list_select_related = ["line__order", "technician"]
+
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(line__order__in=orders_visible_to(request.user))

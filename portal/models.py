@@ -1,0 +1,208 @@
+"""The portal's own records: branding per OEM or dealer, status links and their opens, fresh-link
+requests, and technicians' delivery confirmations."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour is written #RRGGBB."))
+
+
+class PortalProfile(models.Model):
+    """How the portal looks and behaves for an account (a customer or a dealer); the row without
+    an account is the OEM's own default. A customer's page uses its own row, else its dealer's,
+    else the default."""
+
+    account = models.OneToOneField(
+        "orders.Account",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="portal_profile",
+        verbose_name=_("account"),
+        help_text=_("Blank: the OEM's default for every account without its own."),
+    )
+    brand_name = models.CharField(_("brand name"), max_length=80)
+    logo_url = models.CharField(_("logo URL"), max_length=300, blank=True, help_text=_("A path or an https URL."))
+    colour_primary = models.CharField(_("primary colour"), max_length=7, default="#0b4f8a", validators=[COLOUR])
+    colour_accent = models.CharField(_("accent colour"), max_length=7, default="#f2a900", validators=[COLOUR])
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=30, blank=True)
+    support_hours = models.CharField(_("support hours"), max_length=120, blank=True)
+    status_link_days = models.PositiveIntegerField(
+        _("status links valid for (days)"), default=14, help_text=_("How long a new status link stays valid.")
+    )
+
+    class Meta:
+        verbose_name = _("portal profile")
+        verbose_name_plural = _("portal profiles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(account__isnull=True), name="one_default_portal_profile"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.brand_name
+
+
+class LinkAudience(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")  # what a customer sees
+    TECHNICIAN = "technician", _("Field technician")  # plus site, carrier and contacts
+
+
+class LinkPurpose(models.TextChoices):
+    VIEW = "view", _("View")  # read the order (or line) only
+    VIEW_CONFIRM = "view_confirm", _("View and confirm delivery")  # a technician may confirm on site
+
+
+class StatusLink(models.Model):
+    """A link that shows one order or one line without signing in. Only the token's SHA-256 is
+    stored; the token itself exists in the link sent and nowhere else."""
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="status_links", verbose_name=_("order")
+    )
+    line = models.ForeignKey(
+        "orders.OrderLine",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="status_links",
+        verbose_name=_("line"),
+        help_text=_("Blank: the whole order."),
+    )
+    audience = models.CharField(_("audience"), max_length=12, choices=LinkAudience.choices)
+    purpose = models.CharField(_("purpose"), max_length=14, choices=LinkPurpose.choices, default=LinkPurpose.VIEW)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces", verbose_name=_("rotated to")
+    )
+    last_opened_at = models.DateTimeField(_("last opened at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = _("status link")
+        verbose_name_plural = _("status links")
+        indexes = [models.Index(fields=["order", "-issued_at"], name="status_link_order")]
+
+    def __str__(self) -> str:
+        return f"{self.get_audience_display()} {self.public_id}"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class StatusLinkOpen(models.Model):
+    """One opening of a status link: when, from where (the address's network prefix only), with what."""
+
+    link = models.ForeignKey(StatusLink, on_delete=models.CASCADE, related_name="opens", verbose_name=_("link"))
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    ip_prefix = models.CharField(_("network"), max_length=50, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    # What happened: shown, or refused as expired, revoked or over the rate limit.
+    outcome = models.CharField(_("outcome"), max_length=12)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("status link open")
+        verbose_name_plural = _("status link opens")
+        indexes = [models.Index(fields=["link", "-opened_at"], name="status_link_open_link")]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.opened_at:%Y-%m-%d %H:%M} {self.outcome}"
+
+
+class LinkRenewalRequest(models.Model):
+    """Someone holding an expired or revoked link asked for a fresh one to the contact on file."""
+
+    link = models.ForeignKey(
+        StatusLink, on_delete=models.CASCADE, related_name="renewal_requests", verbose_name=_("link")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    ip_prefix = models.CharField(_("network"), max_length=50, blank=True)
+    # False when a request for the same link was published within the hour before.
+    published = models.BooleanField(_("passed on"), default=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("fresh link request")
+        verbose_name_plural = _("fresh link requests")
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class ConfirmationState(models.TextChoices):
+    APPLIED = "applied", _("Recorded")  # the verified event was written
+    CONFLICT = "conflict", _("Waiting for the technician")  # the line changed: the technician decides
+    DISCARDED = "discarded", _("Discarded by the technician")  # the technician dropped it
+
+
+class DeliveryConfirmation(models.Model):
+    """A technician's on-site delivery confirmation, kept by the key the device generated: a
+    retry with the same key is the same confirmation."""
+
+    key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.PROTECT, related_name="delivery_confirmations", verbose_name=_("line")
+    )
+    technician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("technician"),
+    )
+    link = models.ForeignKey(
+        StatusLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("status link")
+    )
+    scanned_code = models.CharField(_("scanned or typed code"), max_length=120)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    note = models.TextField(_("note"), blank=True)
+    photo = models.FileField(
+        _("photo"),
+        upload_to="delivery-photos/%Y/%m/",
+        blank=True,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])],
+    )
+    confirmed_at = models.DateTimeField(_("confirmed on site at"), help_text=_("The device's clock."))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=10, choices=ConfirmationState.choices)
+    conflict = models.CharField(_("conflict"), max_length=300, blank=True)
+    # The StatusEvent the confirmation became (orders keeps the event; we keep its id).
+    event_id = models.BigIntegerField(_("status event"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("delivery confirmation")
+        verbose_name_plural = _("delivery confirmations")
+
+    def __str__(self) -> str:
+        return f"{self.line} × {self.quantity} ({self.get_state_display()})"

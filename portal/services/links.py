@@ -1,0 +1,227 @@
+"""Status links: issue, open, revoke, rotate, and a fresh link asked for from an expired one.
+
+A token is 32 URL-safe characters from 24 random bytes (192 bits). Only its SHA-256 is stored:
+a leaked database gives no working link. The token travels only in the URL path.
+"""
+
+import hashlib
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import Order, OrderLine
+from orders.services.outbox import outbox_publish
+from portal.models import LinkAudience, LinkPurpose, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
+
+TOKEN_BYTES = 24
+RENEWAL_TOPIC = "status_link.renewal_requested"
+RENEWAL_QUIET = timedelta(hours=1)
+USER_AGENT_MAX = 300
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    link: StatusLink
+    # Relative URL with the raw token: shown or sent once, never stored.
+    path: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def status_link_path(token: str) -> str:
+    return reverse("status-link:page", kwargs={"token": token})
+
+
+def status_link_issue(
+    *,
+    order: Order,
+    line: OrderLine | None = None,
+    audience: str,
+    purpose: str = LinkPurpose.VIEW,
+    expires_in: timedelta | None = None,
+    issued_by=None,
+) -> IssuedLink:
+    """A new link to the order (or one of its lines) for `audience`; valid for `expires_in`,
+    else the account's portal profile's days (default 14)."""
+    if audience not in LinkAudience.values:
+        raise ValidationError({"audience": _("Unknown audience “%(value)s”.") % {"value": audience}})
+    if purpose not in LinkPurpose.values:
+        raise ValidationError({"purpose": _("Unknown purpose “%(value)s”.") % {"value": purpose}})
+    if line is not None and line.order_id != order.pk:
+        raise ValidationError({"line": _("The line is not on this order.")})
+    if purpose == LinkPurpose.VIEW_CONFIRM and audience != LinkAudience.TECHNICIAN:
+        raise ValidationError({"purpose": _("Only a technician's link may confirm a delivery.")})
+    if expires_in is None:
+        expires_in = timedelta(days=link_days_for(order))
+    if expires_in <= timedelta(0):
+        raise ValidationError({"expires_in": _("A link must be valid for some time.")})
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = StatusLink.objects.create(
+        token_hash=token_hash(token),
+        order=order,
+        line=line,
+        audience=audience,
+        purpose=purpose,
+        issued_by=issued_by,
+        expires_at=timezone.now() + expires_in,
+    )
+    return IssuedLink(link=link, path=status_link_path(token))
+
+
+def link_days_for(order: Order) -> int:
+    profile = portal_profile_for(order.account)
+    return profile.status_link_days if profile is not None else 14
+
+
+def portal_profile_for(account) -> PortalProfile | None:
+    """The account's own profile, else its dealer's, else the OEM default."""
+    candidates = [account.pk] + ([account.dealer_id] if account.dealer_id else [])
+    profiles = {profile.account_id: profile for profile in PortalProfile.objects.filter(account_id__in=candidates)}
+    for account_id in candidates:
+        if account_id in profiles:
+            return profiles[account_id]
+    return PortalProfile.objects.filter(account__isnull=True).first()
+
+
+def status_link_revoke(*, link: StatusLink, revoked_by=None) -> StatusLink:
+    """Revoke the link at once (a revoked link answers 410). Revoking twice changes nothing."""
+    with transaction.atomic():
+        link = StatusLink.objects.select_for_update().get(pk=link.pk)
+        if link.revoked_at is None:
+            link.revoked_at = timezone.now()
+            link.revoked_by = revoked_by
+            link.save(update_fields=["revoked_at", "revoked_by"])
+    return link
+
+
+def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:
+    """A new token for the same order or line, audience and purpose, valid as long as a new link
+    would be; the old one is revoked and points to its successor."""
+    with transaction.atomic():
+        link = StatusLink.objects.select_for_update().select_related("order__account").get(pk=link.pk)
+        issued = status_link_issue(
+            order=link.order, line=link.line, audience=link.audience, purpose=link.purpose, issued_by=rotated_by
+        )
+        link.revoked_at = link.revoked_at or timezone.now()
+        link.revoked_by = link.revoked_by or rotated_by
+        link.replaced_by = issued.link
+        link.save(update_fields=["revoked_at", "revoked_by", "replaced_by"])
+    return issued
+
+
+class LinkOutcome:
+    SHOWN = "shown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    LIMITED = "limited"  # over the rate limit
+
+
+@dataclass(frozen=True)
+class LinkOpening:
+    link: StatusLink | None  # None: no such token (404), or the address is over its limit
+    outcome: str = LinkOutcome.SHOWN
+
+
+def status_link_find(token: str) -> StatusLink | None:
+    if not token or len(token) > 100:
+        return None
+    return StatusLink.objects.select_related("order__account", "line").filter(token_hash=token_hash(token)).first()
+
+
+def status_link_open(*, token: str, ip_address: str, user_agent: str, record: bool = True) -> LinkOpening:
+    """Judge an opening of a link: unknown (no link), over the rate limit, revoked, expired or
+    shown; every opening of a real link is logged (`record`: a page; its live feed is not). An
+    address over its limit is refused before any lookup: a flood of guesses costs no database work."""
+    if address_attempt_counted(ip_address):
+        return LinkOpening(link=None, outcome=LinkOutcome.LIMITED)
+    link = status_link_find(token)
+    if link is None:
+        return LinkOpening(link=None)
+    over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE)
+    now = timezone.now()
+    if over_limit:
+        outcome = LinkOutcome.LIMITED
+    elif link.revoked_at is not None:
+        outcome = LinkOutcome.REVOKED
+    elif link.expires_at <= now:
+        outcome = LinkOutcome.EXPIRED
+    else:
+        outcome = LinkOutcome.SHOWN
+    if record:
+        StatusLinkOpen.objects.create(
+            link=link,
+            opened_at=now,
+            ip_prefix=ip_prefix(ip_address),
+            user_agent=user_agent[:USER_AGENT_MAX],
+            outcome=outcome,
+        )
+        if outcome == LinkOutcome.SHOWN:
+            StatusLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+    return LinkOpening(link=link, outcome=outcome)
+
+
+def address_attempt_counted(ip_address: str) -> bool:
+    """Count a request naming a token (live feed, confirmation, renewal) against the address's
+    limit; True past it."""
+    return _over_limit(f"ip:{ip_address}", settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP)
+
+
+def _over_limit(subject: str, per_minute: int) -> bool:
+    """Counts this opening in the subject's current minute (the cache is shared by every web
+    process when it is Redis); True past the limit."""
+    key = f"status-link-opens:{subject}:{int(timezone.now().timestamp() // 60)}"
+    if cache.add(key, 1, timeout=90):
+        return per_minute < 1
+    try:
+        return cache.incr(key) > per_minute
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=90)
+        return False
+
+
+def ip_prefix(address: str) -> str:
+    """The network an address belongs to, not the address: /24 for IPv4, /48 for IPv6."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    bits = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+
+def status_link_renewal_request(*, link: StatusLink, ip_address: str) -> LinkRenewalRequest:
+    """Record that a holder of an unusable link asked for a fresh one and publish it for the
+    notifications app (which sends a new link to the contact on file, never to the asker). At most
+    one request per link and hour is passed on: the others are recorded only."""
+    with transaction.atomic():
+        link = StatusLink.objects.select_for_update(of=("self",)).select_related("order", "line").get(pk=link.pk)
+        recent = LinkRenewalRequest.objects.filter(
+            link=link, published=True, requested_at__gte=timezone.now() - RENEWAL_QUIET
+        ).exists()
+        request = LinkRenewalRequest.objects.create(link=link, ip_prefix=ip_prefix(ip_address), published=not recent)
+        if not recent:
+            outbox_publish(
+                topic=RENEWAL_TOPIC,
+                order=link.order,
+                payload={
+                    "link_id": link.pk,
+                    "link_public_id": str(link.public_id),
+                    "audience": link.audience,
+                    "purpose": link.purpose,
+                    "order_public_id": str(link.order.public_id),
+                    "line_public_id": str(link.line.public_id) if link.line_id else None,
+                    "renewal_request_id": request.pk,
+                },
+            )
+    return request

@@ -1,0 +1,72 @@
+"""What the portal's, the status links' and the technician pages' views share."""
+
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.utils.functional import SimpleLazyObject
+
+from orders.read_models import order_present, order_view
+from orders.read_models.cache import view_version
+from orders.read_models.subset import view_for_line
+from portal.services.links import portal_profile_for
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+BRANDING_CACHE_SECONDS = 300
+
+
+def branding(account) -> dict:
+    """The account's branding (its own, its dealer's or the OEM's), cached: it changes rarely,
+    and an edit shows within BRANDING_CACHE_SECONDS."""
+    key = f"portal-branding:{account.pk}"
+    brand = cache.get(key)
+    if brand is None:
+        brand = _branding(account)
+        cache.set(key, brand, BRANDING_CACHE_SECONDS)
+    return brand
+
+
+def _branding(account) -> dict:
+    profile = portal_profile_for(account)
+    if profile is None:
+        return {}
+    return {
+        "name": profile.brand_name,
+        "logo_url": profile.logo_url,
+        "primary": profile.colour_primary,
+        "accent": profile.colour_accent,
+        "support_email": profile.support_email,
+        "support_phone": profile.support_phone,
+        "support_hours": profile.support_hours,
+    }
+
+
+# A page shows the newest timeline entries; ?timeline=all shows every one.
+TIMELINE_SHOWN = 60
+
+
+def order_page_context(request, order, *, audience: str, line_public_id: str = "") -> dict:
+    """The order body's context. Its HTML is cached per view version, audience, line, language and
+    time zone (templates/portal/includes/order_body.html): the view is read from its cache and
+    presented (labels, times) only when that fragment is rendered anew."""
+    limit = None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
+
+    def present():
+        view = order_view(order, audience=audience)
+        if line_public_id:
+            view = view_for_line(view, line_public_id)
+        return order_present(view, timeline_limit=limit)
+
+    return {
+        "order_page": SimpleLazyObject(present),
+        "fragment_key": f"{audience}:{view_version(order)}:{line_public_id}:{limit or 'all'}",
+        "order_obj": order,
+    }
+
+
+def errors_response(error, status: int = 400) -> JsonResponse:
+    """A ValidationError as {"errors": {field: [messages]}} naming the fields."""
+    errors = error.message_dict if hasattr(error, "message_dict") else {"__all__": error.messages}
+    return JsonResponse({"errors": errors}, status=status)

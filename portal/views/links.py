@@ -1,0 +1,169 @@
+"""Status link pages, without signing in: /s/<token>/ shows the order (or line) as the link's
+audience may see it; an unknown token is 404, an expired or revoked one 410 with a way to ask
+for a fresh link, too many opens 429. Every open is logged (portal.services.links)."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from orders.models import Order, OrderLine
+from orders.read_models import with_view_version
+from orders.read_models.subset import view_for_line
+from portal.forms import ConfirmationForm
+from portal.models import LinkAudience, LinkPurpose
+from portal.services.confirmations import Decision, delivery_confirm
+from portal.services.links import (
+    LinkOutcome,
+    address_attempt_counted,
+    status_link_find,
+    status_link_open,
+    status_link_renewal_request,
+)
+from portal.views.common import branding, client_address, errors_response, order_page_context
+from portal.views.confirmations import confirmation_answer
+from portal.views.orders import live_answer
+
+
+def _private(response):
+    """Nothing of a link page is cached, and no request from it passes the token on as a referrer
+    (only the origin: a form posted from it still carries an Origin header for the CSRF check)."""
+    response["Referrer-Policy"] = "origin"
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _narrow(link):
+    if link.line_id is None:
+        return None
+    line_public_id = str(link.line.public_id)
+    return lambda view: view_for_line(view, line_public_id)
+
+
+@require_GET
+def link_page(request, token: str):
+    opening = status_link_open(
+        token=token, ip_address=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+    link = opening.link
+    if opening.outcome == LinkOutcome.LIMITED and link is None:
+        return _limited(request)
+    if link is None:
+        raise Http404
+    brand = branding(link.order.account)
+    if opening.outcome == LinkOutcome.LIMITED:
+        return _private(render(request, "portal/link_limited.html", {"brand": brand}, status=429))
+    if opening.outcome != LinkOutcome.SHOWN:
+        return _private(
+            render(
+                request,
+                "portal/link_gone.html",
+                {"brand": brand, "token": token, "outcome": opening.outcome},
+                status=410,
+            )
+        )
+    order = with_view_version(Order.objects.filter(pk=link.order_id)).get()
+    context = {
+        **order_page_context(
+            request, order, audience=link.audience, line_public_id=str(link.line.public_id) if link.line_id else ""
+        ),
+        "brand": brand,
+        "link": link,
+        "token": token,
+        "ws_path": f"/ws/s/{token}/",
+        "live_url": reverse("status-link:live", kwargs={"token": token}),
+        "technician": link.audience == LinkAudience.TECHNICIAN,
+        "may_confirm": link.purpose == LinkPurpose.VIEW_CONFIRM,
+    }
+    return _private(render(request, "portal/link.html", context))
+
+
+def _usable_link(request, token: str):
+    """The link a live feed, renewal or confirmation names (None: the address is over its rate
+    limit); 404 for an unknown token. Each request counts against the address's limit."""
+    if address_attempt_counted(client_address(request)):
+        return None
+    link = status_link_find(token)
+    if link is None:
+        raise Http404
+    return link
+
+
+@require_GET
+def link_live(request, token: str):
+    link = _usable_link(request, token)
+    if link is None:
+        return _limited(request)
+    if not link.is_usable():
+        return _private(JsonResponse({"gone": True}, status=410))
+    order = with_view_version(Order.objects.filter(pk=link.order_id)).get()
+    return _private(live_answer(request, order, audience=link.audience, narrow=_narrow(link)))
+
+
+@require_POST
+def link_renew(request, token: str):
+    link = _usable_link(request, token)
+    if link is None:
+        return _limited(request)
+    if link.is_usable():
+        return redirect("status-link:page", token=token)
+    status_link_renewal_request(link=link, ip_address=client_address(request))
+    return _private(render(request, "portal/link_renewal_sent.html", {"brand": branding(link.order.account)}))
+
+
+@require_POST
+def link_confirm(request, token: str):
+    """A technician's link with purpose "view and confirm": the same confirmation as /tech/."""
+    link = _usable_link(request, token)
+    if link is None:
+        return _limited(request)
+    if link.audience != LinkAudience.TECHNICIAN or link.purpose != LinkPurpose.VIEW_CONFIRM:
+        raise Http404
+    if not link.is_usable():
+        return _private(JsonResponse({"gone": True}, status=410))
+    form = ConfirmationForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return errors_response(ValidationError(form.errors))
+    data = form.cleaned_data
+    lines = OrderLine.objects.filter(order_id=link.order_id).select_related("order", "part")
+    line = lines.filter(public_id=data["line"]).first()
+    if line is None or (link.line_id and link.line_id not in _line_and_ancestors(line)):
+        raise Http404
+    try:
+        result = delivery_confirm(
+            key=data["key"],
+            line=line,
+            code=data["code"],
+            quantity=data["quantity"],
+            confirmed_at=data["confirmed_at"] or timezone.now(),
+            note=data["note"],
+            photo=data["photo"],
+            link=link,
+            decision=data["decision"] or Decision.NONE,
+        )
+    except ValidationError as error:
+        return errors_response(error)
+    return _private(confirmation_answer(result))
+
+
+def _limited(request):
+    return _private(render(request, "portal/link_limited.html", {"brand": {}}, status=429))
+
+
+def _line_and_ancestors(line: OrderLine) -> set[int]:
+    ids, parent_id = {line.pk}, line.parent_id
+    while parent_id is not None:
+        ids.add(parent_id)
+        parent_id = OrderLine.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    return ids
+
+
+urlpatterns = [
+    path("<str:token>/", link_page, name="page"),
+    path("<str:token>/live/", link_live, name="live"),
+    path("<str:token>/renew/", link_renew, name="renew"),
+    path("<str:token>/confirm/", link_confirm, name="confirm"),
+]

@@ -1,0 +1,169 @@
+"""The customer and dealer portal: search and list the orders of one's accounts, an order's
+page in customer labels (live), and the order's status links."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from orders.models import OrderLine
+from orders.read_models import Audience, localize_change, order_view, with_view_version
+from orders.read_models.presentation import customer_labels, customer_summary
+from orders.scoping import orders_visible_to_customer
+from orders.status import customer_status
+from portal.forms import LinkIssueForm
+from portal.models import StatusLink
+from portal.selectors import order_rows, portal_orders
+from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
+from portal.views.common import branding, order_page_context
+
+LOGIN = "portal:login"
+PAGE_SIZE = 25
+
+
+@require_GET
+@login_required(login_url=LOGIN)
+def order_list(request):
+    query = request.GET.get("q", "")[:100]
+    orders = portal_orders(request.user, query=query)
+    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    if query and page.paginator.count == 1:
+        return redirect("portal:order", public_id=page.object_list[0].public_id)
+    labels = customer_labels()
+    counts = order_rows(list(page.object_list))
+    rows = [
+        {
+            "order": order,
+            "summary": customer_summary(counts[order.pk], labels),
+            "label": labels[customer_status(order.status)]["label"],
+        }
+        for order in page.object_list
+    ]
+    return render(request, "portal/order_list.html", {"page": page, "rows": rows, "query": query})
+
+
+def _order_for(user, public_id):
+    return get_object_or_404(with_view_version(orders_visible_to_customer(user)), public_id=public_id)
+
+
+@login_required(login_url=LOGIN)
+def order_detail(request, public_id):
+    order = _order_for(request.user, public_id)
+    context = {
+        **order_page_context(request, order, audience=Audience.CUSTOMER),
+        **_live_paths(order),
+        "brand": branding(order.account),
+    }
+    if request.method == "POST":
+        return _link_issue(request, order, context)
+    context["link_form"] = LinkIssueForm()
+    context["links"] = _links(order)
+    return render(request, "portal/order.html", context)
+
+
+def _live_paths(order) -> dict:
+    return {
+        "ws_path": f"/ws/portal/orders/{order.public_id}/",
+        "live_url": reverse("portal:order-live", kwargs={"public_id": order.public_id}),
+    }
+
+
+def _links(order):
+    return list(StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related("line")[:50])
+
+
+def _link_issue(request, order, context):
+    form = LinkIssueForm(request.POST)
+    new_link_url = ""
+    line = None
+    if form.is_valid() and form.cleaned_data["line"]:
+        line = OrderLine.objects.filter(order=order, number=form.cleaned_data["line"]).first()
+        if line is None:
+            form.add_error("line", _("This order has no line %(number)s.") % {"number": form.cleaned_data["line"]})
+    if form.is_valid():
+        try:
+            issued = status_link_issue(
+                order=order,
+                line=line,
+                audience=form.cleaned_data["audience"],
+                purpose=form.cleaned_data["purpose"],
+                issued_by=request.user,
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            # Shown once, in this answer only: the token is stored nowhere else.
+            new_link_url = request.build_absolute_uri(issued.path)
+            form = LinkIssueForm()
+    context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
+    return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
+
+
+def _link_for(user, public_id) -> StatusLink:
+    link = StatusLink.objects.filter(public_id=public_id).select_related("order").first()
+    if link is None or not orders_visible_to_customer(user).filter(pk=link.order_id).exists():
+        raise Http404
+    return link
+
+
+@require_POST
+@login_required(login_url=LOGIN)
+def link_revoke(request, public_id):
+    link = _link_for(request.user, public_id)
+    status_link_revoke(link=link, revoked_by=request.user)
+    return redirect("portal:order", public_id=link.order.public_id)
+
+
+@require_POST
+@login_required(login_url=LOGIN)
+def link_rotate(request, public_id):
+    link = _link_for(request.user, public_id)
+    issued = status_link_rotate(link=link, rotated_by=request.user)
+    order = with_view_version(orders_visible_to_customer(request.user)).get(pk=link.order_id)
+    context = {
+        **order_page_context(request, order, audience=Audience.CUSTOMER),
+        **_live_paths(order),
+        "brand": branding(order.account),
+        "link_form": LinkIssueForm(),
+        "links": _links(order),
+        "new_link_url": request.build_absolute_uri(issued.path),
+    }
+    return render(request, "portal/order.html", context)
+
+
+@require_GET
+@login_required(login_url=LOGIN)
+def order_live(request, public_id):
+    """Polling fallback of the websocket: the state when the order moved past `since`."""
+    order = _order_for(request.user, public_id)
+    return live_answer(request, order, audience=Audience.CUSTOMER)
+
+
+def live_answer(request, order, *, audience: str, narrow=None) -> JsonResponse:
+    try:
+        since = int(request.GET.get("since", ""))
+    except ValueError:
+        since = None
+    if since == order.outbox_sequence:
+        return JsonResponse({"sequence": since})
+    view = order_view(order, audience=audience)
+    if narrow is not None:
+        view = narrow(view)
+    change = localize_change({"sequence": view["order"]["sequence"], "state": view}, customer_labels())
+    response = JsonResponse(change)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns = [
+    path("", order_list, name="orders"),
+    path("orders/<uuid:public_id>/", order_detail, name="order"),
+    path("orders/<uuid:public_id>/live/", order_live, name="order-live"),
+    path("links/<uuid:public_id>/revoke/", link_revoke, name="link-revoke"),
+    path("links/<uuid:public_id>/rotate/", link_rotate, name="link-rotate"),
+]

@@ -1,0 +1,197 @@
+// The order page follows its order live: a websocket (resumed with the last sequence seen, so a
+// reconnect misses nothing), else polling every few seconds. Only what changed is updated.
+(function () {
+  "use strict";
+  var section = document.getElementById("order");
+  var live = document.getElementById("order-live");
+  if (!section || !live) return;
+  var root = document.documentElement;
+  var lang = root.lang || "en";
+  var zone = root.dataset.timeZone || undefined;
+  var texts = (document.getElementById("i18n-live") || {}).content;
+  texts = texts ? texts.firstElementChild.dataset : {};
+  var sequence = parseInt(section.dataset.sequence, 10) || 0;
+  var liveState = document.getElementById("live-state");
+  var POLL_MS = 5000;
+  var socket = null, pollTimer = null, retry = 0;
+
+  function formatTime(iso) {
+    if (!iso) return "";
+    // dateStyle cannot be combined with timeZoneName: the parts are named one by one.
+    var options = {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"};
+    try { return new Intl.DateTimeFormat(lang, Object.assign({timeZone: zone}, options)).format(new Date(iso)); }
+    catch (error) { return new Intl.DateTimeFormat(lang, options).format(new Date(iso)); }
+  }
+  function timeElement(iso) {
+    var element = document.createElement("time");
+    element.dateTime = iso; element.textContent = formatTime(iso);
+    return element;
+  }
+  function setText(parent, selector, value) {
+    var element = parent.querySelector(selector);
+    if (element) element.textContent = value;
+    return element;
+  }
+  function setTime(parent, selector, iso) {
+    var element = parent.querySelector(selector);
+    if (!element) return;
+    element.textContent = "";
+    if (iso) element.appendChild(timeElement(iso)); else if (selector !== ".line-eta") element.textContent = "—";
+  }
+  function showState(kind) {
+    if (!liveState) return;
+    liveState.textContent = liveState.dataset[kind] || "";
+    liveState.dataset.state = kind;
+  }
+
+  function applyOrder(order) {
+    var status = document.getElementById("order-status");
+    status.textContent = order.label; status.dataset.status = order.status;
+    setTime(section, "#order-eta", order.earliest_eta);
+    var bar = document.getElementById("order-progress");
+    bar.setAttribute("aria-valuenow", Math.round(order.progress));
+    bar.firstElementChild.style.width = Math.round(order.progress) + "%";
+  }
+  function applyLine(line) {
+    var row = document.getElementById("line-" + line.public_id);
+    if (!row) {
+      // A line split off another: shown after its parent (or at the end).
+      var tbody = document.querySelector("#lines tbody");
+      row = document.createElement("tr");
+      row.id = "line-" + line.public_id;
+      ["line-number", "line-part", "line-quantity", "line-status", "line-eta", "line-delivered"].forEach(function (name) {
+        var cell = document.createElement("td"); cell.className = name; row.appendChild(cell);
+      });
+      var siblings = tbody.querySelectorAll("tr");
+      tbody.appendChild(row);
+      Array.prototype.forEach.call(siblings, function (other) {
+        if (other.querySelector(".line-number") && other.querySelector(".line-number").textContent.trim() > line.number) {
+          tbody.insertBefore(row, other);
+        }
+      });
+    }
+    row.className = "pt-line depth-" + line.depth + (line.is_split ? " is-split" : "");
+    setText(row, ".line-number", line.number);
+    var part = row.querySelector(".line-part");
+    part.textContent = line.part_number + " ";
+    var small = document.createElement("small"); small.textContent = line.part_description; part.appendChild(small);
+    setText(row, ".line-quantity", line.quantity);
+    var status = setText(row, ".line-status", line.label);
+    status.dataset.status = line.status; status.title = line.description || "";
+    setTime(row, ".line-eta", line.eta);
+    setText(row, ".line-delivered", line.is_split ? "" : line.delivered_quantity);
+  }
+  function applyShipment(shipment) {
+    var container = document.getElementById("shipments");
+    var empty = document.getElementById("no-shipments");
+    if (empty) empty.remove();
+    var article = document.getElementById("shipment-" + shipment.public_id);
+    if (!article) {
+      article = document.createElement("article");
+      article.className = "pt-shipment"; article.id = "shipment-" + shipment.public_id;
+      container.appendChild(article);
+    }
+    article.textContent = "";
+    var first = document.createElement("p");
+    var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier;
+    first.appendChild(carrier);
+    if (shipment.tracking_number) {
+      first.appendChild(document.createTextNode(" · " + (texts.tracking || "") + " "));
+      var tracking = document.createElement(shipment.tracking_url ? "a" : "span");
+      tracking.className = "shipment-tracking"; tracking.textContent = shipment.tracking_number;
+      if (shipment.tracking_url) { tracking.href = shipment.tracking_url; tracking.rel = "noreferrer noopener"; tracking.target = "_blank"; }
+      first.appendChild(tracking);
+    }
+    var second = document.createElement("p");
+    second.appendChild(document.createTextNode((texts.eta || "") + " "));
+    var eta = document.createElement("span"); eta.className = "shipment-eta";
+    if (shipment.eta) eta.appendChild(timeElement(shipment.eta)); else eta.textContent = "—";
+    second.appendChild(eta);
+    second.appendChild(document.createTextNode(" · " + (texts.delivered || "") + " "));
+    var delivered = document.createElement("span"); delivered.className = "shipment-delivered"; delivered.textContent = shipment.delivered_quantity;
+    second.appendChild(delivered);
+    second.appendChild(document.createTextNode(" / " + shipment.quantity));
+    if (shipment.last_location) second.appendChild(document.createTextNode(" · " + (texts.lastSeen || "") + " " + shipment.last_location));
+    var third = document.createElement("p"); third.className = "pt-shipment-lines";
+    third.textContent = shipment.lines.map(function (item) { return (texts.line || "") + " " + item.line + " × " + item.quantity; }).join(", ");
+    article.appendChild(first); article.appendChild(second); article.appendChild(third);
+  }
+  function timelineItem(entry) {
+    var item = document.createElement("li");
+    item.dataset.id = entry.id;
+    var time = document.createElement("span"); time.className = "event-time"; time.appendChild(timeElement(entry.at));
+    var line = document.createElement("span"); line.className = "event-line"; line.textContent = (texts.line || "") + " " + entry.line;
+    var status = document.createElement("span"); status.className = "event-status"; status.dataset.status = entry.status; status.textContent = entry.label;
+    item.appendChild(time); item.appendChild(document.createTextNode(" ")); item.appendChild(line);
+    item.appendChild(document.createTextNode(" ")); item.appendChild(status);
+    return item;
+  }
+  function replaceTimeline(entries) {
+    var list = document.getElementById("timeline");
+    // As many as the page shows (the newest), unless it shows them all.
+    var shown = document.getElementById("timeline-all") ? list.children.length : entries.length;
+    list.textContent = "";
+    entries.slice(-Math.max(shown, 1)).reverse().forEach(function (entry) { list.appendChild(timelineItem(entry)); });
+  }
+  function appendTimeline(entries) {
+    var list = document.getElementById("timeline");
+    entries.forEach(function (entry) {
+      if (list.querySelector('[data-id="' + entry.id + '"]')) return;
+      list.insertBefore(timelineItem(entry), list.firstChild);
+    });
+  }
+
+  function apply(change) {
+    if (change.sequence === undefined || change.sequence < sequence) return;
+    if (change.state) {
+      var state = change.state;
+      applyOrder(state.order);
+      var seen = {};
+      state.lines.forEach(function (line) { seen["line-" + line.public_id] = true; applyLine(line); });
+      document.querySelectorAll("#lines tbody tr").forEach(function (row) { if (!seen[row.id]) row.remove(); });
+      state.shipments.forEach(applyShipment);
+      replaceTimeline(state.timeline);
+      setText(section, "#order-summary", state.summary);
+    } else {
+      if (change.order) applyOrder(change.order);
+      (change.lines || []).forEach(applyLine);
+      (change.shipments || []).forEach(applyShipment);
+      if (change.timeline) replaceTimeline(change.timeline);
+      if (change.timeline_append) appendTimeline(change.timeline_append);
+      if (change.summary) setText(section, "#order-summary", change.summary);
+    }
+    sequence = Math.max(sequence, change.sequence);
+    section.dataset.sequence = sequence;
+  }
+
+  function poll() {
+    clearTimeout(pollTimer);
+    var url = live.dataset.liveUrl + "?since=" + sequence;
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (change) { if (change) { apply(change); if (!socket) showState("polling"); } })
+      .catch(function () { showState("offline"); })
+      .then(function () { if (!socket) pollTimer = setTimeout(poll, POLL_MS); });
+  }
+  function connect() {
+    if (!("WebSocket" in window) || !live.dataset.wsPath) { poll(); return; }
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var path = live.dataset.wsPath;
+    var url = scheme + location.host + path + (path.indexOf("?") < 0 ? "?" : "&") + "since=" + sequence + "&lang=" + encodeURIComponent(lang);
+    var opened = false;
+    var candidate;
+    try { candidate = new WebSocket(url); } catch (error) { poll(); return; }
+    candidate.onopen = function () { opened = true; socket = candidate; retry = 0; clearTimeout(pollTimer); showState("connected"); };
+    candidate.onmessage = function (message) { apply(JSON.parse(message.data)); };
+    candidate.onclose = function (event) {
+      socket = null;
+      if (event.code === 4404) { showState("offline"); return; }  // out of scope now (e.g. link revoked)
+      // Blocked or dropped: poll meanwhile, and try the websocket again later.
+      poll();
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, (opened ? 1000 : 5000) * retry);
+    };
+  }
+  window.addEventListener("online", function () { if (!socket) connect(); });
+  connect();
+})();

@@ -1,0 +1,200 @@
+"""In a real browser (Debian's Chromium) against a real ASGI server with websockets: a customer
+finds and reads an order; a status link in German moves live when a source reports a change,
+and answers 410 once revoked; a technician on a phone confirms delivery while offline, and the
+customer sees it."""
+
+import json
+import urllib.request
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from integrations.models import MessageFormat, SourceKind, SourceSystem, Transport
+from integrations.signatures import signature_header
+from orders.models import StatusEvent
+from orders.services import status_event_suppress
+from portal.models import LinkAudience
+from portal.services.links import status_link_issue, status_link_revoke
+from tests.e2e.asgi_server import AsgiServer
+from tests.e2e.conftest import PASSWORD
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+@pytest.fixture
+def server(browser, settings):
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    running = AsgiServer().start()
+    yield running
+    running.stop()
+
+
+def _sign_in(page, server, username: str, next_path: str) -> None:
+    page.goto(f"{server.url}/portal/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{server.url}{next_path}")
+
+
+def test_a_customer_searches_by_po_and_reads_the_order_without_internal_detail(
+    browser, server, order, showcase, customer
+):
+    from playwright.sync_api import expect
+
+    # given an event of line 10.2 hidden from customers
+    supervisor = UserFactory(username="supervisor-e2e")
+    supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
+    hidden = StatusEvent.objects.get(line=showcase["10.2"], to_status="awaiting_part")
+    status_event_suppress(
+        event_id=hidden.pk, user=supervisor, reason_code="wrong", reason_text="Posted on the wrong line"
+    )
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+
+    # when the customer signs in and searches by their PO
+    _sign_in(page, server, "customer", "/portal/")
+    page.fill("#q", "PO-88123")
+    page.get_by_role("button", name="Search").click()
+
+    # then the order opens with its split children and the shipment
+    page.wait_for_url(f"{server.url}/portal/orders/{order.public_id}/")
+    expect(page.locator("#order-number")).to_have_text(order.number)
+    expect(page.locator(f"#line-{showcase['10.1'].public_id} .line-number")).to_have_text("10.1")
+    expect(page.locator(f"#line-{showcase['10.2'].public_id} .line-number")).to_have_text("10.2")
+    expect(page.locator(".pt-shipment .shipment-tracking")).to_have_text("1Z999AA10123456784")
+    expect(page.locator(".pt-shipment .shipment-carrier")).to_have_text("UPSN")
+    # line 20 is awaiting kitting inside: the customer sees "Being prepared", never the internal status
+    expect(page.locator(f"#line-{showcase['20'].public_id} .line-status")).to_have_text("Being prepared")
+    body = page.locator("body").inner_text()
+    assert "kitting" not in body.lower()
+    expect(page.locator(f'#timeline li[data-id="{showcase["10.2"].public_id}:{hidden.sequence}"]')).to_have_count(0)
+    expect(page.locator("#timeline li")).not_to_have_count(0)
+    context.close()
+
+
+def _post_status(server, *, order, line: str, status: str, occurred_at) -> None:
+    source = SourceSystem.objects.filter(code="wms-e2e").first() or SourceSystem.objects.create(
+        code="wms-e2e",
+        name="WMS",
+        kind=SourceKind.WMS,
+        transport=Transport.WEBHOOK,
+        message_format=MessageFormat.CANONICAL_JSON,
+        secret="e2e-secret-0123456789",
+    )
+    body = json.dumps(
+        {
+            "message_id": f"E2E-{uuid.uuid4()}",
+            "statuses": [
+                {"order": order.number, "line": line, "status": status, "occurred_at": occurred_at.isoformat()}
+            ],
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{server.url}/api/v1/inbound/{source.code}/",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Signature": signature_header(secret=source.secret, source_code=source.code, body=body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.status == 202
+
+
+def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(browser, server, order, showcase, t0):
+    from playwright.sync_api import expect
+
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+
+    # when the link is opened in a German browser
+    page.goto(f"{server.url}{issued.path}")
+
+    # then the order page is in German, and follows the order live
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    line_20 = page.locator(f"#line-{showcase['20'].public_id} .line-status")
+    expect(line_20).to_have_text("Wird vorbereitet")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "connected")
+    # in the browser's time zone (told by the page's script, which loads the page once more)
+    expect(page.locator("html")).to_have_attribute("data-time-zone", "Europe/Berlin")
+    expect(page.locator("#timeline li").last.locator("time")).to_contain_text("09:00")
+
+    # when the warehouse reports line 20 packed through the webhook
+    _post_status(server, order=order, line="20", status="packed", occurred_at=t0 + timedelta(hours=3))
+
+    # then the page shows it without a reload
+    expect(line_20).to_have_text("Versandbereit")
+    newest = page.locator("#timeline li").first
+    expect(newest.locator(".event-status")).to_have_text("Versandbereit")
+    expect(newest.locator("time")).to_contain_text("12:00")  # 11:00 UTC in Berlin
+
+    # when the link is revoked, the same link answers 410 with a way to a fresh link
+    status_link_revoke(link=issued.link)
+    response = page.goto(f"{server.url}{issued.path}")
+    assert response.status == 410
+    expect(page.locator("#ask-fresh-link")).to_be_visible()
+    context.close()
+
+
+def test_a_technician_on_a_phone_confirms_delivery_offline_once(browser, server, order, showcase, technician, customer):
+    from playwright.sync_api import expect
+
+    line = showcase["10.1"]  # 3 pieces in transit
+    context = browser.new_context(locale="en-GB", **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    part_path = f"/tech/parts/{line.public_id}/"
+    _sign_in(page, server, "technician", part_path)
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+    # when the phone loses its connection and the technician confirms delivery
+    context.set_offline(True)
+    expect(page.locator("#network-state")).to_have_text("Offline")
+    page.fill("#confirm-code", "HV-2040")
+    expect(page.locator("#confirm-quantity")).to_have_value("3")
+    page.fill("#confirm-note", "Handed over at the pit gate")
+    page.get_by_role("button", name="Confirm delivery").click()
+
+    # then it waits on the device, and nothing reached the server
+    expect(page.locator("#confirm-queue li")).to_have_count(1)
+    expect(page.locator("#confirm-result")).to_contain_text("Saved on this device")
+    assert not StatusEvent.objects.filter(line=line, to_status="verified").exists()
+
+    # when the connection comes back, it is sent, once
+    context.set_offline(False)
+    expect(page.locator("#confirm-result")).to_have_text("Delivery confirmed on site.")
+    expect(page.locator("#confirm-queue li")).to_have_count(0)
+    page.reload()  # the queue is empty: a reload sends nothing again
+    expect(page.locator("#confirm-queue li")).to_have_count(0)
+    (verified,) = StatusEvent.objects.filter(line=line, to_status="verified")
+    assert verified.actor_user == technician
+    context.close()
+
+    # and the customer sees it on their order page
+    customer_context = browser.new_context(locale="en-GB")
+    customer_page = customer_context.new_page()
+    _sign_in(customer_page, server, "customer", f"/portal/orders/{order.public_id}/")
+    expect(customer_page.locator(f"#line-{line.public_id} .line-status")).to_have_text("Received on site")
+    customer_context.close()
+
+
+def test_status_link_revocation_is_checked_before_the_page_is_served(server, order, showcase):
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, expires_in=timedelta(days=1))
+    status_link_revoke(link=issued.link)
+
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(f"{server.url}{issued.path}", timeout=10)
+
+    assert gone.value.code == 410
+    assert timezone.now() < issued.link.expires_at

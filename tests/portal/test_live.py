@@ -1,0 +1,125 @@
+"""Live order pages over websockets: scope checked on connect for people and tokens, the state
+sent to a client that is behind, then only what changed, in the viewer's language."""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from orders.services import apply_status_update
+from portal.consumers import PortalOrderConsumer, StatusLinkConsumer
+from portal.models import LinkAudience
+from portal.services.links import status_link_issue, status_link_revoke
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _portal_socket(user, order, query: str = "") -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(PortalOrderConsumer.as_asgi(), f"/ws/portal/orders/{order.public_id}/?{query}")
+    communicator.scope["user"] = user
+    communicator.scope["url_route"] = {"kwargs": {"public_id": order.public_id}}
+    return communicator
+
+
+def _link_socket(path: str, query: str = "") -> WebsocketCommunicator:
+    token = path.split("/")[2]
+    communicator = WebsocketCommunicator(StatusLinkConsumer.as_asgi(), f"/ws/s/{token}/?{query}")
+    communicator.scope["url_route"] = {"kwargs": {"token": token}}
+    return communicator
+
+
+def _connect(communicator):
+    return async_to_sync(communicator.connect)()
+
+
+@pytest.mark.parametrize(
+    ("persona", "accepted"), [("customer", True), ("dealer", True), ("other_customer", False), ("technician", True)]
+)
+def test_scope_is_checked_on_connect_for_people(request, order, showcase, technician, persona, accepted):
+    connected, code = _connect(_portal_socket(request.getfixturevalue(persona), order))
+
+    assert connected is accepted
+    if not accepted:
+        assert code == 4404
+
+
+def test_scope_is_checked_on_connect_for_tokens(order, showcase):
+    valid = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    revoked = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    status_link_revoke(link=revoked.link)
+    expired = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, expires_in=timedelta(seconds=1))
+    expired.link.expires_at = timezone.now() - timedelta(seconds=1)
+    expired.link.save(update_fields=["expires_at"])
+
+    assert _connect(_link_socket(valid.path))[0] is True
+    assert _connect(_link_socket(revoked.path)) == (False, 4404)
+    assert _connect(_link_socket(expired.path)) == (False, 4404)
+    assert _connect(_link_socket("/s/notatokennotatokennotatoken/")) == (False, 4404)
+
+
+def test_a_follower_gets_only_the_changed_line_in_their_language(order, showcase, customer, sap, t0):
+    line = showcase["10.2"]
+
+    async def follow():
+        communicator = _portal_socket(customer, order, f"since={order.outbox_sequence}&lang=de")
+        connected, _ = await communicator.connect()
+        assert connected
+        assert await communicator.receive_nothing(timeout=0.2)  # up to date: no state sent
+        await database_sync_to_async(apply_status_update)(
+            line_id=line.pk, status="allocated", occurred_at=t0 + timedelta(hours=2), actor=sap
+        )
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(follow)()
+
+    assert "state" not in message
+    # the line, and its split parent whose rolled-up status moved with it
+    assert [changed["number"] for changed in message["lines"]] == ["10", "10.2"]
+    assert message["lines"][0]["label"] == "Für Sie reserviert"
+    assert message["sequence"] == order.outbox_sequence + 1
+    assert message["timeline_append"][0]["status"] == "allocated"
+
+
+def test_a_client_behind_gets_the_state_first(order, showcase, customer):
+    async def resume():
+        communicator = _portal_socket(customer, order, "since=1")
+        await communicator.connect()
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(resume)()
+
+    assert message["sequence"] == order.outbox_sequence
+    assert {line["number"] for line in message["state"]["lines"]} == {"10", "10.1", "10.2", "20", "30"}
+    assert message["state"]["summary"]
+
+
+def test_a_line_link_follows_its_line_only(order, showcase, sap, t0):
+    issued = status_link_issue(order=order, line=showcase["20"], audience=LinkAudience.CUSTOMER)
+
+    async def follow():
+        communicator = _link_socket(issued.path)
+        await communicator.connect()
+        state = await communicator.receive_json_from(timeout=5)
+        await database_sync_to_async(apply_status_update)(
+            line_id=showcase["10.2"].pk, status="allocated", occurred_at=t0 + timedelta(hours=2), actor=sap
+        )
+        other_line_change = await communicator.receive_nothing(timeout=0.5)
+        await database_sync_to_async(apply_status_update)(
+            line_id=showcase["20"].pk, status="packed", occurred_at=t0 + timedelta(hours=3), actor=sap
+        )
+        own = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return state, other_line_change, own
+
+    state, other_line_change, own = async_to_sync(follow)()
+
+    assert [line["number"] for line in state["state"]["lines"]] == ["20"]
+    assert other_line_change is True
+    assert [line["number"] for line in own["lines"]] == ["20"]

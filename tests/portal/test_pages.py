@@ -1,0 +1,127 @@
+"""Portal pages: search within one's accounts, the list's queries, language and branding,
+issuing a link from the order page, and the technician's incoming parts."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import LineReference
+from portal.models import PortalProfile, StatusLink
+from tests.factories import OrderFactory, OrderLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user, **headers) -> Client:
+    client = Client(**headers)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("query", ["PO-88123", "po-88123", "EX300-0042", "HV-2040", "PO-LINE-77"])
+def test_search_by_reference_serial_part_or_line_po_opens_the_order(order, showcase, customer, query):
+    LineReference.objects.create(line=showcase["30"], kind=LineReference.Kind.PURCHASE_ORDER, value="PO-LINE-77")
+
+    response = _client(customer).get("/portal/", {"q": query})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/orders/{order.public_id}/"
+
+
+def test_search_by_order_number_and_no_match(order, showcase, customer):
+    assert _client(customer).get("/portal/", {"q": order.number})["Location"].endswith(f"{order.public_id}/")
+    assert "No order of yours matches" in _client(customer).get("/portal/", {"q": "SO-NOPE"}).content.decode()
+
+
+def test_the_list_costs_the_same_queries_for_2_and_12_orders(customer, customer_account, sap, t0):
+    client = _client(customer)
+
+    def list_queries(count: int) -> int:
+        for _ in range(count):
+            OrderLineFactory(order=OrderFactory(account=customer_account))
+        client.get("/portal/")  # labels cached, session warm
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/portal/").status_code == 200
+        return len(queries)
+
+    assert list_queries(2) == list_queries(10)
+
+
+def test_the_order_page_is_in_the_browsers_language(order, showcase, customer):
+    page = _client(customer, HTTP_ACCEPT_LANGUAGE="de").get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    assert '<html lang="de"' in page
+    assert "Wird vorbereitet" in page  # "Being prepared", line 20 awaiting kitting
+
+
+def test_the_order_page_uses_the_dealers_branding(order, showcase, customer, customer_account):
+    PortalProfile.objects.create(account=None, brand_name="OEM Parts", colour_primary="#111111")
+    PortalProfile.objects.create(
+        account=customer_account.dealer,
+        brand_name="Hansa Service",
+        colour_primary="#aa0000",
+        support_phone="+49 40 1234",
+    )
+
+    page = _client(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    assert "Hansa Service" in page and "--brand: #aa0000" in page and "+49 40 1234" in page
+    assert "OEM Parts" not in page
+
+
+def test_a_portal_person_issues_a_link_shown_once(order, showcase, customer):
+    response = _client(customer).post(
+        f"/portal/orders/{order.public_id}/", {"audience": "technician", "purpose": "view_confirm", "line": ""}
+    )
+
+    link = StatusLink.objects.get()
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert (link.audience, link.purpose, link.issued_by) == ("technician", "view_confirm", customer)
+    url = page.split('id="new-link" readonly value="')[1].split('"')[0]
+    assert Client().get(url.replace("http://testserver", "")).status_code == 200
+
+
+def test_a_customer_link_may_not_confirm_and_the_form_says_so(order, showcase, customer):
+    response = _client(customer).post(
+        f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view_confirm", "line": ""}
+    )
+
+    assert response.status_code == 400
+    assert "Only a technician" in response.content.decode()
+    assert not StatusLink.objects.exists()
+
+
+def test_the_technicians_parts_show_where_the_part_is(showcase, technician):
+    page = _client(technician).get("/tech/").content.decode()
+
+    assert "Venlo hub" in page  # the shipment's last known location
+    assert "On its way" in page
+
+
+def test_the_service_worker_is_served_for_the_technician_pages():
+    response = Client().get("/tech/sw.js")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/javascript"
+    assert response["Service-Worker-Allowed"] == "/tech/"
+
+
+def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order, showcase, customer, sap, t0):
+    from datetime import timedelta
+
+    from orders.services import apply_status_update
+
+    client = _client(customer, HTTP_ACCEPT_LANGUAGE="fr")
+    live = f"/portal/orders/{order.public_id}/live/"
+    current = order.outbox_sequence
+
+    unchanged = client.get(live, {"since": current}).json()
+    apply_status_update(line_id=showcase["20"].pk, status="packed", occurred_at=t0 + timedelta(hours=2), actor=sap)
+    moved = client.get(live, {"since": current}).json()
+
+    assert unchanged == {"sequence": current}
+    assert moved["sequence"] == current + 1
+    line_20 = next(line for line in moved["state"]["lines"] if line["number"] == "20")
+    assert (line_20["status"], line_20["label"]) == ("packed", "Prêt à être expédié")
