@@ -8,10 +8,20 @@ import contextvars
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose
 from portal.services.links import status_link_issue
+
+
+def link_language(locale: str) -> str:
+    """The language a link's pages speak for a recipient's locale (fr-CA: fr), or "" (the browser's)."""
+    try:
+        return translation.get_supported_language_variant(locale, strict=False) if locale else ""
+    except LookupError:
+        return ""
+
 
 # Links made while one message is rendered, by (order, contact); PREVIEW: none are made; None
 # (outside links_for_one_message): every call issues one.
@@ -35,6 +45,7 @@ def status_link_url(*, order: Order, contact: OrderContact | None) -> str:
             order=order,
             audience=LinkAudience.TECHNICIAN if technician else LinkAudience.CUSTOMER,
             purpose=LinkPurpose.VIEW_CONFIRM if technician else LinkPurpose.VIEW,
+            language=link_language(contact.language or order.account.language),
         )
         made[key] = settings.PUBLIC_BASE_URL + issued.path
     return made[key]

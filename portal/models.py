@@ -103,6 +103,11 @@ class StatusLink(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces", verbose_name=_("rotated to")
     )
     last_opened_at = models.DateTimeField(_("last opened at"), null=True, blank=True)
+    # The recipient's language (a link sent in a message): its pages speak it unless the visitor
+    # chose another. Blank: the browser's.
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, choices=settings.LANGUAGES, help_text=_("Blank: the browser's.")
+    )
 
     class Meta:
         ordering = ["-issued_at"]

@@ -51,6 +51,7 @@ def status_link_issue(
     purpose: str = LinkPurpose.VIEW,
     expires_in: timedelta | None = None,
     issued_by=None,
+    language: str = "",
 ) -> IssuedLink:
     """A new link to the order (or one of its lines) for `audience`; valid for `expires_in`,
     else the account's portal profile's days (default 14)."""
@@ -75,6 +76,7 @@ def status_link_issue(
         purpose=purpose,
         issued_by=issued_by,
         expires_at=timezone.now() + expires_in,
+        language=language if language in dict(settings.LANGUAGES) else "",
     )
     return IssuedLink(link=link, path=status_link_path(token))
 
@@ -111,7 +113,12 @@ def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:
     with transaction.atomic():
         link = StatusLink.objects.select_for_update().select_related("order__account").get(pk=link.pk)
         issued = status_link_issue(
-            order=link.order, line=link.line, audience=link.audience, purpose=link.purpose, issued_by=rotated_by
+            order=link.order,
+            line=link.line,
+            audience=link.audience,
+            purpose=link.purpose,
+            issued_by=rotated_by,
+            language=link.language,
         )
         link.revoked_at = link.revoked_at or timezone.now()
         link.revoked_by = link.revoked_by or rotated_by

@@ -2,11 +2,12 @@
 audience may see it; an unknown token is 404, an expired or revoked one 410 with a way to ask
 for a fresh link, too many opens 429. Every open is logged (portal.services.links)."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import Order, OrderLine
@@ -53,6 +54,7 @@ def link_page(request, token: str):
         return _limited(request)
     if link is None:
         raise Http404
+    _speak_the_links_language(request, link)
     brand = branding(link.order.account)
     if opening.outcome == LinkOutcome.LIMITED:
         return _private(render(request, "portal/link_limited.html", {"brand": brand}, status=429))
@@ -81,6 +83,13 @@ def link_page(request, token: str):
     return _private(render(request, "portal/link.html", context))
 
 
+def _speak_the_links_language(request, link) -> None:
+    """A link sent to someone speaks their language, unless this browser chose one here."""
+    if link.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+        translation.activate(link.language)
+        request.LANGUAGE_CODE = link.language
+
+
 def _usable_link(request, token: str):
     """The link a live feed, renewal or confirmation names (None: the address is over its rate
     limit); 404 for an unknown token. Each request counts against the address's limit."""
@@ -99,6 +108,7 @@ def link_live(request, token: str):
         return _limited(request)
     if not link.is_usable():
         return _private(JsonResponse({"gone": True}, status=410))
+    _speak_the_links_language(request, link)
     order = with_view_version(Order.objects.filter(pk=link.order_id)).get()
     return _private(live_answer(request, order, audience=link.audience, narrow=_narrow(link)))
 
@@ -124,6 +134,7 @@ def link_confirm(request, token: str):
         raise Http404
     if not link.is_usable():
         return _private(JsonResponse({"gone": True}, status=410))
+    _speak_the_links_language(request, link)
     form = ConfirmationForm(request.POST, request.FILES)
     if not form.is_valid():
         return errors_response(ValidationError(form.errors))

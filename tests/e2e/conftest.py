@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The notifications' real SMTP server, Twilio fake and shipped rules, for messages seen end to end.
+from tests.notifications.conftest import contact_for, mailbox, rules, twilio  # noqa: F401
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
