@@ -27,6 +27,8 @@ migrate: install
 # Seeds demo data once (the command does nothing when orders exist), then serves HTTP and
 # websockets with the scheduler beside it. Without REDIS_URL tasks run in-process. The last line
 # before the server's own names the back office and every demo person.
+# Links in messages and the Twilio fake's callbacks name the address being served.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
