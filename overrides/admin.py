@@ -25,8 +25,8 @@ from overrides.models import (
     StaleAlert,
     StaleStatusRule,
 )
+from overrides.selectors import override_requests_visible_to
 from overrides.services.alerts import stale_alert_acknowledge
-from overrides.services.requests import override_requests_visible_to
 
 OPEN = ("resolved_at", admin.EmptyFieldListFilter)
 

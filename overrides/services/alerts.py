@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from orders.models import OrderLine
 from orders.publication import Topic
 from orders.scoping import lines_visible_to
+from orders.services.locking import order_lock_for_line
 from orders.services.outbox import outbox_publish
 from overrides.models import EscalationStep, StaleAlert, StaleStatusRule
 
@@ -97,11 +98,20 @@ def _alerts_open_for_rule(*, rule: StaleStatusRule, first_step: EscalationStep |
 def _alert_open(*, rule: StaleStatusRule, line: OrderLine, first_step: EscalationStep | None, now: datetime) -> bool:
     try:
         with transaction.atomic():
+            # The core's lock order (the order, then its lines), then the breach judged again on
+            # the locked line: a change committed since the scan read it has resolved nothing yet
+            # (no alert existed), so opening one now would leave it open on a line that moved on.
+            try:
+                current = order_lock_for_line(line_id=line.pk).lines[line.pk]
+            except OrderLine.DoesNotExist:
+                return False
+            if not _still_breaching(current, rule=rule, now=now):
+                return False
             alert = StaleAlert.objects.create(
                 line=line,
                 rule=rule,
-                status=line.status,
-                status_since=line.status_occurred_at,
+                status=current.status,
+                status_since=current.status_occurred_at,
                 opened_at=now,
                 level=1,
                 assignee_group=first_step.assignee_group if first_step else None,
@@ -111,6 +121,15 @@ def _alert_open(*, rule: StaleStatusRule, line: OrderLine, first_step: Escalatio
     except IntegrityError:
         return False  # a concurrent scan opened the alert for this breach first
     return True
+
+
+def _still_breaching(line: OrderLine, *, rule: StaleStatusRule, now: datetime) -> bool:
+    return (
+        not line.is_split
+        and line.status == rule.status
+        and line.status_occurred_at is not None
+        and line.status_occurred_at <= now - rule.threshold
+    )
 
 
 def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> int:

@@ -15,14 +15,12 @@ from django.views.decorators.http import require_POST
 from orders.models import OrderLine
 from overrides.forms import DecisionForm, add_service_errors
 from overrides.models import OverrideRequest
-from overrides.selectors import conflicting_requests
+from overrides.selectors import conflicting_requests, override_requests_visible_to, pending_requests_on_lines
 from overrides.services.requests import (
     override_request_approve,
     override_request_preview,
     override_request_reject,
     override_request_withdraw,
-    override_requests_visible_to,
-    pending_requests_on_lines,
 )
 
 RECENT_DECISIONS = 25
@@ -84,7 +82,7 @@ def _preview_page(request, pk: int, form: DecisionForm):
     if preview.request.state != OverrideRequest.State.PENDING:
         messages.error(request, _("This request has already been decided."))
         return redirect("backoffice:approvals")
-    others = pending_requests_on_lines([line.line.pk for line in preview.lines], exclude_id=pk)
+    others = pending_requests_on_lines(request.user, [line.line.pk for line in preview.lines], exclude_id=pk)
     context = {
         "preview": preview,
         "override": preview.request,

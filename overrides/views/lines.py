@@ -15,7 +15,7 @@ from orders.scoping import lines_visible_to
 from orders.status import LineStatus
 from overrides.forms import OverrideRequestForm, SuppressionForm, add_service_errors
 from overrides.models import Discrepancy, OverrideReason, OverrideRequest, StaleAlert
-from overrides.selectors import pending_requests_by_line, reason_labels
+from overrides.selectors import pending_requests_by_line, pending_requests_on_lines, reason_labels
 from overrides.services.requests import override_request_create, override_suppression_create
 
 # The core names some fields differently from the form.
@@ -29,7 +29,7 @@ def line_detail(request, pk: int):
     if posted and not request.user.has_perm("overrides.add_overriderequest"):
         raise PermissionDenied
     line = _line_for(request.user, pk)
-    pending = pending_requests_by_line([line.pk]).get(line.pk, [])
+    pending = pending_requests_by_line(request.user, [line.pk]).get(line.pk, [])
     prefix = request.POST.get("form_prefix") or None if posted else None
     form = OverrideRequestForm(
         request.POST if posted else None,
@@ -90,7 +90,7 @@ def line_hide_event(request, pk: int):
         else:
             messages.success(request, _("Hiding the event from customers waits for a second person's approval."))
             return redirect("backoffice:line", pk=line.pk)
-    pending = pending_requests_by_line([line.pk]).get(line.pk, [])
+    pending = pending_requests_by_line(request.user, [line.pk]).get(line.pk, [])
     return _line_page(
         request, line, override_form=OverrideRequestForm(line=line, pending=pending), suppression_form=form
     )
@@ -139,9 +139,9 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         "discrepancies": Discrepancy.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
             "line", "owner"
         ),
-        "pending": OverrideRequest.objects.filter(lines__in=lines, state=OverrideRequest.State.PENDING)
-        .select_related("reason", "requested_by", "event")
-        .distinct(),
+        "pending": pending_requests_on_lines(request.user, [line.pk for line in lines]).select_related(
+            "reason", "requested_by", "event"
+        ),
         "reasons": list(OverrideReason.objects.filter(active=True)),
         "override_form": override_form,
         "suppression_form": suppression_form,
