@@ -50,6 +50,19 @@ class QueueFilterForm(forms.Form):
         return {name: cleaned.get(name) or "" for name in ("kind", "criticality", "region", "assigned", "sort")}
 
 
+class SearchForm(forms.Form):
+    """The header's search box: one number, as typed (a NUL character or an overlong text is a
+    clear error, never a failed query)."""
+
+    MAX_LENGTH = 80
+
+    q = forms.CharField(
+        label=_("Search"),
+        max_length=MAX_LENGTH,
+        error_messages={"required": _("Type a number to search for.")},
+    )
+
+
 class OverrideRequestForm(forms.Form):
     """Ask for a line's status to be set. Given the line, the targets leave out its current status
     and each says whether the four-eyes policy will ask a second person, and why."""

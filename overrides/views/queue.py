@@ -68,7 +68,7 @@ def exception_queue(request):
         "form": form,
         "page": page,
         "rows": page.object_list,
-        "query": query.urlencode(),
+        "filters_query": query.urlencode(),
         "live_orders": sorted({str(row.line.order.public_id) for row in page.object_list}),
     }
     return render(request, "backoffice/queue.html", context)
