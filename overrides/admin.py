@@ -152,9 +152,13 @@ class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class AccessReviewItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AccessReviewItem
-    fields = ("user", "power", "via", "scope", "last_used_at", "decision", "decided_at")
+    fields = ("user", "power", "via", "scopes_shown", "last_used_at", "decision", "decided_at")
     readonly_fields = fields
     extra = 0
+
+    @admin.display(description=_("scope"))
+    def scopes_shown(self, item: AccessReviewItem) -> str:
+        return item.scope_text
 
     def has_view_permission(self, request, obj=None) -> bool:
         # The grants are part of the review: whoever may see the review sees them.

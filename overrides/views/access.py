@@ -100,7 +100,7 @@ def access_review_csv(request, pk: int):
                 item.user.get_username(),
                 item.power,
                 item.via,
-                item.scope,
+                item.scope_text,
                 item.last_used_at.isoformat() if item.last_used_at else "",
                 item.decision,
                 item.decided_at.isoformat() if item.decided_at else "",
