@@ -22,6 +22,9 @@ from overrides.policy import status_override_approval_reasons, suppression_appro
 from overrides.selectors import override_requests_visible_to
 from overrides.texts import approval_reason_text
 
+# What an approver and an auditor can read: longer belongs in an evidence file.
+JUSTIFICATION_MAX_LENGTH = 2000
+
 
 def override_request_create(
     *,
@@ -340,6 +343,13 @@ def _require(user, permission: str) -> None:
 def _require_justification(text: str) -> None:
     if not text.strip():
         raise ValidationError({"justification": _("Write why this override is needed.")})
+    if len(text) > JUSTIFICATION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "justification": _("Keep the justification to %(limit)d characters; attach longer text as evidence.")
+                % {"limit": JUSTIFICATION_MAX_LENGTH}
+            }
+        )
 
 
 def _reason(code: str) -> OverrideReason:

@@ -1,9 +1,10 @@
-"""Template helpers of the back office: carriers' tracking links."""
+"""Template helpers of the back office: carriers' tracking links, the way back from a refusal."""
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django import template
 from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from orders.status import LineStatus
 
@@ -30,3 +31,17 @@ def from_status_label(override, line) -> str:
     """The line's status when the request was made, by its label ("" when not recorded)."""
     status = override.from_status_of(line.pk)
     return LineStatus(status).label if status in LineStatus.values else ""
+
+
+@register.simple_tag(takes_context=True)
+def way_back(context) -> str:
+    """The page a refused person came from, when going back there helps: on this site, not the
+    refused page itself, and not a sign-in page (which would only send them here again)."""
+    request = context.get("request")
+    referer = request.META.get("HTTP_REFERER", "") if request else ""
+    if not referer or not url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        return ""
+    path = urlsplit(referer).path
+    if path == request.path or path.rstrip("/").endswith("/login"):
+        return ""
+    return referer

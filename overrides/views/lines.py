@@ -5,18 +5,18 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from orders.models import OrderLine, Shipment, StatusEvent
 from orders.scoping import lines_visible_to
 from orders.status import LineStatus
-from overrides.forms import OverrideRequestForm, SuppressionForm, add_service_errors
+from overrides.forms import JUSTIFICATION_MAX_LENGTH, OverrideRequestForm, SuppressionForm, add_service_errors
 from overrides.models import Discrepancy, OverrideReason, OverrideRequest, StaleAlert
 from overrides.selectors import pending_requests_by_line, pending_requests_on_lines, reason_labels
 from overrides.services.requests import override_request_create, override_suppression_create
+from overrides.views.actions import post_action
 
 # The core names some fields differently from the form.
 SERVICE_FIELDS = {"status": "target_status", "reason_text": "justification"}
@@ -60,14 +60,15 @@ def line_detail(request, pk: int):
         else:
             messages.success(request, _outcome_message(override))
             back = request.POST.get("next", "")
-            if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-                return redirect(back)
-            return redirect("backoffice:line", pk=line.pk)
+            if not (back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+                back = reverse("backoffice:line", args=[line.pk])
+            return _to_messages(back)
     return _line_page(request, line, override_form=form)
 
 
-@require_POST
 @login_required
+@permission_required("orders.view_orderline", raise_exception=True)
+@post_action(lambda request, pk: reverse("backoffice:line", args=[_line_for(request.user, pk).pk]))
 @permission_required("overrides.add_overriderequest", raise_exception=True)
 def line_hide_event(request, pk: int):
     line = _line_for(request.user, pk)
@@ -89,11 +90,17 @@ def line_hide_event(request, pk: int):
             add_service_errors(form, error, aliases=SERVICE_FIELDS)
         else:
             messages.success(request, _("Hiding the event from customers waits for a second person's approval."))
-            return redirect("backoffice:line", pk=line.pk)
+            return _to_messages(reverse("backoffice:line", args=[line.pk]))
     pending = pending_requests_by_line(request.user, [line.pk]).get(line.pk, [])
     return _line_page(
         request, line, override_form=OverrideRequestForm(line=line, pending=pending), suppression_form=form
     )
+
+
+def _to_messages(url: str):
+    # The form was posted to a URL ending in its own anchor, which the browser would keep: land
+    # on the messages instead, where the outcome is said.
+    return redirect(url.split("#", 1)[0] + "#messages")
 
 
 def _line_for(user, pk: int) -> OrderLine:
@@ -145,18 +152,21 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         "reasons": list(OverrideReason.objects.filter(active=True)),
         "override_form": override_form,
         "suppression_form": suppression_form,
-        "failed_event_id": _failed_event_id(suppression_form),
+        "failed_event_id": _failed_event_id(suppression_form, events),
+        "justification_max": JUSTIFICATION_MAX_LENGTH,
     }
     return render(request, "backoffice/line_detail.html", context)
 
 
-def _failed_event_id(form) -> int | None:
+def _failed_event_id(form, events) -> int | None:
+    """The event whose hide form failed: its form opens again with the errors and what was typed."""
     if form is None or not form.is_bound:
         return None
     try:
-        return int(form.data.get("event", ""))
+        event_id = int(form.data.get("event", ""))
     except ValueError:
         return None
+    return event_id if any(event.pk == event_id for event in events) else None
 
 
 def _outcome_message(override: OverrideRequest) -> str:

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,8 +56,13 @@ SORT_KEYS = {
 
 
 @login_required
-@permission_required("orders.view_order", raise_exception=True)
 def exception_queue(request):
+    if not request.user.has_perm("orders.view_order"):
+        # The back office's start page, for someone without a back-office role: configuration
+        # people (the integrator) go to the admin; anyone else is told why, with a way out.
+        if request.user.is_staff:
+            return redirect("admin:index")
+        raise PermissionDenied
     regions = Region.objects.filter(orders__in=orders_visible_to(request.user)).distinct().order_by("name")
     form = QueueFilterForm(request.GET, regions=regions)
     rows = _queue_rows(request.user, **form.filters())
