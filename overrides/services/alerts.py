@@ -16,6 +16,7 @@ from orders.publication import Topic
 from orders.scoping import lines_visible_to
 from orders.services.locking import order_lock_for_line
 from orders.services.outbox import outbox_publish
+from overrides.live import backoffice_nudge
 from overrides.models import EscalationStep, StaleAlert, StaleStatusRule
 
 # Lines read per query when opening alerts: a rule may match tens of thousands of lines.
@@ -59,6 +60,7 @@ def stale_alert_acknowledge(*, alert_id: int, user, now: datetime | None = None)
             alert.acknowledged_by = user
             alert.acknowledged_at = now
             alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+            backoffice_nudge(line_ids=[alert.line_id])
         return alert
 
 

@@ -17,6 +17,7 @@ from orders.services.events import unique_fact_key
 from orders.services.facts import line_state
 from orders.services.locking import orders_lock_for_lines
 from orders.status import LineStatus
+from overrides.live import backoffice_nudge
 from overrides.models import OverrideReason, OverrideRequest
 from overrides.policy import status_override_approval_reasons, suppression_approval_reasons
 from overrides.selectors import override_requests_visible_to
@@ -70,6 +71,7 @@ def override_request_create(
         request.lines.set(lines)
         if not request.needs_approval:
             _apply(request, approver=None)
+        backoffice_nudge(line_ids=[line.pk for line in lines])
         return request
 
 
@@ -90,6 +92,7 @@ def override_suppression_create(*, user, event_id: int, reason_code: str, justif
             from_statuses={str(event.line_id): event.line.status},
         )
         request.lines.set([event.line])
+        backoffice_nudge(line_ids=[event.line_id])
         return request
 
 
@@ -196,6 +199,7 @@ def override_request_reject(*, request_id: int, user, note: str) -> OverrideRequ
         request.decided_at = timezone.now()
         request.decision_note = note
         request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
         return request
 
 
@@ -207,6 +211,7 @@ def override_request_withdraw(*, request_id: int, user) -> OverrideRequest:
         request.state = OverrideRequest.State.WITHDRAWN
         request.decided_at = timezone.now()
         request.save(update_fields=["state", "decided_at"])
+        backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
         return request
 
 
@@ -286,6 +291,7 @@ def _apply(request: OverrideRequest, *, approver) -> None:
                 _line_override(request, line, requester=requester, approver=approver)
             except LineIsSplit as split:
                 raise ValidationError({"state": str(split)}) from split
+    backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
     request.state = OverrideRequest.State.APPLIED
     request.applied_at = timezone.now()
     request.save(update_fields=["state", "applied_at", "decided_by", "decided_at", "decision_note"])

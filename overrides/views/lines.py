@@ -135,7 +135,7 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
     context = {
         "line": line,
         "ancestors": ancestors,
-        "live_orders": [line.order.public_id],
+        "live_orders": str(line.order.public_id),
         "reason_labels": reason_labels(),
         "shipments": Shipment.objects.filter(lines__line__in=lines).select_related("ship_from").distinct(),
         "children": lines[1:],

@@ -79,7 +79,7 @@ def order_page(request, pk: int):
         "discrepancies": Discrepancy.objects.filter(line_id__in=line_ids, resolved_at__isnull=True).select_related(
             "line", "owner"
         ),
-        "live_orders": [order.public_id],
+        "live_orders": str(order.public_id),
     }
     return render(request, "backoffice/order_detail.html", context)
 
