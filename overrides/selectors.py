@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+from django.utils.translation import gettext_lazy
+
 from orders.scoping import lines_visible_to
 from overrides.models import OverrideReason, OverrideRequest
 
@@ -51,4 +53,9 @@ def conflicting_requests(requests: list[OverrideRequest]) -> dict[int, list[int]
 def reason_labels() -> dict[str, str]:
     """Override reason codes and their labels in the active language: a timeline shows a reason
     by its label, never as `carrier_confirmed`."""
-    return {reason.code: reason.label for reason in OverrideReason.objects.all()}
+    labels = {reason.code: reason.label for reason in OverrideReason.objects.all()}
+    return {**SYSTEM_REASONS, **labels}
+
+
+# Reason codes the core writes itself.
+SYSTEM_REASONS = {"rollup": gettext_lazy("Rolled up from its split lines")}

@@ -13,6 +13,7 @@ from guardian.shortcuts import assign_perm
 
 from integrations.models import MessageFormat, SourceKind, SourceSystem, Transport
 from orders.models import StatusEvent
+from orders.services import Actor, SplitPart, apply_status_update, split_line
 from overrides.models import StaleAlert, StaleStatusRule
 from overrides.services.discrepancies import discrepancy_open_for_contested_override
 from overrides.services.reconciliation import reconciliation_run_create
@@ -289,3 +290,27 @@ def test_an_overlong_justification_and_an_unknown_file_type_are_clear_errors(cli
     assert "Justification : Ensure this value has at most 2000 characters" in text
     assert "Evidence file : File extension “exe” is not allowed." in text
     assert not line.override_requests.exists()
+
+
+def test_a_split_parents_rollup_is_named_in_words_not_by_its_code(client, emea, advance, sap, t0):
+    # given a split line whose children moved on, rolling the parent up
+    line = OrderLineFactory(order__account__region=emea, quantity=2)
+    advance(line, "released")
+    planner = _person("planner", emea)
+    first, second = split_line(
+        line_id=line.pk,
+        parts=[SplitPart(quantity=1)],
+        actor=Actor.person(planner),
+        occurred_at=t0 + timedelta(minutes=30),
+    )
+    for child in (first, second):
+        apply_status_update(line_id=child.pk, status="allocated", occurred_at=t0 + timedelta(hours=1), actor=sap)
+    client.force_login(planner)
+
+    # when the planner opens the order and the parent line
+    pages = [client.get(f"/backoffice/orders/{line.order_id}/"), client.get(f"/backoffice/lines/{line.pk}/")]
+
+    # then the rollup's reason is in words
+    for page in pages:
+        assert "<code>rollup</code>" not in page.content.decode()
+        assert "Rolled up from its split lines" in _text(page)
