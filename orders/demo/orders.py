@@ -295,6 +295,7 @@ class OrderSeeder:
         ]
         etas = [draft.leaf.plan.eta for draft in drafts if draft.leaf.plan.eta]
         lead_days = {Priority.EMERGENCY: 0, Priority.URGENT: 1}.get(priority, rng.randint(3, 10))
+        requested_date = (created_at + timedelta(days=lead_days)).date()
         order = Order(
             number=f"{ORDER_PREFIX}{sequence}",
             account=account,
@@ -303,8 +304,9 @@ class OrderSeeder:
             priority=priority,
             ship_policy=ship_policy,
             customer_reference=self.customer_reference(account, priority),
-            requested_date=(created_at + timedelta(days=lead_days)).date(),
-            promised_date=max(etas).date() if etas else None,
+            requested_date=requested_date,
+            # Promised by the ETA, never before the day the customer asked for.
+            promised_date=max(max(etas).date(), requested_date) if etas else None,
             is_test=rng.random() < 0.03,
         )
         return _OrderDraft(sequence=sequence, created_at=created_at, order=order, drafts=drafts)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from orders.status import LineStatus
+from overrides.roles import role_label
 
 register = template.Library()
 
@@ -45,3 +46,9 @@ def way_back(context) -> str:
     if path == request.path or path.rstrip("/").endswith("/login"):
         return ""
     return referer
+
+
+@register.filter
+def role_name(group) -> str:
+    """A role group by its name in the reader's language."""
+    return role_label(group.name) if group else ""

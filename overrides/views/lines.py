@@ -116,6 +116,20 @@ def _timeline_lines(line: OrderLine) -> list[OrderLine]:
     return [line, *line.children.select_related("part", "site").order_by("number")]
 
 
+def _ancestors(line: OrderLine) -> list[OrderLine]:
+    """The lines a split line came from, the root first: one query however deep the split."""
+    if line.parent_id is None:
+        return []
+    of_order = {
+        row.pk: row for row in OrderLine.objects.filter(order_id=line.order_id).only("pk", "parent_id", "number")
+    }
+    ancestors, parent_id = [], line.parent_id
+    while parent_id is not None and parent_id in of_order:
+        ancestors.insert(0, of_order[parent_id])
+        parent_id = of_order[parent_id].parent_id
+    return ancestors
+
+
 def _hideable_events(line: OrderLine):
     return StatusEvent.objects.filter(line__in=_timeline_lines(line), suppression__isnull=True)
 
@@ -127,11 +141,7 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         .select_related("line", "actor_user", "approved_by", "suppression__suppressed_by", "suppression__approved_by")
         .order_by("occurred_at", "line__number", "sequence")
     )
-    ancestors = []
-    parent = line.parent
-    while parent is not None:
-        ancestors.insert(0, parent)
-        parent = OrderLine.objects.filter(pk=parent.parent_id).first() if parent.parent_id else None
+    ancestors = _ancestors(line)
     context = {
         "line": line,
         "ancestors": ancestors,

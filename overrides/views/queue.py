@@ -15,6 +15,7 @@ from orders.models import OrderLine, Region
 from orders.scoping import lines_visible_to, orders_visible_to
 from overrides.forms import STALE, QueueFilterForm
 from overrides.models import Discrepancy, StaleAlert
+from overrides.roles import role_label
 
 ROWS_PER_PAGE = 50
 CRITICALITY_ORDER = {"A": 0, "B": 1, "C": 2}
@@ -123,7 +124,7 @@ def _alert_row(alert: StaleAlert) -> QueueRow:
         level=alert.level,
         due_at=alert.due_at,
         assignee=alert.acknowledged_by,
-        role=alert.assignee_group.name if alert.assignee_group else "",
+        role=role_label(alert.assignee_group.name) if alert.assignee_group else "",
     )
 
 

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
@@ -314,3 +316,80 @@ def test_a_split_parents_rollup_is_named_in_words_not_by_its_code(client, emea, 
     for page in pages:
         assert "<code>rollup</code>" not in page.content.decode()
         assert "Rolled up from its split lines" in _text(page)
+
+
+def test_the_line_page_needs_no_more_queries_for_a_deeper_split(client, emea, advance):
+    # given a line split five times over, and a planner
+    planner = _person("planner", emea)
+    line = OrderLineFactory(order__account__region=emea, quantity=64)
+    advance(line, "released")
+    client.force_login(planner)
+    counts = []
+    leaf = line
+    for _depth in range(5):
+        leaf, _rest = split_line(
+            line_id=leaf.pk, parts=[SplitPart(quantity=leaf.quantity // 2)], actor=Actor.person(planner)
+        )
+        client.get(f"/backoffice/lines/{leaf.pk}/")
+
+        # when the deepest line's page is opened
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/backoffice/lines/{leaf.pk}/")
+        counts.append(len(queries))
+
+    # then the page, with its breadcrumb through every ancestor, costs the same at every depth
+    assert len(set(counts)) == 1
+    assert response.content.decode().count('class="bo-breadcrumbs"') == 1
+
+
+def test_resolving_a_case_out_of_scope_is_not_found_even_without_a_note(client, emea, advance):
+    # given a discrepancy on an APAC line and a supervisor of EMEA
+    line = OrderLineFactory(order__account__region=RegionFactory(code="apac"))
+    advance(line, "packed")
+    case = discrepancy_open_for_contested_override(
+        line_id=line.pk, event_id=line.events.last().pk, held_status="shipped"
+    )
+    client.force_login(_person("supervisor", emea))
+
+    # when the supervisor resolves it with an empty note
+    response = client.post(f"/backoffice/discrepancies/{case.pk}/resolve/", {"resolution": ""})
+
+    # then the case does not exist for them: no validation message that would give it away
+    assert response.status_code == 404
+
+
+def test_the_queue_names_the_role_asked_in_the_readers_language(client, emea, advance):
+    # given an alert nobody took, which the ladder asks planners to respond to
+    line = OrderLineFactory(order__account__region=emea)
+    advance(line, "allocated")
+    alert = _alert(line)
+    alert.assignee_group = Group.objects.get(name="planner")
+    alert.save(update_fields=["assignee_group"])
+    client.force_login(_person("planner", emea))
+
+    # when a German planner opens the queue
+    response = client.get("/backoffice/", HTTP_ACCEPT_LANGUAGE="de")
+
+    # then the role is named in German
+    assert "angefragte Rolle: Disponent" in _text(response)
+
+
+def test_the_approval_preview_shows_the_evidence_being_judged(client, emea, advance):
+    # given a request with an evidence reference
+    line = OrderLineFactory(order__account__region=emea)
+    advance(line, "packed")
+    request = override_request_create(
+        user=_person("planner", emea, username="anna"),
+        line_ids=[line.pk],
+        target_status="picking",
+        reason_code="data_correction",
+        justification=JUSTIFICATION,
+        evidence_reference="POD-778812",
+    )
+    client.force_login(_person("supervisor", emea))
+
+    # when the supervisor previews the approval
+    response = client.post(f"/backoffice/approvals/{request.pk}/approve/", {"note": ""})
+
+    # then the evidence reference is there to judge
+    assert "POD-778812" in _text(response)
