@@ -166,8 +166,17 @@ def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> i
 def stale_alerts_resolve_for_lines(lines: list[OrderLine], *, now: datetime | None = None) -> int:
     """Resolve the open alerts of `lines` whose line has left the alert's status (or was split):
     called by the core in the transaction that writes the change (orders.publication hook)."""
-    open_alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line_id__in=[line.pk for line in lines])
-    return open_alerts.filter(_MOVED_ON).update(resolved_at=now or timezone.now())
+    # Resolved at the time the change was written (the line's own clock of it): a split at the
+    # split's save, a status change when the status changed.
+    by_time: dict[datetime, list[int]] = {}
+    for line in lines:
+        moment = now or (line.updated_at if line.is_split else line.status_changed_at) or timezone.now()
+        by_time.setdefault(moment, []).append(line.pk)
+    resolved = 0
+    for moment, line_ids in by_time.items():
+        open_alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line_id__in=line_ids)
+        resolved += open_alerts.filter(_MOVED_ON).update(resolved_at=moment)
+    return resolved
 
 
 # The line has left the status the alert was raised for (a later return to it is a new breach
