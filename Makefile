@@ -32,6 +32,7 @@ run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
+	$(BIN)/python manage.py seed_demo_messages
 	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_portal
 	$(BIN)/python manage.py seed_demo_backoffice --url http://$(HOST):$(PORT)/

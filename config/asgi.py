@@ -12,13 +12,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from orders.routing import websocket_urlpatterns  # noqa: E402
+from overrides.routing import websocket_urlpatterns as backoffice_websocket_urlpatterns  # noqa: E402
 from portal.routing import websocket_urlpatterns as portal_websocket_urlpatterns  # noqa: E402
 
+routes = [*websocket_urlpatterns, *portal_websocket_urlpatterns, *backoffice_websocket_urlpatterns]
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([*websocket_urlpatterns, *portal_websocket_urlpatterns]))
-        ),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
     }
 )

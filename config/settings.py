@@ -222,7 +222,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # Tasks run in the process that sends them (the web process, or the scheduler for periodic ones).
-    CELERY_BROKER_URL = "memory://"
+    # A host named, so that kombu does not warn about reverting to localhost at every start.
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = False
 # A separate queue name keeps runs that share one Redis (the system tests, a benchmark) apart.

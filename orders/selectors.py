@@ -154,7 +154,7 @@ def order_search(query: str, orders: QuerySet[Order]) -> list[SearchHit]:
     hits = [SearchHit("order_number", order, matched=order.number) for order in scoped.filter(number__in=values)]
     hits += [
         SearchHit("customer_reference", order, matched=order.customer_reference)
-        for order in scoped.filter(customer_reference__in=values)
+        for order in scoped.filter(customer_reference__in=values).order_by("-created_at")[:SEARCH_LIMIT]
     ]
     hits += [
         SearchHit("asset", order, matched=order.asset.serial_number)
@@ -176,7 +176,8 @@ def order_search(query: str, orders: QuerySet[Order]) -> list[SearchHit]:
         .order_by("line_id")
     )
     hits += [
-        SearchHit(reference.kind, reference.line.order, reference.line, reference.value) for reference in references
+        SearchHit(reference.kind, reference.line.order, reference.line, reference.value)
+        for reference in references[:SEARCH_LIMIT]
     ]
     part_lines = (
         OrderLine.objects.filter(order__in=orders, part__number__in=values, is_split=False)

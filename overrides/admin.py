@@ -26,8 +26,8 @@ from overrides.models import (
     StaleAlert,
     StaleStatusRule,
 )
+from overrides.selectors import override_requests_visible_to
 from overrides.services.alerts import stale_alert_acknowledge
-from overrides.services.requests import override_requests_visible_to
 
 OPEN = ("resolved_at", admin.EmptyFieldListFilter)
 
@@ -161,9 +161,13 @@ class ReconciliationRunAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAd
 
 class AccessReviewItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AccessReviewItem
-    fields = ("user", "power", "via", "scope", "last_used_at", "decision", "decided_at")
+    fields = ("user", "power", "via", "scopes_shown", "last_used_at", "decision", "decided_at")
     readonly_fields = fields
     extra = 0
+
+    @admin.display(description=_("scope"))
+    def scopes_shown(self, item: AccessReviewItem) -> str:
+        return item.scope_text
 
     def has_view_permission(self, request, obj=None) -> bool:
         # The grants are part of the review: whoever may see the review sees them.

@@ -10,11 +10,12 @@ class OverridesConfig(AppConfig):
     def ready(self) -> None:
         from orders.publication import register_status_change_hook
         from orders.suppression_approvals import suppression_approval_lookup_register
-        from overrides import handlers
+        from overrides import handlers, live
         from overrides.services.alerts import stale_alerts_resolve_for_lines
         from overrides.services.requests import suppressions_with_approved_request
 
         handlers.register()
+        live.register()
         register_status_change_hook(name="overrides.stale_alerts", hook=stale_alerts_resolve_for_lines)
         suppression_approval_lookup_register(suppressions_with_approved_request)
         # The role groups are reference data every installation needs, like Django's permissions.

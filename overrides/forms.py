@@ -2,15 +2,19 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Criticality
 from orders.status import LineStatus
 from overrides.models import Discrepancy, OverrideReason
 from overrides.policy import status_override_approval_reasons_by_target
+from overrides.services.requests import JUSTIFICATION_MAX_LENGTH
 from overrides.texts import approval_reason_text
 
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+# Evidence people attach: documents and pictures, by file name extension.
+EVIDENCE_EXTENSIONS = ("pdf", "jpg", "jpeg", "png", "heic", "gif", "tif", "tiff", "eml", "msg", "txt")
 STALE = "stale"
 
 
@@ -50,6 +54,19 @@ class QueueFilterForm(forms.Form):
         return {name: cleaned.get(name) or "" for name in ("kind", "criticality", "region", "assigned", "sort")}
 
 
+class SearchForm(forms.Form):
+    """The header's search box: one number, as typed (a NUL character or an overlong text is a
+    clear error, never a failed query)."""
+
+    MAX_LENGTH = 80
+
+    q = forms.CharField(
+        label=_("Search"),
+        max_length=MAX_LENGTH,
+        error_messages={"required": _("Type a number to search for.")},
+    )
+
+
 class OverrideRequestForm(forms.Form):
     """Ask for a line's status to be set. Given the line, the targets leave out its current status
     and each says whether the four-eyes policy will ask a second person, and why."""
@@ -67,10 +84,16 @@ class OverrideRequestForm(forms.Form):
     )
     justification = forms.CharField(
         label=_("Justification"),
+        max_length=JUSTIFICATION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What happened, and how you know. The approver and the audit read this."),
     )
-    evidence = forms.FileField(label=_("Evidence file"), required=False, help_text=_("A POD scan, an e-mail, a photo"))
+    evidence = forms.FileField(
+        label=_("Evidence file"),
+        required=False,
+        help_text=_("A POD scan, an e-mail, a photo (PDF, JPEG, PNG, HEIC, TIFF, GIF, EML, MSG or text; up to 10 MB)"),
+        validators=[FileExtensionValidator(EVIDENCE_EXTENSIONS)],
+    )
     evidence_reference = forms.CharField(
         label=_("Evidence reference"),
         max_length=200,
@@ -154,7 +177,9 @@ class SuppressionForm(forms.Form):
         to_field_name="code",
         empty_label=_("Choose a reason"),
     )
-    justification = forms.CharField(label=_("Justification"), widget=forms.Textarea(attrs={"rows": 2}))
+    justification = forms.CharField(
+        label=_("Justification"), max_length=JUSTIFICATION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, events, **kwargs):
         super().__init__(*args, **kwargs)

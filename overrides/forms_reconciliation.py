@@ -7,12 +7,12 @@ from integrations.models import SourceSystem
 
 
 class ReconciliationStartForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=SourceSystem.objects.all(), to_field_name="code", label=_("source"))
+    source = forms.ModelChoiceField(queryset=SourceSystem.objects.all(), to_field_name="code", label=_("Source"))
     since = forms.DateTimeField(
-        label=_("received since"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label=_("Received since"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     until = forms.DateTimeField(
-        label=_("received until"),
+        label=_("Received until"),
         required=False,
         help_text=_("Blank: now"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -32,7 +32,7 @@ class ReconciliationApplyForm(forms.Form):
     items = forms.ModelMultipleChoiceField(
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
-        label=_("corrections"),
+        label=_("Corrections"),
         error_messages={"required": _("Choose at least one correction to apply.")},
     )
 

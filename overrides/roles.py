@@ -9,6 +9,7 @@ orders.work_in_region / work_at_site / work_for_account (django-guardian).
 """
 
 from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
 
 VIEW = [
     "orders.view_order",
@@ -88,6 +89,21 @@ ADMIN = [
     "notifications.view_notification",
     "notifications.view_deliverylogentry",
 ]
+
+# The role groups' names as people read them, in their language.
+ROLE_LABELS = {
+    "viewer": _("viewer"),
+    "planner": _("planner"),
+    "supervisor": _("supervisor"),
+    "auditor": _("auditor"),
+    "integration": _("integration"),
+    "admin": _("administrator"),
+}
+
+
+def role_label(name: str) -> str:
+    return str(ROLE_LABELS.get(name, name))
+
 
 ROLES: dict[str, list[str]] = {
     "viewer": VIEW,

@@ -2,13 +2,34 @@
 
 from collections import defaultdict
 
+from django.utils.translation import gettext_lazy
+
+from orders.scoping import lines_visible_to
 from overrides.models import OverrideReason, OverrideRequest
 
 
-def pending_requests_by_line(line_ids: list[int]) -> dict[int, list[OverrideRequest]]:
-    """The requests waiting for approval on each of the lines, oldest first: two queries."""
+def override_requests_visible_to(user):
+    """Requests whose every line is in the user's scope: a request reaching into lines the user
+    may not see is not shown to them at all (not its id, not who asked)."""
+    hidden = OverrideRequest.lines.through.objects.exclude(orderline__in=lines_visible_to(user))
+    return OverrideRequest.objects.exclude(pk__in=hidden.values("overriderequest_id"))
+
+
+def pending_requests_on_lines(user, line_ids: list[int], *, exclude_id: int | None = None):
+    """Requests the user may see, waiting for approval, that touch any of the lines."""
+    pending = override_requests_visible_to(user).filter(state=OverrideRequest.State.PENDING, lines__in=line_ids)
+    if exclude_id is not None:
+        pending = pending.exclude(pk=exclude_id)
+    return pending.distinct()
+
+
+def pending_requests_by_line(user, line_ids: list[int]) -> dict[int, list[OverrideRequest]]:
+    """The requests the user may see waiting for approval on each of the lines, oldest first:
+    one query."""
     through = OverrideRequest.lines.through.objects.filter(
-        orderline_id__in=line_ids, overriderequest__state=OverrideRequest.State.PENDING
+        orderline_id__in=line_ids,
+        overriderequest__state=OverrideRequest.State.PENDING,
+        overriderequest__in=override_requests_visible_to(user),
     ).select_related("overriderequest__reason", "overriderequest__requested_by")
     by_line: dict[int, list[OverrideRequest]] = defaultdict(list)
     for row in through.order_by("overriderequest__requested_at", "overriderequest_id"):
@@ -32,4 +53,9 @@ def conflicting_requests(requests: list[OverrideRequest]) -> dict[int, list[int]
 def reason_labels() -> dict[str, str]:
     """Override reason codes and their labels in the active language: a timeline shows a reason
     by its label, never as `carrier_confirmed`."""
-    return {reason.code: reason.label for reason in OverrideReason.objects.all()}
+    labels = {reason.code: reason.label for reason in OverrideReason.objects.all()}
+    return {**SYSTEM_REASONS, **labels}
+
+
+# Reason codes the core writes itself.
+SYSTEM_REASONS = {"rollup": gettext_lazy("Rolled up from its split lines")}

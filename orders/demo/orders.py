@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max
 from simple_history.utils import bulk_create_with_history
 
 from orders.demo.histories import (
@@ -25,19 +26,18 @@ from orders.demo.histories import (
 from orders.demo.network import Network
 from orders.models import (
     Account,
-    Issuer,
     LineReference,
     Order,
     OrderLine,
     Part,
     Priority,
-    Shipment,
-    ShipmentLine,
     ShipPolicy,
     Site,
 )
 from orders.services import Actor, Provenance, SplitPart, split_line
 from orders.services.bulk import StatusFact, status_facts_apply
+from orders.services.events import line_start_record
+from orders.services.shipments import ShipmentData, shipment_record
 from orders.status import AFTER_SHIPPING, LineStatus
 
 ORDER_PREFIX = "SO-"
@@ -80,6 +80,11 @@ class _Leaf:
     def shipped(self) -> bool:
         return any(fact.status in SHIPPED for fact in self.due)
 
+    @property
+    def first_shipped(self) -> Fact | None:
+        """The goods issue: the first fact that says the part left (in arrival order)."""
+        return next((fact for fact in self.due if fact.status in SHIPPED), None)
+
 
 @dataclass
 class _Draft:
@@ -89,6 +94,7 @@ class _Draft:
     leaf: _Leaf
     # For a split line: the release before the split, when it happens, and the child at the other site.
     release: Fact | None = None
+    split_at: datetime | None = None
     other: _Leaf | None = None
     other_quantity: int = 0
     # Set while seeding: the line, and for a split line its two children.
@@ -150,16 +156,20 @@ class OrderSeeder:
         self.network = network
         self.now = now
         self.tally = SeedTally()
+        self.shipping: dict[int, ShipmentData] = {}  # id of a leaf → its shipment
 
     def orders_seed(self, items: list[tuple[int, datetime]]) -> list[Order]:
         """Seed one order per (sequence, creation time), in one transaction."""
         planned = [self.order_plan(sequence, created_at) for sequence, created_at in items]
         with transaction.atomic():
+            for plan in planned:
+                plan.order._history_date = plan.created_at
             orders = bulk_create_with_history([plan.order for plan in planned], Order)
             lines = []
             for plan, order in zip(planned, orders, strict=True):
                 plan.order = order
                 for draft in plan.drafts:
+                    # As an order upsert creates it: started at the ERP's creation time.
                     draft.line = OrderLine(
                         order=order,
                         number=draft.number,
@@ -167,16 +177,34 @@ class OrderSeeder:
                         quantity=draft.quantity,
                         site=draft.leaf.site,
                         eta=draft.leaf.plan.eta,
+                        start_occurred_at=plan.created_at,
+                        status_occurred_at=plan.created_at,
+                        status_changed_at=plan.created_at,
                     )
+                    draft.line._history_date = plan.created_at
                     lines.append(draft.line)
             bulk_create_with_history(lines, OrderLine)
+            for line in lines:
+                line_start_record(
+                    line=line,
+                    occurred_at=line.start_occurred_at,
+                    actor=Actor.integration(ERP),
+                    provenance=Provenance(source_system=ERP),
+                )
             self.tally.orders += len(planned)
             self.tally.lines += len(lines)
             drafts = [draft for plan in planned for draft in plan.drafts]
+            self.shipments_plan(planned)
             self.facts_send(
-                [(draft.line, draft.leaf.due if draft.other is None else [draft.release]) for draft in drafts]
+                [
+                    (draft.line, draft.leaf.due, draft.leaf)
+                    if draft.other is None
+                    else (draft.line, [draft.release], None)
+                    for draft in drafts
+                ]
             )
             split = [draft for draft in drafts if draft.other is not None]
+            before = history_last()
             for draft in split:
                 draft.other_child, draft.own_child = split_line(
                     line_id=draft.line.pk,
@@ -185,11 +213,20 @@ class OrderSeeder:
                     reason_text=(
                         f"Partial stock at {draft.leaf.site.name}; {draft.other_quantity} from {draft.other.site.name}."
                     ),
+                    occurred_at=draft.split_at,
                     publish=False,
                 )
+            history_backdate(
+                after=before,
+                dates={
+                    line.pk: draft.split_at
+                    for draft in split
+                    for line in (draft.line, draft.other_child, draft.own_child)
+                },
+            )
             self.tally.splits += len(split)
             self.tally.lines += 2 * len(split)
-            self.facts_send([(child, leaf.due) for draft in split for child, leaf in draft.children_with_leaves])
+            self.facts_send([(child, leaf.due, leaf) for draft in split for child, leaf in draft.children_with_leaves])
             self.leaves_finish(planned)
             # The orders happened in the past: date them back, and to the last message they received.
             for plan in planned:
@@ -203,25 +240,43 @@ class OrderSeeder:
             OrderLine.objects.bulk_update(dated, ["created_at"])
         return [plan.order for plan in planned]
 
-    def facts_send(self, lines_and_facts: list[tuple[OrderLine, list[Fact]]]) -> None:
-        """Every line's facts in their arrival order, in one batch: as their sources would send them."""
-        facts = [
-            StatusFact(
-                line_id=line.pk,
-                status=fact.status,
-                occurred_at=fact.occurred_at,
-                actor=Actor.integration(fact.source),
-                provenance=Provenance(
-                    source_system=fact.source, reason_code=fact.reason_code, reason_text=fact.reason_text
-                ),
-                fact_id=fact.fact_id,
-                received_at=fact.received_at,
-            )
-            for line, due in lines_and_facts
-            for fact in due
-        ]
-        for result in status_facts_apply(facts=facts, publish=False):
-            self.tally.outcomes[result.outcome] += 1
+    def facts_send(self, lines_and_facts: list[tuple[OrderLine, list[Fact], _Leaf | None]]) -> None:
+        """Every line's facts in their arrival order, as their sources would send them: one batch
+        per round, the first fact of every line, then the second, ... A batch writes one history
+        row per line it changes, so each change of a line gets its own, dated when it arrived. A
+        leaf's goods issue is recorded as the warehouse records it, with its first shipped fact."""
+        rounds = max((len(due) for _line, due, _leaf in lines_and_facts), default=0)
+        for index in range(rounds):
+            batch = [(line, due[index], leaf) for line, due, leaf in lines_and_facts if index < len(due)]
+            before = history_last()
+            facts = [
+                StatusFact(
+                    line_id=line.pk,
+                    status=fact.status,
+                    occurred_at=fact.occurred_at,
+                    actor=Actor.integration(fact.source),
+                    provenance=Provenance(
+                        source_system=fact.source, reason_code=fact.reason_code, reason_text=fact.reason_text
+                    ),
+                    fact_id=fact.fact_id,
+                    received_at=fact.received_at,
+                )
+                for line, fact, _leaf in batch
+            ]
+            for result in status_facts_apply(facts=facts, publish=False):
+                self.tally.outcomes[result.outcome] += 1
+            for line, fact, leaf in batch:
+                if leaf is not None and leaf.shipped and fact is leaf.first_shipped:
+                    shipment_record(
+                        line_id=line.pk,
+                        quantity=line.quantity,
+                        data=self.shipping[id(leaf)],
+                        source_system=leaf.setting.warehouse,
+                        occurred_at=fact.occurred_at,
+                    )
+            arrived = {line.parent_id: fact.received_at for line, fact, _leaf in batch if line.parent_id}  # rollups
+            arrived.update({line.pk: fact.received_at for line, fact, _leaf in batch})
+            history_backdate(after=before, dates=arrived)
 
     def order_plan(self, sequence: int, created_at: datetime) -> _OrderDraft:
         rng, network = self.rng, self.network
@@ -240,6 +295,7 @@ class OrderSeeder:
         ]
         etas = [draft.leaf.plan.eta for draft in drafts if draft.leaf.plan.eta]
         lead_days = {Priority.EMERGENCY: 0, Priority.URGENT: 1}.get(priority, rng.randint(3, 10))
+        requested_date = (created_at + timedelta(days=lead_days)).date()
         order = Order(
             number=f"{ORDER_PREFIX}{sequence}",
             account=account,
@@ -248,8 +304,9 @@ class OrderSeeder:
             priority=priority,
             ship_policy=ship_policy,
             customer_reference=self.customer_reference(account, priority),
-            requested_date=(created_at + timedelta(days=lead_days)).date(),
-            promised_date=max(etas).date() if etas else None,
+            requested_date=requested_date,
+            # Promised by the ETA, never before the day the customer asked for.
+            promised_date=max(max(etas).date(), requested_date) if etas else None,
             is_test=rng.random() < 0.03,
         )
         return _OrderDraft(sequence=sequence, created_at=created_at, order=order, drafts=drafts)
@@ -291,20 +348,41 @@ class OrderSeeder:
                 quantity,
                 _Leaf(site, setting, own_plan, own_plan.due(rng, self.now)),
                 release=release,
+                split_at=split_at,
                 other=_Leaf(other_site, other_setting, other_plan, other_plan.due(rng, self.now)),
                 other_quantity=rng.randint(1, quantity - 1),
             )
         plan = fulfilment_plan(rng, setting, start=created_at)
         return _Draft(number, part, quantity, _Leaf(site, setting, plan, plan.due(rng, self.now)))
 
-    def leaves_finish(self, planned: list[_OrderDraft]) -> None:
-        """What other systems know each line by, and for the leaves that left their site the
-        shipment (one per order, site and carrier: the warehouse ships them together)."""
-        rng, kinds = self.rng, LineReference.Kind
-        references, shipments, carried = [], [], []
+    def shipments_plan(self, planned: list[_OrderDraft]) -> None:
+        """The shipment of each leaf that will leave its site: one per order, site and carrier (the
+        warehouse ships them together), recorded when the leaf's goods issue arrives."""
+        rng = self.rng
         for plan in planned:
-            order, sequence = plan.order, plan.sequence
-            groups: dict[tuple[int, str], list[tuple[OrderLine, _Leaf]]] = {}
+            groups: dict[tuple[int, str], list[_Leaf]] = {}
+            for draft in plan.drafts:
+                for leaf in draft.leaves:
+                    if leaf.shipped:
+                        groups.setdefault((leaf.site.pk, leaf.setting.carrier.scac), []).append(leaf)
+            for leaves in groups.values():
+                carrier = leaves[0].setting.carrier
+                data = ShipmentData(
+                    carrier=carrier.scac,
+                    tracking_number=tracking_number(rng, carrier.name),
+                    bill_of_lading=f"{rng.randrange(10**16, 10**17)}",
+                    ship_from=leaves[0].site.code,
+                    eta=max((leaf.plan.eta for leaf in leaves if leaf.plan.eta), default=None),
+                    packages=len(leaves),
+                )
+                self.shipping.update({id(leaf): data for leaf in leaves})
+
+    def leaves_finish(self, planned: list[_OrderDraft]) -> None:
+        """What other systems know each line by (the shipments' numbers came with them)."""
+        kinds = LineReference.Kind
+        references = []
+        for plan in planned:
+            sequence = plan.sequence
             for draft in plan.drafts:
                 posnr = f"{int(draft.number):06d}"
                 references.append(
@@ -314,45 +392,6 @@ class OrderSeeder:
                 )
                 for line, leaf in draft.leaves_with_lines:
                     references += self.leaf_references(line, leaf, sequence, posnr)
-                    if leaf.shipped:
-                        groups.setdefault((leaf.site.pk, leaf.setting.carrier.scac), []).append((line, leaf))
-            for shipped in groups.values():
-                first = shipped[0][1]
-                carrier = first.setting.carrier
-                shipment = Shipment(
-                    order=order,
-                    carrier=carrier.scac,
-                    tracking_number=tracking_number(rng, carrier.name),
-                    bill_of_lading=f"{rng.randrange(10**16, 10**17)}",
-                    ship_from=first.site,
-                    eta=max((leaf.plan.eta for _line, leaf in shipped if leaf.plan.eta), default=None),
-                    packages=len(shipped),
-                    source_system=first.setting.warehouse,
-                )
-                shipments.append(shipment)
-                for line, _leaf in shipped:
-                    line.carrier, line.tracking_number = carrier.scac, shipment.tracking_number
-                    carried.append((shipment, line))
-                    references += [
-                        LineReference(
-                            line=line,
-                            issuer=shipment.source_system,
-                            kind=kinds.BILL_OF_LADING,
-                            value=shipment.bill_of_lading,
-                        ),
-                        LineReference(
-                            line=line,
-                            issuer_kind=Issuer.CARRIER,
-                            issuer=carrier.scac,
-                            kind=kinds.TRACKING_NUMBER,
-                            value=shipment.tracking_number,
-                        ),
-                    ]
-        Shipment.objects.bulk_create(shipments)
-        ShipmentLine.objects.bulk_create(
-            ShipmentLine(shipment=shipment, line=line, quantity=line.quantity) for shipment, line in carried
-        )
-        OrderLine.objects.bulk_update([line for _shipment, line in carried], ["carrier", "tracking_number"])
         LineReference.objects.bulk_create(references)
 
     def leaf_references(self, line: OrderLine, leaf: _Leaf, sequence: int, posnr: str) -> list[LineReference]:
@@ -396,6 +435,20 @@ class OrderSeeder:
         if priority == Priority.EMERGENCY and self.network.industry[account.pk] == "aviation":
             return f"AOG-{number}"  # aircraft on ground
         return f"PO-{number}"
+
+
+def history_last() -> int:
+    return OrderLine.history.model.objects.aggregate(last=Max("history_id"))["last"] or 0
+
+
+def history_backdate(*, after: int, dates: dict[int, datetime]) -> None:
+    """Date the lines' history rows written since `after` to when the change happened (the seed
+    writes the past now; production writes each change as it arrives)."""
+    history = OrderLine.history.model
+    rows = list(history.objects.filter(history_id__gt=after, id__in=dates).only("history_id", "id", "history_date"))
+    for row in rows:
+        row.history_date = dates[row.id]
+    history.objects.bulk_update(rows, ["history_date"], batch_size=500)
 
 
 def message_id(rng: random.Random) -> str:

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from overrides.access_scopes import access_scopes_text
+
 
 class AccessReview(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -29,7 +31,10 @@ class AccessReviewItem(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     power = models.CharField(_("power"), max_length=60)  # a permission "app.codename"
     via = models.CharField(_("granted through"), max_length=120)  # "direct", "group planner", ...
-    scope = models.CharField(_("scope"), max_length=200, blank=True)
+    # Where the power acts: coded entries (overrides.access_scopes), written out when read.
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    # Reviews started before the scopes were coded stored them as text: shown as they are.
+    scope = models.CharField(_("scope (before codes)"), max_length=200, blank=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, default=Decision.PENDING)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
@@ -41,3 +46,8 @@ class AccessReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.power} via {self.via}"
+
+    @property
+    def scope_text(self) -> str:
+        """The scopes in the reader's language."""
+        return access_scopes_text(self.scopes) if self.scopes else self.scope

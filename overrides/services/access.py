@@ -1,6 +1,7 @@
 """Access reviews: who holds a sensitive power, through what, and when they last used it; an
 auditor certifies each grant or revokes it (never their own)."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,9 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import remove_perm
 
 from orders.models import EventSuppression, StatusEvent
+from overrides.access_scopes import access_scopes_text
 from overrides.models import AccessReview, AccessReviewItem, OverrideRequest, ReconciliationRun
+from overrides.texts import coded
 
 OVERRIDE = "orders.override_line_status"
 APPROVE = "overrides.approve_overriderequest"
@@ -43,8 +46,13 @@ class AccessGrant:
     user: object
     power: str
     via: str
-    scope: str = ""  # the object of an object permission; blank: a global grant
+    scopes: tuple = ()  # coded entries (overrides.access_scopes): where the power acts
     last_used_at: datetime | None = None
+
+    @property
+    def scope(self) -> str:
+        """The scopes in the reader's language."""
+        return access_scopes_text(list(self.scopes))
 
     @property
     def power_label(self) -> str:
@@ -70,11 +78,11 @@ def access_grants() -> list[AccessGrant]:
     # A power held through a group or directly acts on the person's scope: name it.
     scopes = _scopes(user_ids)
     grants = {
-        (user.pk, power, via, scope): AccessGrant(
+        (user.pk, power, via, json.dumps(scope, sort_keys=True)): AccessGrant(
             user=user,
             power=power,
             via=via,
-            scope=scope or _person_scope(user, scopes.get(user.pk, [])),
+            scopes=(scope,) if scope else _person_scopes(user, scopes.get(user.pk, [])),
             last_used_at=last_uses.get((user.pk, power)),
         )
         for user, power, via, scope in found
@@ -94,7 +102,7 @@ def access_review_start(*, user) -> AccessReview:
                 user=grant.user,
                 power=grant.power,
                 via=grant.via,
-                scope=grant.scope[:200],
+                scopes=list(grant.scopes),
                 last_used_at=grant.last_used_at,
             )
             for grant in grants
@@ -139,15 +147,11 @@ def access_review_decide(*, item_id: int, user, decision: str) -> AccessReviewIt
         return item
 
 
-SCOPE_POWERS = {
-    "work_in_region": gettext_lazy("every region"),
-    "work_at_site": gettext_lazy("every site"),
-    "work_for_account": gettext_lazy("every account"),
-}
-SCOPE_KINDS = {"region": gettext_lazy("region"), "site": gettext_lazy("site"), "account": gettext_lazy("account")}
+# A global grant of a scope permission: every object of its kind.
+SCOPE_POWERS = {"work_in_region": "every_region", "work_at_site": "every_site", "work_for_account": "every_account"}
 
 
-def _scopes(user_ids: set[int]) -> dict[int, list[str]]:
+def _scopes(user_ids: set[int]) -> dict[int, list[dict]]:
     """Per person, the regions, sites and accounts they work on (object grants, their own or
     their groups'), or "every region" for a global grant: a fixed number of queries."""
     users = get_user_model()
@@ -156,23 +160,23 @@ def _scopes(user_ids: set[int]) -> dict[int, list[str]]:
         permission.pk: permission.codename
         for permission in Permission.objects.filter(content_type__app_label="orders", codename__in=codes)
     }
-    scopes: dict[int, list[str]] = {}
+    scopes: dict[int, list[dict]] = {}
 
-    def add(user_id: int, label: str) -> None:
-        if label not in scopes.setdefault(user_id, []):
-            scopes[user_id].append(label)
+    def add(user_id: int, entry: dict) -> None:
+        if entry not in scopes.setdefault(user_id, []):
+            scopes[user_id].append(entry)
 
     group_members: dict[int, list[int]] = {}
     for membership in users.groups.through.objects.filter(user_id__in=user_ids):
         group_members.setdefault(membership.group_id, []).append(membership.user_id)
     for row in users.user_permissions.through.objects.filter(user_id__in=user_ids, permission_id__in=scope_permissions):
-        add(row.user_id, str(SCOPE_POWERS[scope_permissions[row.permission_id]]))
+        add(row.user_id, coded(SCOPE_POWERS[scope_permissions[row.permission_id]]))
     group_grants = Group.permissions.through.objects.filter(
         group_id__in=group_members, permission_id__in=scope_permissions
     )
     for row in group_grants:
         for user_id in group_members[row.group_id]:
-            add(user_id, str(SCOPE_POWERS[scope_permissions[row.permission_id]]))
+            add(user_id, coded(SCOPE_POWERS[scope_permissions[row.permission_id]]))
     user_rows = UserObjectPermission.objects.filter(user_id__in=user_ids, permission_id__in=scope_permissions)
     group_rows = GroupObjectPermission.objects.filter(group_id__in=group_members, permission_id__in=scope_permissions)
     for row in _with_objects(user_rows.select_related("content_type")):
@@ -183,12 +187,12 @@ def _scopes(user_ids: set[int]) -> dict[int, list[str]]:
     return scopes
 
 
-def _person_scope(user, labels: list[str]) -> str:
+def _person_scopes(user, entries: list[dict]) -> tuple:
     if user.is_superuser:
-        return _("everything (superuser)")
-    if not labels:
-        return _("no orders (no region, site or account granted)")
-    return ", ".join(sorted(labels))
+        return (coded("superuser"),)
+    if not entries:
+        return (coded("nothing"),)
+    return tuple(entries)
 
 
 def access_power_label(power: str) -> str:
@@ -209,7 +213,7 @@ def access_revocation_effect(item: AccessReviewItem) -> str:
         return _("This removes %(user)s's right to %(power)s on %(scope)s.") % {
             "user": name,
             "power": access_power_label(item.power),
-            "scope": item.scope,
+            "scope": item.scope_text,
         }
     return _("This removes %(user)s's right to %(power)s.") % {"user": name, "power": access_power_label(item.power)}
 
@@ -300,11 +304,13 @@ def _with_objects(rows: QuerySet) -> list:
     return rows
 
 
-def _scope(row) -> str:
-    kind = str(SCOPE_KINDS.get(row.content_type.model, row.content_type.model))
+def _scope(row) -> dict:
+    """The object of an object permission, as a coded entry: its model and id, and its name as
+    it was when read (a deleted object is named by its id)."""
+    model = f"{row.content_type.app_label}.{row.content_type.model}"
     if row.found_object is None:
-        return f"{kind} #{row.object_pk} (deleted)"
-    return f"{kind} {row.found_object}"
+        return coded("deleted", model=model, id=str(row.object_pk))
+    return coded("object", model=model, id=str(row.object_pk), name=str(row.found_object))
 
 
 def _last_uses(user_ids: set[int]) -> dict[tuple[int, str], datetime]:

@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from orders.models import OrderLine
 from orders.publication import Topic
 from orders.scoping import lines_visible_to
+from orders.services.locking import order_lock_for_line
 from orders.services.outbox import outbox_publish
+from overrides.live import backoffice_nudge
 from overrides.models import EscalationStep, StaleAlert, StaleStatusRule
 
 # Lines read per query when opening alerts: a rule may match tens of thousands of lines.
@@ -58,6 +60,7 @@ def stale_alert_acknowledge(*, alert_id: int, user, now: datetime | None = None)
             alert.acknowledged_by = user
             alert.acknowledged_at = now
             alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+            backoffice_nudge(line_ids=[alert.line_id])
         return alert
 
 
@@ -97,11 +100,20 @@ def _alerts_open_for_rule(*, rule: StaleStatusRule, first_step: EscalationStep |
 def _alert_open(*, rule: StaleStatusRule, line: OrderLine, first_step: EscalationStep | None, now: datetime) -> bool:
     try:
         with transaction.atomic():
+            # The core's lock order (the order, then its lines), then the breach judged again on
+            # the locked line: a change committed since the scan read it has resolved nothing yet
+            # (no alert existed), so opening one now would leave it open on a line that moved on.
+            try:
+                current = order_lock_for_line(line_id=line.pk).lines[line.pk]
+            except OrderLine.DoesNotExist:
+                return False
+            if not _still_breaching(current, rule=rule, now=now):
+                return False
             alert = StaleAlert.objects.create(
                 line=line,
                 rule=rule,
-                status=line.status,
-                status_since=line.status_occurred_at,
+                status=current.status,
+                status_since=current.status_occurred_at,
                 opened_at=now,
                 level=1,
                 assignee_group=first_step.assignee_group if first_step else None,
@@ -111,6 +123,15 @@ def _alert_open(*, rule: StaleStatusRule, line: OrderLine, first_step: Escalatio
     except IntegrityError:
         return False  # a concurrent scan opened the alert for this breach first
     return True
+
+
+def _still_breaching(line: OrderLine, *, rule: StaleStatusRule, now: datetime) -> bool:
+    return (
+        not line.is_split
+        and line.status == rule.status
+        and line.status_occurred_at is not None
+        and line.status_occurred_at <= now - rule.threshold
+    )
 
 
 def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> int:
@@ -145,8 +166,17 @@ def _alerts_escalate_overdue(*, steps: list[EscalationStep], now: datetime) -> i
 def stale_alerts_resolve_for_lines(lines: list[OrderLine], *, now: datetime | None = None) -> int:
     """Resolve the open alerts of `lines` whose line has left the alert's status (or was split):
     called by the core in the transaction that writes the change (orders.publication hook)."""
-    open_alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line_id__in=[line.pk for line in lines])
-    return open_alerts.filter(_MOVED_ON).update(resolved_at=now or timezone.now())
+    # Resolved at the time the change was written (the line's own clock of it): a split at the
+    # split's save, a status change when the status changed.
+    by_time: dict[datetime, list[int]] = {}
+    for line in lines:
+        moment = now or (line.updated_at if line.is_split else line.status_changed_at) or timezone.now()
+        by_time.setdefault(moment, []).append(line.pk)
+    resolved = 0
+    for moment, line_ids in by_time.items():
+        open_alerts = StaleAlert.objects.filter(resolved_at__isnull=True, line_id__in=line_ids)
+        resolved += open_alerts.filter(_MOVED_ON).update(resolved_at=moment)
+    return resolved
 
 
 # The line has left the status the alert was raised for (a later return to it is a new breach

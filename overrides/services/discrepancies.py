@@ -15,6 +15,7 @@ from orders.publication import Topic
 from orders.scoping import lines_visible_to
 from orders.services.outbox import outbox_publish
 from orders.status import PATH, RANK, LineStatus
+from overrides.live import backoffice_nudge
 from overrides.models import Discrepancy, DiscrepancyRule
 from overrides.texts import coded, discrepancy_summary_text
 
@@ -90,20 +91,23 @@ def discrepancy_take(*, discrepancy_id: int, user) -> Discrepancy:
         discrepancy = _open_case_for(user, discrepancy_id)
         discrepancy.owner = user
         discrepancy.save(update_fields=["owner"])
+        backoffice_nudge(line_ids=[discrepancy.line_id])
         return discrepancy
 
 
 def discrepancy_resolve(*, discrepancy_id: int, user, resolution: str, override=None) -> Discrepancy:
     """Close the case with what was done about it (and the override it led to, if any)."""
-    if not resolution.strip():
-        raise ValidationError({"resolution": _("Say how the discrepancy was resolved.")})
     with transaction.atomic():
+        # The case first: one out of scope does not exist, whatever the form says.
         discrepancy = _open_case_for(user, discrepancy_id)
+        if not resolution.strip():
+            raise ValidationError({"resolution": _("Say how the discrepancy was resolved.")})
         discrepancy.resolved_at = timezone.now()
         discrepancy.resolved_by = user
         discrepancy.resolution = resolution
         discrepancy.override = override
         discrepancy.save(update_fields=["resolved_at", "resolved_by", "resolution", "override"])
+        backoffice_nudge(line_ids=[discrepancy.line_id])
         return discrepancy
 
 

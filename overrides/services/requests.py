@@ -5,20 +5,26 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import EventKind, EventOutcome, OrderLine, StatusEvent
 from orders.scoping import lines_visible_to
-from orders.services import Actor, line_status_override, status_event_suppress
+from orders.services import Actor, LineIsSplit, line_status_override, status_event_suppress
 from orders.services.decide import Fact, judge
 from orders.services.events import unique_fact_key
 from orders.services.facts import line_state
 from orders.services.locking import orders_lock_for_lines
 from orders.status import LineStatus
+from overrides.live import backoffice_nudge
 from overrides.models import OverrideReason, OverrideRequest
 from overrides.policy import status_override_approval_reasons, suppression_approval_reasons
+from overrides.selectors import override_requests_visible_to
 from overrides.texts import approval_reason_text
+
+# What an approver and an auditor can read: longer belongs in an evidence file.
+JUSTIFICATION_MAX_LENGTH = 2000
 
 
 def override_request_create(
@@ -40,9 +46,12 @@ def override_request_create(
     reason = _reason(reason_code)
     _require_justification(justification)
     with transaction.atomic():
-        lines = list(lines_visible_to(user).filter(pk__in=line_ids).select_related("part"))
-        if not line_ids or len(lines) != len(set(line_ids)):
+        visible = set(lines_visible_to(user).filter(pk__in=line_ids).values_list("pk", flat=True))
+        if not line_ids or len(visible) != len(set(line_ids)):
             raise OrderLine.DoesNotExist
+        # The core's lock order, then judge the lines as they are locked: a source moving a line
+        # between the policy's judgement and the write cannot slip a move past a second person.
+        lines = _locked_lines(visible)
         if any(line.is_split for line in lines):
             raise ValidationError({"lines": _("A split line shows its children's status; override the children.")})
         if all(line.status == target_status for line in lines):
@@ -62,6 +71,7 @@ def override_request_create(
         request.lines.set(lines)
         if not request.needs_approval:
             _apply(request, approver=None)
+        backoffice_nudge(line_ids=[line.pk for line in lines])
         return request
 
 
@@ -82,6 +92,7 @@ def override_suppression_create(*, user, event_id: int, reason_code: str, justif
             from_statuses={str(event.line_id): event.line.status},
         )
         request.lines.set([event.line])
+        backoffice_nudge(line_ids=[event.line_id])
         return request
 
 
@@ -93,6 +104,7 @@ class LinePreview:
     requested_from: str  # the line's status when the request was made ("" when not recorded)
     outcome: str  # orders.models.EventOutcome of the override judged against the line as it is
     status_after: str
+    refusal: str = ""  # why approving cannot apply to this line at all (it was split since)
 
     @property
     def changed_since_request(self) -> bool:
@@ -128,9 +140,16 @@ class ApprovalPreview:
 
     @property
     def changes_anything(self) -> bool:
+        if self.refused:
+            return False
         return self.request.kind == OverrideRequest.Kind.SUPPRESS_EVENT or any(
             preview.outcome == EventOutcome.APPLIED for preview in self.lines
         )
+
+    @property
+    def refused(self) -> bool:
+        """Approving cannot be confirmed: a line was split since the request."""
+        return any(preview.refusal for preview in self.lines)
 
 
 def override_request_preview(*, request_id: int, user) -> ApprovalPreview:
@@ -151,18 +170,15 @@ def override_request_approve(*, request_id: int, user, note: str = "", seen: str
         request = _pending_for(user, request_id)
         if request.requested_by_id == user.pk:
             raise PermissionDenied(_("Someone else must approve your own request."))
-        if seen is not None:
-            # The core's lock order: the orders, then their lines by id; then judge again.
-            line_ids = list(request.lines.values_list("pk", flat=True))
-            locked = orders_lock_for_lines(line_ids=line_ids)
-            lines = sorted(
-                (order.lines[pk] for order in locked.values() for pk in line_ids if pk in order.lines),
-                key=lambda line: line.pk,
+        # The core's lock order: the orders, then their lines by id; then judge again.
+        lines = _locked_lines(request.lines.values_list("pk", flat=True))
+        preview = _preview(request, lines)
+        if seen is not None and preview.fingerprint != seen:
+            raise ValidationError(
+                {"state": _("The line changed while you were looking: check what approving does now.")}
             )
-            if _preview(request, lines).fingerprint != seen:
-                raise ValidationError(
-                    {"state": _("The line changed while you were looking: check what approving does now.")}
-                )
+        if preview.refused:
+            raise ValidationError({"state": [line.refusal for line in preview.lines if line.refusal]})
         request.decided_by = user
         request.decided_at = timezone.now()
         request.decision_note = note
@@ -183,6 +199,7 @@ def override_request_reject(*, request_id: int, user, note: str) -> OverrideRequ
         request.decided_at = timezone.now()
         request.decision_note = note
         request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+        backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
         return request
 
 
@@ -194,14 +211,22 @@ def override_request_withdraw(*, request_id: int, user) -> OverrideRequest:
         request.state = OverrideRequest.State.WITHDRAWN
         request.decided_at = timezone.now()
         request.save(update_fields=["state", "decided_at"])
+        backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
         return request
 
 
 def _preview(request: OverrideRequest, lines: list[OrderLine]) -> ApprovalPreview:
     previews = []
     for line in lines:
+        refusal = ""
         if request.kind == OverrideRequest.Kind.SUPPRESS_EVENT:
             outcome, after = EventOutcome.UNCHANGED, line.status
+        elif line.is_split:
+            # The core takes no status for a split line: its children carry it.
+            outcome, after = EventOutcome.REJECTED, line.status
+            refusal = _("Line %(line)s was split since the request: override its split lines instead.") % {
+                "line": line.number
+            }
         else:
             judgement = judge(
                 state=line_state(line),
@@ -220,6 +245,7 @@ def _preview(request: OverrideRequest, lines: list[OrderLine]) -> ApprovalPrevie
                 requested_from=request.from_status_of(line.pk),
                 outcome=outcome,
                 status_after=after,
+                refusal=refusal,
             )
         )
     if request.kind == OverrideRequest.Kind.SUPPRESS_EVENT:
@@ -233,20 +259,6 @@ def _preview(request: OverrideRequest, lines: list[OrderLine]) -> ApprovalPrevie
         approval_reasons=reasons,
         fingerprint=hashlib.sha256(state.encode()).hexdigest()[:16],
     )
-
-
-def pending_requests_on_lines(line_ids: list[int], *, exclude_id: int | None = None):
-    """Requests waiting for approval that touch any of the lines."""
-    pending = OverrideRequest.objects.filter(state=OverrideRequest.State.PENDING, lines__in=line_ids)
-    if exclude_id is not None:
-        pending = pending.exclude(pk=exclude_id)
-    return pending.distinct()
-
-
-def override_requests_visible_to(user):
-    """Requests whose every line is in the user's scope."""
-    hidden = OverrideRequest.lines.through.objects.exclude(orderline__in=lines_visible_to(user))
-    return OverrideRequest.objects.exclude(pk__in=hidden.values("overriderequest_id"))
 
 
 def _pending_for(user, request_id: int) -> OverrideRequest:
@@ -275,19 +287,40 @@ def _apply(request: OverrideRequest, *, approver) -> None:
         for line in request.lines.order_by("pk"):
             if line.status == request.target_status:
                 continue  # already there (a bulk request over mixed lines)
-            line_status_override(
-                line_id=line.pk,
-                status=request.target_status,
-                actor=requester,
-                reason_code=request.reason.code,
-                reason_text=request.justification,
-                reference=request.evidence_reference,
-                approved_by=approver,
-                hold_until_source_confirms=request.hold_until_source_confirms,
-            )
+            try:
+                _line_override(request, line, requester=requester, approver=approver)
+            except LineIsSplit as split:
+                raise ValidationError({"state": str(split)}) from split
+    backoffice_nudge(line_ids=request.lines.values_list("pk", flat=True))
     request.state = OverrideRequest.State.APPLIED
     request.applied_at = timezone.now()
     request.save(update_fields=["state", "applied_at", "decided_by", "decided_at", "decision_note"])
+
+
+def _line_override(request: OverrideRequest, line: OrderLine, *, requester: Actor, approver) -> None:
+    line_status_override(
+        line_id=line.pk,
+        status=request.target_status,
+        actor=requester,
+        reason_code=request.reason.code,
+        reason_text=request.justification,
+        reference=request.evidence_reference,
+        approved_by=approver,
+        hold_until_source_confirms=request.hold_until_source_confirms,
+    )
+
+
+def _locked_lines(line_ids) -> list[OrderLine]:
+    """The lines locked in the core's order (their orders, then every line of those by id), as
+    they are now, with their parts."""
+    line_ids = set(line_ids)
+    locked = orders_lock_for_lines(line_ids=line_ids)
+    lines = sorted(
+        (line for order in locked.values() for pk, line in order.lines.items() if pk in line_ids),
+        key=lambda line: line.pk,
+    )
+    prefetch_related_objects(lines, "part")
+    return lines
 
 
 def suppressions_with_approved_request(suppressions) -> set[int]:
@@ -316,6 +349,13 @@ def _require(user, permission: str) -> None:
 def _require_justification(text: str) -> None:
     if not text.strip():
         raise ValidationError({"justification": _("Write why this override is needed.")})
+    if len(text) > JUSTIFICATION_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "justification": _("Keep the justification to %(limit)d characters; attach longer text as evidence.")
+                % {"limit": JUSTIFICATION_MAX_LENGTH}
+            }
+        )
 
 
 def _reason(code: str) -> OverrideReason:

@@ -8,9 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from overrides.forms_access import AccessDecisionForm
 from overrides.models import AccessReview, AccessReviewItem
@@ -22,6 +21,7 @@ from overrides.services.access import (
     access_revocation_effect,
     access_via_label,
 )
+from overrides.views.actions import post_action
 
 CSV_COLUMNS = ["user", "power", "via", "scope", "last_used_at", "decision", "decided_at"]
 
@@ -40,9 +40,9 @@ def access_review_list(request):
     return render(request, "backoffice/access_reviews.html", context)
 
 
-@require_POST
 @login_required
 @permission_required("overrides.view_accessreview", raise_exception=True)
+@post_action(lambda request: reverse("backoffice:access_reviews"))
 def access_review_create(request):
     review = access_review_start(user=request.user)
     messages.success(request, _("Review started: %(count)d grants to review.") % {"count": review.items.count()})
@@ -60,9 +60,9 @@ def access_review_detail(request, pk: int):
     return render(request, "backoffice/access_review.html", {"review": review, "rows": rows})
 
 
-@require_POST
 @login_required
 @permission_required("overrides.view_accessreview", raise_exception=True)
+@post_action(lambda request, pk, item_pk: reverse("backoffice:access_review", args=[pk]))
 def access_review_item_decide(request, pk: int, item_pk: int):
     item = get_object_or_404(AccessReviewItem.objects.select_related("user", "review"), pk=item_pk, review_id=pk)
     form = AccessDecisionForm(request.POST)
@@ -100,7 +100,7 @@ def access_review_csv(request, pk: int):
                 item.user.get_username(),
                 item.power,
                 item.via,
-                item.scope,
+                item.scope_text,
                 item.last_used_at.isoformat() if item.last_used_at else "",
                 item.decision,
                 item.decided_at.isoformat() if item.decided_at else "",

@@ -6,23 +6,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from orders.models import OrderLine
 from overrides.forms import DecisionForm, add_service_errors
 from overrides.models import OverrideRequest
-from overrides.selectors import conflicting_requests
+from overrides.selectors import conflicting_requests, override_requests_visible_to, pending_requests_on_lines
 from overrides.services.requests import (
     override_request_approve,
     override_request_preview,
     override_request_reject,
     override_request_withdraw,
-    override_requests_visible_to,
-    pending_requests_on_lines,
 )
 
 RECENT_DECISIONS = 25
@@ -34,10 +31,18 @@ def approval_queue(request):
     return _approvals_page(request)
 
 
-@require_POST
 @login_required
 @permission_required("overrides.view_overriderequest", raise_exception=True)
 def request_decide(request, pk: int, decision: str):
+    if request.method in ("GET", "HEAD"):
+        # Reloading the preview (or opening a decision's URL): what approving does now, or the
+        # request in the approvals queue.
+        if decision == "approve":
+            return _preview_page(request, pk, DecisionForm({}))
+        get_object_or_404(override_requests_visible_to(request.user), pk=pk)
+        return redirect(reverse("backoffice:approvals") + f"#request-{pk}")
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     form = DecisionForm(request.POST)
     if form.is_valid():
         note = form.cleaned_data["note"]
@@ -84,7 +89,7 @@ def _preview_page(request, pk: int, form: DecisionForm):
     if preview.request.state != OverrideRequest.State.PENDING:
         messages.error(request, _("This request has already been decided."))
         return redirect("backoffice:approvals")
-    others = pending_requests_on_lines([line.line.pk for line in preview.lines], exclude_id=pk)
+    others = pending_requests_on_lines(request.user, [line.line.pk for line in preview.lines], exclude_id=pk)
     context = {
         "preview": preview,
         "override": preview.request,

@@ -5,17 +5,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from orders.scoping import lines_visible_to
+from overrides.models import Discrepancy, StaleAlert
 from overrides.services.alerts import stale_alert_acknowledge
 from overrides.services.discrepancies import discrepancy_resolve, discrepancy_take
+from overrides.views.actions import post_action
+
+
+def _alert_line(request, pk: int) -> str:
+    alert = get_object_or_404(StaleAlert.objects.filter(line__in=lines_visible_to(request.user)), pk=pk)
+    return reverse("backoffice:line", args=[alert.line_id])
+
+
+def _discrepancy_line(request, pk: int) -> str:
+    discrepancy = get_object_or_404(Discrepancy.objects.filter(line__in=lines_visible_to(request.user)), pk=pk)
+    return reverse("backoffice:line", args=[discrepancy.line_id])
 
 
 @login_required
-@require_POST
+@post_action(_alert_line)
 def alert_acknowledge(request, pk: int):
     try:
         alert = stale_alert_acknowledge(alert_id=pk, user=request.user)
@@ -26,7 +38,7 @@ def alert_acknowledge(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_action(_discrepancy_line)
 def discrepancy_take_view(request, pk: int):
     try:
         discrepancy = discrepancy_take(discrepancy_id=pk, user=request.user)
@@ -39,7 +51,7 @@ def discrepancy_take_view(request, pk: int):
 
 
 @login_required
-@require_POST
+@post_action(_discrepancy_line)
 def discrepancy_resolve_view(request, pk: int):
     line_id = request.POST.get("line")
     try:

@@ -35,7 +35,7 @@ def order_page(request, pk: int):
     for shipment in detail.shipments:
         for shipment_line in shipment.lines.all():
             shipments_of.setdefault(shipment_line.line_id, []).append(shipment)
-    pending = pending_requests_by_line(line_ids)
+    pending = pending_requests_by_line(request.user, line_ids)
     may_override = request.user.has_perm("overrides.add_overriderequest")
     leaves = [line for line in detail.lines if not line.is_split]
     reached = source_steps_reached(leaves) if may_override else {}
@@ -79,7 +79,7 @@ def order_page(request, pk: int):
         "discrepancies": Discrepancy.objects.filter(line_id__in=line_ids, resolved_at__isnull=True).select_related(
             "line", "owner"
         ),
-        "live_orders": [order.public_id],
+        "live_orders": str(order.public_id),
     }
     return render(request, "backoffice/order_detail.html", context)
 

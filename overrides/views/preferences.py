@@ -8,15 +8,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from config.middleware import TIME_ZONE_COOKIE
 from orders.services.preferences import time_zone_named, user_preferences, user_preferences_update
+from overrides.views.actions import post_action
 
 
 class PreferencesForm(forms.Form):
@@ -57,7 +57,7 @@ def preferences(request):
     return render(request, "backoffice/preferences.html", context)
 
 
-@require_POST
+@post_action(lambda request: reverse("backoffice:queue"))
 def language(request):
     """The header's switcher: the language for this browser (a cookie), and for a signed-in
     person their profile's language too, which would otherwise override the switcher."""

@@ -6,10 +6,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from orders.scoping import lines_visible_to
 from overrides.forms_reconciliation import ReconciliationApplyForm, ReconciliationStartForm
@@ -22,6 +21,7 @@ from overrides.services.reconciliation import (
     reconciliation_run_may_apply,
     reconciliation_run_may_discard,
 )
+from overrides.views.actions import post_action
 
 RUNS_PER_PAGE = 50
 
@@ -66,8 +66,13 @@ def reconciliation_detail(request, pk: int):
     return render(request, "backoffice/reconciliation_detail.html", context)
 
 
-@require_POST
+def _run_page(request, pk: int) -> str:
+    return reverse("backoffice:reconciliation", args=[pk])
+
+
 @login_required
+@permission_required("overrides.view_reconciliationrun", raise_exception=True)
+@post_action(_run_page)
 @permission_required("overrides.apply_reconciliationrun", raise_exception=True)
 def reconciliation_apply(request, pk: int):
     run = get_object_or_404(ReconciliationRun, pk=pk)
@@ -91,9 +96,9 @@ def reconciliation_apply(request, pk: int):
     return redirect("backoffice:reconciliation", pk=run.pk)
 
 
-@require_POST
 @login_required
 @permission_required("overrides.view_reconciliationrun", raise_exception=True)
+@post_action(_run_page)
 def reconciliation_discard(request, pk: int):
     run = get_object_or_404(ReconciliationRun, pk=pk)
     try:

@@ -2,7 +2,9 @@
 Django admin (which is for configuration people)."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse
+
+from overrides.views.actions import post_action
 
 urlpatterns = [
     path(
@@ -12,5 +14,11 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(next_page="backoffice:login"), name="logout"),
+    path(
+        "logout/",
+        post_action(lambda request: reverse("backoffice:queue"))(
+            auth_views.LogoutView.as_view(next_page="backoffice:login")
+        ),
+        name="logout",
+    ),
 ]

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from orders.models import Order, OrderLine, Part, Region, StatusEvent
+from orders.models import EventKind, EventOutcome, Order, OrderLine, Part, Region, Shipment, StatusEvent
 from orders.services.audit import audit_chain_verify
 from orders.status import LineStatus
 
@@ -67,3 +67,52 @@ def test_seed_demo_adds_orders_after_the_highest_number(settings):
     assert sorted(Order.objects.values_list("number", flat=True)) == [f"SO-450000{n}" for n in range(1, 5)]
     assert Part.objects.count() == 300  # the second seeding reused the catalogue
     assert get_user_model().objects.get(username="demo").is_superuser
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_the_history_production_would():
+    # given a small demo seeding
+    call_command("seed_demo", orders=25, seed=11, stdout=StringIO())
+    lines = list(OrderLine.objects.select_related("order"))
+
+    # then every line started at its order's creation, with a start event then
+    starts = {event.line_id: event for event in StatusEvent.objects.filter(kind=EventKind.START)}
+    assert set(starts) == {line.pk for line in lines}
+    for line in lines:
+        assert line.start_occurred_at is not None
+        if line.parent_id is None:
+            assert starts[line.pk].occurred_at == line.start_occurred_at == line.created_at
+
+    # and each status change of a line has its own history row, dated when it arrived, in order
+    for line in (line for line in lines if not line.is_split):
+        changes = [
+            event.to_status
+            for event in line.events.filter(outcome=EventOutcome.APPLIED)
+            .exclude(kind=EventKind.START)
+            .order_by("received_at", "sequence")
+            if event.from_status != event.to_status
+        ]
+        history = list(line.history.order_by("history_date", "history_id").values_list("status", flat=True))
+        assert [status for index, status in enumerate(history) if index == 0 or history[index - 1] != status][
+            1:
+        ] == changes
+        assert line.history.filter(history_date__gt=timezone.now()).count() == 0
+
+    # and a shipped line got its tracking number with its goods issue, not after its delivery
+    shipped = [line for line in lines if line.tracking_number]
+    assert shipped
+    for line in shipped:
+        first = line.history.exclude(tracking_number="").order_by("history_date", "history_id").first()
+        assert first.status in {"shipped", "in_transit", "out_for_delivery", "delivered", "verified", "returned"}
+        assert first.status != "verified" or not line.history.filter(status="delivered").exists()
+
+    # and every shipment names the site it left from
+    assert not Shipment.objects.filter(ship_from_code="").exists()
+    assert not Shipment.objects.filter(ship_from__isnull=True).exists()
+
+    # and a split happened when the source said, before its children's facts
+    for parent in OrderLine.objects.filter(is_split=True):
+        split = parent.events.get(kind=EventKind.SPLIT)
+        for child in parent.children.all():
+            assert starts[child.pk].occurred_at == split.occurred_at
+            assert not child.events.filter(kind=EventKind.FACT, occurred_at__lt=split.occurred_at).exists()

@@ -9,12 +9,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import translation
 from guardian.shortcuts import assign_perm
 
 from orders.services import Actor, line_status_override
 from overrides.models import AccessReview, AccessReviewItem
 from overrides.services.access import access_grants, access_review_decide, access_review_start
-from tests.factories import UserFactory
+from tests.factories import RegionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +77,8 @@ def test_every_way_of_holding_a_power_is_listed_with_how(holders, line):
     region = f"region {line.order.region}"
     assert ("in-group", OVERRIDE, "group supervisor", region) in grants
     assert ("in-group", "overrides.approve_overriderequest", "group supervisor", region) in grants
-    assert ("on-line", OVERRIDE, f"object orders.orderline:{line.pk}", f"orderline {line}") in grants
-    assert ("depot-lead", OVERRIDE, "group depot leads", f"orderline {line}") in grants
+    assert ("on-line", OVERRIDE, f"object orders.orderline:{line.pk}", f"order line {line}") in grants
+    assert ("depot-lead", OVERRIDE, "group depot leads", f"order line {line}") in grants
     assert {(power, via) for username, power, via, _scope in grants if username == "root"} == {
         (OVERRIDE, "superuser"),
         ("overrides.approve_overriderequest", "superuser"),
@@ -273,3 +274,50 @@ def test_a_planner_may_not_see_access_reviews(client, holders, auditor):
     assert client.get(reverse("backoffice:access_reviews")).status_code == 403
     assert client.get(reverse("backoffice:access_review", args=[review.pk])).status_code == 403
     assert client.get(reverse("backoffice:access_review_csv", args=[review.pk])).status_code == 403
+
+
+def test_a_review_started_in_german_names_its_scopes_in_each_readers_language(holders, auditor, line):
+    # given a review started by an auditor reading German
+    with translation.override("de"):
+        review = access_review_start(user=auditor)
+
+    # when the grants are read in English, and in German
+    item = _item(review, "in-group")
+    with translation.override("en"):
+        english = item.scope_text
+    with translation.override("de"):
+        german = item.scope_text
+
+    # then each reader reads the scope in their own language, the region by its name
+    assert english == f"region {line.order.region}"
+    assert german == f"Region {line.order.region}"
+
+
+def test_a_scope_on_a_deleted_region_is_named_by_its_id_in_the_readers_language(holders, auditor):
+    # given a person granted a region that was deleted before the review started
+    region = RegionFactory(code="gone", name="Gone")
+    assign_perm("orders.work_in_region", holders["direct"], region)
+    region_pk = region.pk
+    region.delete()
+
+    # when a review starts and a German reader reads it
+    review = access_review_start(user=auditor)
+    with translation.override("de"):
+        text = _item(review, "direct").scope_text
+
+    # then the deleted region is named by its id and said to be deleted, in German
+    assert text == f"Region #{region_pk} (gelöscht)"
+
+
+def test_many_scopes_are_kept_whole(holders, auditor, line):
+    # given a person working in 30 regions with long names
+    for number in range(30):
+        region = RegionFactory(code=f"r{number}", name=f"Region number {number} of a very large network")
+        assign_perm("orders.work_in_region", holders["direct"], region)
+
+    # when a review starts
+    review = access_review_start(user=auditor)
+
+    # then every region is named, none cut off
+    text = _item(review, "direct").scope_text
+    assert all(f"Region number {number} of a very large network" in text for number in range(30))

@@ -275,7 +275,8 @@ def test_an_alert_resolves_when_the_line_moves_on(allocated, rule, ladder, advan
 
     # then the alert is resolved with that change (not at the next scan), and escalates no more
     alert = StaleAlert.objects.get()
-    assert alert.resolved_at is not None and alert.resolved_at >= before
+    allocated.refresh_from_db()
+    assert alert.resolved_at == allocated.status_changed_at >= before
     assert stale_alerts_scan(now=opened + timedelta(minutes=10)).resolved == 0
     stale_alerts_scan(now=opened + timedelta(hours=5))
     alert.refresh_from_db()

@@ -213,7 +213,7 @@ def test_an_override_from_the_order_page_comes_back_to_it(client, planner, emea,
     # then it is applied and the planner is back on the order page
     rest.refresh_from_db()
     assert rest.status == "allocated"
-    assert response["Location"] == f"/backoffice/orders/{order.pk}/"
+    assert response["Location"] == f"/backoffice/orders/{order.pk}/#messages"
 
 
 def test_the_order_page_runs_the_same_queries_for_few_or_many_lines(client, planner, emea, advance, t0):

@@ -1,15 +1,19 @@
 """The demo set-up of `make run`: sources, back-office rules and people, scoped as promised."""
 
+from collections import Counter
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
-from integrations.models import SourceSystem
-from orders.models import Order
+from integrations.models import InboundMessage, MessageState, SourceSystem
+from orders.models import Order, StatusEvent
 from orders.scoping import orders_visible_to
 from overrides.models import EscalationStep, StaleStatusRule
+from overrides.services.reconciliation import reconciliation_run_create
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +51,26 @@ def test_demo_back_office_is_ready_to_use_and_idempotent(settings):
     # two supervisors, so that one can apply the reconciliation the other started
     second = users.get(username="supervisor-2")
     assert second.has_perm("overrides.apply_reconciliationrun") and second.check_password("demo")
+
+
+def test_the_demo_has_inbound_messages_and_a_reconciliation_with_something_to_correct(settings):
+    # given the demo of make run
+    settings.DEBUG = True
+    call_command("seed_demo", orders=150, seed=5, stdout=StringIO())
+    call_command("seed_demo_sources", stdout=StringIO())
+
+    # when its inbound messages are sent through the intake (twice: the second time does nothing)
+    call_command("seed_demo_messages", stdout=StringIO())
+    call_command("seed_demo_messages", stdout=StringIO())
+
+    # then the inbox holds processed messages the timelines link to, two quarantined on an
+    # unknown code and dead letters
+    states = Counter(InboundMessage.objects.values_list("state", flat=True))
+    assert states[MessageState.PROCESSED] >= 1
+    assert states[MessageState.QUARANTINED] == 2
+    assert states[MessageState.DEAD] >= 2
+    processed = InboundMessage.objects.filter(state=MessageState.PROCESSED).values_list("pk", flat=True)
+    assert StatusEvent.objects.filter(inbound_message_id__in=list(processed)).exists()
+    # and a supervisor's reconciliation over the depot portal's last days finds corrections
+    run = reconciliation_run_create(source_code="DEPOT-PORTAL", since=timezone.now() - timedelta(days=2))
+    assert run.items.exists()
