@@ -691,6 +691,10 @@ class TcpProxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown() first: a close() alone leaves the socket listening (and completing
+            # handshakes nobody answers) while the accept thread is blocked in accept().
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             for connection_socket in self._open:
