@@ -1,6 +1,7 @@
 """Messages made of several events: the daily digest and the catch-up summary after a
 maintenance window; the sweep that sends whatever is due; a test send to oneself."""
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from notifications.models import Channel, EventKind, MaintenanceWindow, Notifica
 from notifications.rendering import Rendered
 from notifications.services.log import log_add, send_after_commit
 
+logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 # A notification due at its creation has its own task; the sweep takes it only after this.
 OWN_TASK_GRACE = timedelta(seconds=15)
@@ -20,10 +22,14 @@ OWN_TASK_GRACE = timedelta(seconds=15)
 
 def notifications_sweep(*, now: datetime | None = None) -> int:
     """Fold due digests and ended maintenance windows, then queue every notification that is
-    due, or whose worker's lease ran out. Returns how many were queued."""
+    due, or whose worker's lease ran out. Returns how many were queued. Each step stands on its
+    own: one that fails is logged, and the others still run (nothing else waits on a bad row)."""
     now = now or timezone.now()
-    maintenance_summaries_create(now=now)
-    digests_create(now=now)
+    for step in (maintenance_summaries_create, digests_create):
+        try:
+            step(now=now)
+        except Exception:
+            logger.exception("notifications sweep: %s failed", step.__name__)
     due = Notification.objects.filter(status=NotificationStatus.PENDING, due_at__lte=now).exclude(
         channel=Channel.DIGEST
     )
@@ -76,39 +82,61 @@ def maintenance_summaries_create(*, now: datetime) -> list[Notification]:
     for window_id in MaintenanceWindow.objects.filter(ends_at__lte=now, summary_sent_at__isnull=True).values_list(
         "pk", flat=True
     ):
-        with transaction.atomic():
-            window = MaintenanceWindow.objects.select_for_update(skip_locked=True).filter(pk=window_id).first()
-            if window is None or window.summary_sent_at is not None:
-                continue
-            held = list(
-                Notification.objects.filter(held_by=window, status=NotificationStatus.HELD)
-                .select_related("contact")
-                .order_by("pk")
-            )
-            groups: dict[str, list[Notification]] = {}
-            for notification in held:
-                person = (notification.contact.email if notification.contact else "") or notification.address
-                groups.setdefault(person.lower(), []).append(notification)
-            for person, items in groups.items():
-                sms = [item for item in items if item.channel == Channel.SMS]
-                channel, address = (Channel.SMS, sms[-1].address) if sms else (Channel.EMAIL, person)
-                summary = _batch_create(
-                    items,
-                    kind=EventKind.MAINTENANCE_SUMMARY,
-                    event_key=f"maintenance:{window.pk}",
-                    channel=channel,
-                    address=address,
-                    now=now,
-                    held_by=window,
-                )
-                created.append(summary)
-            window.summary_sent_at = now
-            window.save(update_fields=["summary_sent_at"])
-        # Held by a window that was deleted meanwhile: sent as they are.
+        try:
+            created += _window_summaries_create(window_id, now=now)
+        except Exception:
+            logger.exception("maintenance window %s: the catch-up summaries failed", window_id)
+    # Held by a window that was deleted meanwhile: sent as they are.
     orphans = Notification.objects.filter(status=NotificationStatus.HELD, held_by__isnull=True)
     orphans.update(status=NotificationStatus.PENDING, due_at=now)
-    send_after_commit([summary.pk for summary in created])
     return created
+
+
+def _window_summaries_create(window_id: int, *, now: datetime) -> list[Notification]:
+    """The catch-up summaries of one window, in one transaction (all or none)."""
+    created: list[Notification] = []
+    with transaction.atomic():
+        window = MaintenanceWindow.objects.select_for_update(skip_locked=True).filter(pk=window_id).first()
+        if window is None or window.summary_sent_at is not None:
+            return created
+        held = list(
+            Notification.objects.filter(held_by=window, status=NotificationStatus.HELD)
+            .select_related("contact")
+            .order_by("pk")
+        )
+        for (channel, address), items in _by_recipient(held).items():
+            summary = _batch_create(
+                items,
+                kind=EventKind.MAINTENANCE_SUMMARY,
+                event_key=f"maintenance:{window.pk}",
+                channel=channel,
+                address=address,
+                now=now,
+                held_by=window,
+            )
+            created.append(summary)
+        window.summary_sent_at = now
+        window.save(update_fields=["summary_sent_at"])
+        send_after_commit([summary.pk for summary in created])
+    return created
+
+
+def _by_recipient(held: list[Notification]) -> dict[tuple[str, str], list[Notification]]:
+    """Held messages grouped by the (channel, address) their summary goes to: a person gets it
+    by SMS when something held was an SMS, else by email; people who share a number (a site
+    phone) share its summary, as they would share each message."""
+    people: dict[str, list[Notification]] = {}
+    for notification in held:
+        person = (notification.contact.email if notification.contact else "") or notification.address
+        people.setdefault(person.lower(), []).append(notification)
+    groups: dict[tuple[str, str], list[Notification]] = {}
+    for person, items in people.items():
+        sms = [item for item in items if item.channel == Channel.SMS]
+        key = (Channel.SMS, sms[-1].address) if sms else (Channel.EMAIL, person)
+        groups.setdefault(key, []).extend(items)
+    for items in groups.values():
+        items.sort(key=lambda item: item.pk)
+    return groups
 
 
 def _batch_create(
