@@ -6,13 +6,15 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.models import Channel, EventKind, MaintenanceWindow, Notification, NotificationStatus
 from notifications.rendering import Rendered
 from notifications.services.log import log_add, send_after_commit
+from notifications.services.timing import quiet_until, zone_named
+from notifications.services.triggers import preference_for
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -79,9 +81,10 @@ def maintenance_summaries_create(*, now: datetime) -> list[Notification]:
     """For each window that has ended: one catch-up summary per recipient with everything it
     held, showing where each line stands now (what moved on meanwhile is not sent stale)."""
     created = []
-    for window_id in MaintenanceWindow.objects.filter(ends_at__lte=now, summary_sent_at__isnull=True).values_list(
-        "pk", flat=True
-    ):
+    # A window extended after its summary went out holds again: it is summed up again when it ends.
+    still_holding = Exists(Notification.objects.filter(held_by=OuterRef("pk"), status=NotificationStatus.HELD))
+    ended = MaintenanceWindow.objects.filter(ends_at__lte=now).filter(Q(summary_sent_at__isnull=True) | still_holding)
+    for window_id in ended.values_list("pk", flat=True):
         try:
             created += _window_summaries_create(window_id, now=now)
         except Exception:
@@ -97,28 +100,47 @@ def _window_summaries_create(window_id: int, *, now: datetime) -> list[Notificat
     created: list[Notification] = []
     with transaction.atomic():
         window = MaintenanceWindow.objects.select_for_update(skip_locked=True).filter(pk=window_id).first()
-        if window is None or window.summary_sent_at is not None:
+        if window is None or window.ends_at > now:
             return created
         held = list(
-            Notification.objects.filter(held_by=window, status=NotificationStatus.HELD)
+            Notification.objects.select_for_update(of=("self",))
+            .filter(held_by=window, status=NotificationStatus.HELD)
             .select_related("contact")
             .order_by("pk")
         )
+        if not held and window.summary_sent_at is not None:
+            return created
         for (channel, address), items in _by_recipient(held).items():
             summary = _batch_create(
                 items,
                 kind=EventKind.MAINTENANCE_SUMMARY,
-                event_key=f"maintenance:{window.pk}",
+                event_key=f"maintenance:{window.pk}:{items[0].pk}",
                 channel=channel,
                 address=address,
                 now=now,
                 held_by=window,
             )
+            _after_quiet_hours(summary, now=now)
             created.append(summary)
         window.summary_sent_at = now
         window.save(update_fields=["summary_sent_at"])
-        send_after_commit([summary.pk for summary in created])
+        send_after_commit([summary.pk for summary in created if summary.due_at <= now])
     return created
+
+
+def _after_quiet_hours(summary: Notification, *, now: datetime) -> None:
+    """A routine catch-up waits for the end of the recipient's quiet hours, as each held
+    message would have; a critical one goes at once."""
+    preference = preference_for(summary.contact) if summary.contact_id else None
+    if summary.critical or preference is None:
+        return
+    until = quiet_until(
+        moment=now, zone=zone_named(summary.time_zone), start=preference.quiet_start, end=preference.quiet_end
+    )
+    if until is not None:
+        summary.due_at = until
+        summary.save(update_fields=["due_at"])
+        log_add(summary, NotificationStatus.PENDING, detail=_("after the recipient's quiet hours"), at=now)
 
 
 def _by_recipient(held: list[Notification]) -> dict[tuple[str, str], list[Notification]]:

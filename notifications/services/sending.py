@@ -25,6 +25,7 @@ from notifications.models import BlockedAddress, Channel, Notification, Notifica
 from notifications.models.deliveries import RANK
 from notifications.rendering import message_render
 from notifications.services.log import log_add, send_after_commit
+from notifications.services.windows import window_holding
 
 TWILIO_STATUSES = {
     "accepted": NotificationStatus.QUEUED,
@@ -88,6 +89,22 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
             and notification.lease_expires_at <= now
         )
         if not (pending or lease_over):
+            return None
+        window = window_holding(notification, now=now) if pending else None
+        if window is not None:
+            # It waited (quiet hours, a throttle) while a window started: the window holds it.
+            notification.status, notification.held_by, notification.due_at = (
+                NotificationStatus.HELD,
+                window,
+                window.ends_at,
+            )
+            notification.save(update_fields=["status", "held_by", "due_at"])
+            log_add(
+                notification,
+                NotificationStatus.HELD,
+                detail=_("held by the maintenance window “%(window)s”") % {"window": window.name},
+                at=now,
+            )
             return None
         if notification.channel == Channel.SMS and _blocked(notification.address):
             _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))

@@ -30,6 +30,7 @@ from notifications.models import (
 )
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.timing import next_digest_at, quiet_until
+from notifications.services.windows import windows_covering
 from orders.models import EventKind as StatusEventKind
 from orders.models import Order, OrderContact, OrderLine, OutboxEvent, StatusEvent
 from orders.publication import Topic
@@ -81,7 +82,7 @@ def trigger_from_outbox(event: OutboxEvent) -> Trigger | None:
     if event.topic in (Topic.ALERT_OPENED, Topic.ALERT_ESCALATED):
         kind = EventKind.ALERT_OPENED if event.topic == Topic.ALERT_OPENED else EventKind.ALERT_ESCALATED
         facts = {"status": payload.get("status"), "level": payload.get("level"), "alert_id": payload.get("alert_id")}
-        return Trigger(key, (kind,), line.order, line, "", facts)
+        return Trigger(key, (kind,), line.order, line, last_source_of(line), facts)
     if event.topic == DISCREPANCY_OPENED:
         facts = {
             "summary": payload.get("summary", ""),
@@ -89,11 +90,24 @@ def trigger_from_outbox(event: OutboxEvent) -> Trigger | None:
             "summary_params": payload.get("summary_params") or {},
             "discrepancy_id": payload.get("discrepancy_id"),
         }
-        return Trigger(key, (EventKind.DISCREPANCY_OPENED,), line.order, line, "", facts)
+        return Trigger(key, (EventKind.DISCREPANCY_OPENED,), line.order, line, last_source_of(line), facts)
     if event.topic == LINE_ETA_CHANGED:
         facts = {"previous_eta": payload.get("previous_eta"), "eta": payload.get("eta")}
         return Trigger(key, (EventKind.ETA_SLIPPED,), line.order, line, payload.get("source_system", ""), facts)
     return None
+
+
+def last_source_of(line: OrderLine) -> str:
+    """The source system that last reported the line: a stale alert or a discrepancy is about
+    what it said, so that source's maintenance window covers them."""
+    return (
+        StatusEvent.objects.filter(line=line)
+        .exclude(source_system="")
+        .order_by("-sequence")
+        .values_list("source_system", flat=True)
+        .first()
+        or ""
+    )
 
 
 @dataclass
@@ -143,6 +157,20 @@ def recipients_of(order: Order) -> list[Recipient]:
             )
         )
     return recipients
+
+
+def preference_for(contact: OrderContact) -> RecipientPreference | None:
+    """The preference of one contact: by their user, else their email, else their phone."""
+    for lookup in (
+        {"user_id": contact.user_id} if contact.user_id else None,
+        {"email__iexact": contact.email} if contact.email else None,
+        {"phone": contact.phone} if contact.phone else None,
+    ):
+        if lookup:
+            found = RecipientPreference.objects.filter(**lookup).first()
+            if found is not None:
+                return found
+    return None
 
 
 @dataclass
@@ -295,17 +323,13 @@ def _create(trigger: Trigger, plans: list[Plan], *, now: datetime, bypass_window
 
 
 def _windows_covering(trigger: Trigger, *, now: datetime) -> list[MaintenanceWindow]:
-    windows = MaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at")
     line = trigger.line
-    return [
-        window
-        for window in windows
-        if window.covers(
-            source_system=trigger.source_system,
-            region_id=trigger.order.region_id,
-            site_id=line.site_id if line else None,
-        )
-    ]
+    return windows_covering(
+        source_system=trigger.source_system,
+        region_id=trigger.order.region_id,
+        site_id=line.site_id if line else None,
+        now=now,
+    )
 
 
 def _create_one(
@@ -329,7 +353,7 @@ def _create_one(
         time_zone=recipient.time_zone,
         critical=plan.critical,
         fallback_address=plan.fallback_address,
-        facts=trigger.facts,
+        facts={**trigger.facts, "source_system": trigger.source_system},
         due_at=now,
     )
     note = _schedule(row, plan, windows=windows, now=now)
