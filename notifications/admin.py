@@ -30,7 +30,7 @@ from notifications.models import (
 )
 from notifications.rendering import message_render
 from notifications.services.batches import notification_test_send
-from notifications.sms_length import sms_length
+from notifications.sms_length import gsm_safe, sms_length
 from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 from orders.models import ContactRole, Criticality, Priority
 from orders.scoping import orders_visible_to, sees_every_order
@@ -87,7 +87,7 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
     def text_length(self, template: MessageTemplate) -> str:
         if not template.pk or template.channel != "sms":
             return "—"
-        length = sms_length(template.body_text)
+        length = sms_length(gsm_safe(template.body_text))
         return _("%(units)d characters (%(encoding)s), %(segments)d segment(s) before the variables are filled in") % {
             "units": length.units,
             "encoding": length.encoding,

@@ -13,7 +13,7 @@ from django.utils.html import linebreaks
 from notifications.context import language_of
 from notifications.models import MessageTemplate
 from notifications.models.templates import normalise_locale
-from notifications.sms_length import SmsLength, sms_fit, sms_length
+from notifications.sms_length import SmsLength, sms_length, sms_shorten
 from notifications.wording import default_wording
 
 MARK = "\x1f"
@@ -37,6 +37,7 @@ class Rendered:
     version: str  # "default" (the shipped wording, in which language) or "#id v3 (fr-ca)"
     missing: list[str] = field(default_factory=list)
     sms: SmsLength | None = None
+    cut: bool = False  # an SMS shortened to fit its segments
     error: str = ""
 
 
@@ -99,7 +100,9 @@ def message_render(
             return Rendered("", "", "", template, version, missing, error=f"{type(error).__name__}: {error}")
     rendered = Rendered(subject, text, html, template, version, sorted(set(missing)))
     if template_channel == "sms":
-        rendered.text = _sms_fit(text, context.get("status_link", ""))
+        rendered.text, rendered.cut = sms_shorten(
+            text, link=context.get("status_link", ""), shrinkable=str(context.get("part_description") or "")
+        )
         rendered.sms = sms_length(rendered.text)
     return rendered
 
@@ -108,10 +111,3 @@ def _render(engine: Engine, source: str, context: dict, missing: list[str]) -> s
     output = engine.from_string(source).render(Context(context, autoescape=engine.autoescape))
     missing.extend(_MISSING.findall(output))
     return _MISSING.sub("", output)
-
-
-def _sms_fit(text: str, link: str) -> str:
-    """At most two segments; a link at the end survives the cut."""
-    if link and text.endswith(link):
-        return sms_fit(text[: -len(link)], keep_end=link)
-    return sms_fit(text)

@@ -117,18 +117,55 @@ def test_a_long_sms_is_cut_to_two_segments_and_keeps_its_link():
     assert rendered.text.endswith("https://p.example/o/1/")
 
 
-def test_every_shipped_wording_renders_in_every_language_within_two_sms_segments(rules, contact_for):
+def test_every_shipped_sms_wording_fits_whole_in_plain_gsm_in_every_language(rules, contact_for, settings):
     from notifications.context import preview_context
     from notifications.models import EventKind
 
+    # given an order of a part with a German description, and status links of the real length
+    settings.PUBLIC_BASE_URL = "https://parts.example.com"
     line = OrderLineFactory(part__criticality="A", part__description="Hydraulikventil für Bagger")
     contact_for(line)
     for kind in EventKind.values:
         for locale in ("en", "de", "fr", "es"):
+            # when each shipped SMS wording is rendered
             context = preview_context(order=line.order, kind=kind, channel="sms", locale=locale)
             rendered = message_render(kind=kind, channel="sms", locale=locale, context=context, lookup=False)
+
+            # then it is GSM-7 (no typographic quote turns it into UCS-2) and nothing was cut
             assert rendered.error == ""
-            assert rendered.sms.within_limit, (kind, locale, rendered.text)
+            assert rendered.sms.encoding == "GSM-7", (kind, locale, rendered.text)
+            assert not rendered.cut, (kind, locale, rendered.text)
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "es"])
+def test_a_critical_sms_keeps_status_eta_and_link_and_shortens_only_the_description(
+    rules, contact_for, settings, locale
+):
+    from datetime import UTC, datetime
+
+    from notifications.context import preview_context
+
+    # given a shipped A part with an ETA and an ERP description far too long for an SMS
+    settings.PUBLIC_BASE_URL = "https://parts.example.com"
+    description = "Hydraulic valve DN50 for excavator arm, " * 6
+    line = OrderLineFactory(
+        part__criticality="A", part__description=description, eta=datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    )
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+    contact_for(line)
+
+    # when the SMS is rendered in the recipient's language
+    context = preview_context(order=line.order, kind="status_reached", channel="sms", locale=locale)
+    rendered = message_render(kind="status_reached", channel="sms", locale=locale, context=context, lookup=False)
+
+    # then it fits two GSM-7 segments with the status, the ETA and the link; the description gave way
+    assert rendered.sms.encoding == "GSM-7"
+    assert rendered.sms.segments <= 2
+    assert context["status"] in rendered.text
+    assert context["eta"] in rendered.text
+    assert rendered.text.endswith(context["status_link"])
+    assert "Hydraulic valve DN50" in rendered.text
+    assert description.strip() not in rendered.text
 
 
 @pytest.fixture
