@@ -81,7 +81,8 @@ def message_render(
             version = f"default ({language})"
         missing: list[str] = []
         try:
-            subject = _render(TEXT_ENGINE, subject_source, context, missing).replace("\n", " ").strip()
+            # One line: a line break in a subject (an ERP text with CR) is a header injection.
+            subject = " ".join(_render(TEXT_ENGINE, subject_source, context, missing).split())
             text = _render(TEXT_ENGINE, text_source, context, missing).strip()
             html = ""
             if template_channel == "email":
