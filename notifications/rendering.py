@@ -9,6 +9,7 @@ from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 
 from notifications.context import language_of
 from notifications.models import MessageTemplate
@@ -90,7 +91,9 @@ def message_render(
                     html = _render(HTML_ENGINE, html_source, context, missing)
                 else:
                     html = render_to_string(
-                        "notifications/email.html", {**context, "body_html": linebreaks(text), "subject": subject}
+                        "notifications/email.html",
+                        # The text escaped (an ERP's "<b>" stays text), its paragraphs marked up.
+                        {**context, "body_html": mark_safe(linebreaks(text, autoescape=True)), "subject": subject},
                     )
                 if context.get("items") and context["items_text"] not in text:
                     text += "\n\n" + context["items_text"]

@@ -25,6 +25,7 @@ from notifications.channels.sms import Accepted, sms_find, sms_send
 from notifications.context import message_context
 from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
+from notifications.phones import phone_normalised
 from notifications.rendering import message_render
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.windows import window_holding
@@ -271,6 +272,7 @@ def permanent_failure_follow_up(notification: Notification, *, block: str, detai
 
 def address_block(*, address: str, reason: str, detail: str, now: datetime) -> bool:
     """Mark the number unusable until a person clears it (once: an active block stays as it is)."""
+    address = phone_normalised(address)
     if BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists():
         return False
     try:
@@ -327,7 +329,9 @@ def _give_up(notification: Notification, *, now: datetime, status: str, reason: 
 
 
 def _blocked(address: str) -> bool:
-    return BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists()
+    return BlockedAddress.objects.filter(
+        channel=Channel.SMS, address=phone_normalised(address), cleared_at__isnull=True
+    ).exists()
 
 
 def retry_delay(attempts: int) -> timedelta:

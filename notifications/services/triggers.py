@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from notifications.models import (
     RecipientPreference,
     RuleChannel,
 )
+from notifications.phones import phone_normalised
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.timing import next_digest_at, quiet_until
 from notifications.services.windows import windows_covering
@@ -131,20 +133,24 @@ def recipients_of(order: Order) -> list[Recipient]:
     if not contacts:
         return []
     users = {c.user_id for c in contacts if c.user_id}
-    emails = {c.email.lower() for c in contacts if c.email}
-    phones = {c.phone for c in contacts if c.phone}
+    emails = {c.email.strip().lower() for c in contacts if c.email}
+    phones = {phone_normalised(c.phone) for c in contacts if c.phone}
+    # Compared in one form: "Anna@Customer.de" and "+49 151 ..." find what was saved otherwise.
     preferences = list(
-        RecipientPreference.objects.filter(Q(user_id__in=users) | Q(email__in=emails) | Q(phone__in=phones))
+        RecipientPreference.objects.annotate(email_lowered=Lower("email")).filter(
+            Q(user_id__in=users) | Q(email_lowered__in=emails) | Q(phone__in=phones)
+        )
     )
     recipients = []
     for contact in contacts:
+        email, phone = contact.email.strip().lower(), phone_normalised(contact.phone)
         preference = next(
             (
                 p
                 for p in preferences
                 if (contact.user_id and p.user_id == contact.user_id)
-                or (contact.email and p.email.lower() == contact.email.lower())
-                or (contact.phone and p.phone == contact.phone)
+                or (email and p.email.lower() == email)
+                or (phone and phone_normalised(p.phone) == phone)
             ),
             None,
         )
@@ -163,8 +169,8 @@ def preference_for(contact: OrderContact) -> RecipientPreference | None:
     """The preference of one contact: by their user, else their email, else their phone."""
     for lookup in (
         {"user_id": contact.user_id} if contact.user_id else None,
-        {"email__iexact": contact.email} if contact.email else None,
-        {"phone": contact.phone} if contact.phone else None,
+        {"email__iexact": contact.email.strip()} if contact.email else None,
+        {"phone": phone_normalised(contact.phone)} if contact.phone else None,
     ):
         if lookup:
             found = RecipientPreference.objects.filter(**lookup).first()
@@ -223,7 +229,9 @@ def notification_for_link_renewal(event: OutboxEvent, *, now: datetime | None = 
         if contact.email:
             plans.append(Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.EMAIL, contact.email.lower(), True))
         elif contact.phone:
-            plans.append(Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.SMS, contact.phone, True))
+            plans.append(
+                Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.SMS, phone_normalised(contact.phone), True)
+            )
     return _create(trigger, plans, now=now, bypass_windows=True)
 
 
@@ -251,7 +259,7 @@ def _plans(trigger: Trigger, rules: list[NotificationRule], recipients: list[Rec
         BlockedAddress.objects.filter(
             cleared_at__isnull=True,
             channel=Channel.SMS,
-            address__in=[r.contact.phone for r in recipients if r.contact.phone],
+            address__in=[phone_normalised(r.contact.phone) for r in recipients if r.contact.phone],
         ).values_list("address", flat=True)
     )
     chosen: dict[tuple[str, str], Plan] = {}
@@ -274,6 +282,7 @@ def _precedence(plan: Plan, trigger: Trigger) -> tuple:
 def _route(rule: NotificationRule, recipient: Recipient, blocked: set[str]) -> Plan:
     """The channel and address a rule reaches a recipient by, after their preferences."""
     contact, preference = recipient.contact, recipient.preference
+    phone = phone_normalised(contact.phone)
     sms_ok = preference is None or preference.sms_enabled
     email_ok = preference is None or preference.email_enabled
     email = contact.email.lower() if contact.email and email_ok else ""
@@ -288,13 +297,13 @@ def _route(rule: NotificationRule, recipient: Recipient, blocked: set[str]) -> P
             reason = _("no phone number")
         elif not sms_ok:
             reason = _("SMS switched off by the recipient")
-        elif contact.phone in blocked:
+        elif phone in blocked:
             reason = _("the number is blocked")
         if not reason:
-            return Plan(kind, rule, recipient, Channel.SMS, contact.phone, critical, fallback_address=fallback)
+            return Plan(kind, rule, recipient, Channel.SMS, phone, critical, fallback_address=fallback)
         if fallback:
             return Plan(kind, rule, recipient, Channel.EMAIL, fallback, critical)
-        return Plan(kind, rule, recipient, Channel.SMS, contact.phone, critical, skip_reason=reason)
+        return Plan(kind, rule, recipient, Channel.SMS, phone, critical, skip_reason=reason)
     target = Channel.DIGEST if channel == RuleChannel.DIGEST else Channel.EMAIL
     if not email:
         reason = _("email switched off by the recipient") if contact.email else _("no email address")

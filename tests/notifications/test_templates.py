@@ -78,6 +78,21 @@ def test_without_a_template_the_shipped_wording_speaks_the_recipients_language(r
     assert "Versandt" in text_part(message)
 
 
+def test_the_html_part_shows_the_text_as_paragraphs_and_an_erp_description_as_text(rules, twilio, mailbox, contact_for):
+    # given a part whose ERP description holds markup characters
+    line = OrderLineFactory(part__criticality="B", part__description="Valve <b>X</b> & co")
+    requester = contact_for(line)
+
+    # when it ships and the email goes out
+    ship_and_wait(line)
+
+    # then the HTML part has real paragraphs, and the description shows as written, escaped once
+    html = html_part(mailbox.to(requester.email)[0])
+    assert "<p>Hello " in html
+    assert "&lt;p&gt;" not in html
+    assert "Valve &lt;b&gt;X&lt;/b&gt; &amp; co" in html
+
+
 def test_a_template_that_names_an_unknown_variable_is_reported_and_left_blank():
     template = MessageTemplate(
         event_kind="status_reached", channel="sms", locale="en", body_text="{{ order_number }} {{ tracking_url }}"

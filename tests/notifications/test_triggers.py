@@ -176,3 +176,19 @@ def test_a_recipient_who_switched_sms_off_gets_an_email_instead(rules, twilio, m
 
     assert sms_to(twilio, requester.phone) == []
     assert len(mailbox.to(requester.email)) == 1
+
+
+def test_a_preference_saved_with_another_spelling_of_the_email_is_honoured(rules, twilio, mailbox, contact_for):
+    from notifications.models import RecipientPreference
+
+    # given a requester whose email the ERP writes in mixed case, and her preference: no SMS
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line, email="Anna.Schmidt@Customer.de")
+    RecipientPreference.objects.create(email="anna.schmidt@CUSTOMER.de", sms_enabled=False)
+
+    # when the A part ships
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    # then she gets an email, not an SMS
+    assert sms_to(twilio, requester.phone) == []
+    assert len(mailbox.to("anna.schmidt@customer.de")) == 1
