@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Lower, Replace
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -438,7 +438,10 @@ class BlockedAddressAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 def _notifications_in_scope(user, queryset):
     if sees_every_order(user):
         return queryset
-    return queryset.filter(Q(order__in=orders_visible_to(user)) | Q(order__isnull=True, created_by=user))
+    visible = orders_visible_to(user)
+    # A digest or catch-up summary names no order: it is seen by the people of the orders it carried.
+    carried = Exists(Notification.objects.filter(folded_into=OuterRef("pk"), order__in=visible))
+    return queryset.filter(Q(order__in=visible) | carried | Q(order__isnull=True, created_by=user))
 
 
 class DeliveryLogInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -165,9 +165,12 @@ def _batch_create(
     items: list[Notification], *, kind: str, event_key: str, channel: str, address: str, now: datetime, held_by=None
 ) -> Notification:
     latest = items[-1]
+    orders = {item.order_id for item in items}
     batch = Notification.objects.create(
         event_key=event_key,
         kind=kind,
+        # About one order: it is that order's message (its page and scope show it).
+        order_id=orders.pop() if len(orders) == 1 else None,
         contact=latest.contact,
         role=latest.role,
         recipient_name=latest.recipient_name,
