@@ -243,14 +243,30 @@ def _rule_applies(rule: NotificationRule, trigger: Trigger) -> bool:
     ):
         return False
     if rule.event_kind == EventKind.ETA_SLIPPED:
-        previous, current = (
-            parse_datetime(trigger.facts.get("previous_eta") or ""),
-            parse_datetime(trigger.facts.get("eta") or ""),
-        )
-        if previous is None or current is None:
+        current = parse_datetime(trigger.facts.get("eta") or "")
+        baseline = _eta_baseline(rule, trigger)
+        if baseline is None or current is None:
             return False
-        return current - previous > (rule.eta_tolerance or timedelta(0))
+        return current - baseline > (rule.eta_tolerance or timedelta(0))
     return True
+
+
+def _eta_baseline(rule: NotificationRule, trigger: Trigger) -> datetime | None:
+    """What a slip is measured against: the ETA this rule last told of for the line, else the
+    line's first known ETA (before its first move), so that a slow creep of small moves counts."""
+    told = (
+        Notification.objects.filter(order=trigger.order, line=trigger.line, rule=rule, kind=EventKind.ETA_SLIPPED)
+        .exclude(event_key=trigger.key)
+        .order_by("-pk")
+        .values_list("facts", flat=True)
+        .first()
+    )
+    if told and told.get("eta"):
+        return parse_datetime(told["eta"])
+    line_id = trigger.line.pk if trigger.line else None
+    moves = OutboxEvent.objects.filter(order=trigger.order, topic=LINE_ETA_CHANGED).order_by("pk")
+    first = next((event for event in moves.only("payload") if event.payload.get("line_id") == line_id), None)
+    return parse_datetime((first.payload if first else trigger.facts).get("previous_eta") or "")
 
 
 def _plans(trigger: Trigger, rules: list[NotificationRule], recipients: list[Recipient]) -> list[Plan]:
