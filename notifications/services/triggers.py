@@ -390,9 +390,13 @@ def _create_one(
         except IntegrityError:
             if Notification.objects.filter(event_key=row.event_key, address=row.address, channel=row.channel).exists():
                 return None
-            waiting = Notification.objects.filter(
-                throttle_key=row.throttle_key, status=NotificationStatus.PENDING
-            ).first()
+            # Locked while this one folds into it: a worker claiming it meanwhile waits (or skips
+            # it), so it renders with this event, never without it.
+            waiting = (
+                Notification.objects.select_for_update()
+                .filter(throttle_key=row.throttle_key, status=NotificationStatus.PENDING)
+                .first()
+            )
             if waiting is None:
                 continue  # it was sent meanwhile: this one waits on its own
             row.status, row.folded_into, note = NotificationStatus.FOLDED, waiting, _("folded into a waiting message")

@@ -229,3 +229,28 @@ def test_a_stop_blocks_the_contact_whatever_the_way_their_number_was_written(
     assert twilio.sent() == []
     assert list(BlockedAddress.objects.values_list("address", "reason")) == [("+4915112345678", "opt_out")]
     assert len(mailbox.to(requester.email)) == 1
+
+
+def test_a_callback_replayed_under_another_idempotency_token_is_recorded_once(client, sms_notification):
+    # given a delivered callback, and the same signed request replayed with a made-up token
+    # (the token header is not covered by Twilio's signature)
+    for token in ("token-from-twilio", "made-up-1", "made-up-2"):
+        assert status_callback(client, sms_notification, "delivered", token=token).status_code == 200
+
+    # then the delivery log has it once
+    assert sms_notification.log.filter(status="delivered").exclude(callback_token=None).count() == 1
+
+
+def test_wrong_twilio_credentials_retry_the_sms_and_block_nothing(rules, twilio, contact_for, settings):
+    # given credentials Twilio refuses (401, error 20003)
+    settings.TWILIO_AUTH_TOKEN = "a-rotated-token"
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line)
+
+    # when an A part ships
+    ship(line)
+
+    # then the SMS waits for a retry (someone fixes the credentials); the number is not blamed
+    sms = Notification.objects.get(channel="sms", address=requester.phone)
+    assert (sms.status, sms.error_code) == (NotificationStatus.PENDING, "20003")
+    assert not BlockedAddress.objects.exists()
