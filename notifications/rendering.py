@@ -15,6 +15,7 @@ from notifications.context import language_of
 from notifications.models import MessageTemplate
 from notifications.models.templates import normalise_locale
 from notifications.sms_length import SmsLength, sms_length, sms_shorten
+from notifications.template_safety import MAX_OUTPUT, template_problems
 from notifications.wording import default_wording
 
 MARK = "\x1f"
@@ -111,7 +112,18 @@ def message_render(
     return rendered
 
 
+class TemplateRefused(Exception):
+    pass
+
+
 def _render(engine: Engine, source: str, context: dict, missing: list[str]) -> str:
+    problems = template_problems(engine, source)
+    if problems:
+        raise TemplateRefused(" ".join(problems))
     output = engine.from_string(source).render(Context(context, autoescape=engine.autoescape))
+    if len(output) > MAX_OUTPUT:
+        raise TemplateRefused(
+            translation.gettext("The message is longer than %(count)d characters.") % {"count": MAX_OUTPUT}
+        )
     missing.extend(_MISSING.findall(output))
     return _MISSING.sub("", output)

@@ -256,3 +256,36 @@ def test_the_preview_of_an_order_out_of_scope_is_refused(client, contact_for):
 
     assert "No order with this number in your scope." in page.content.decode()
     assert line.order.number not in page.content.decode().replace(f'value="{line.order.number}"', "")
+
+
+def test_the_admin_refuses_a_template_that_dumps_the_server_state_or_loops_in_loops(client, configurer):
+    client.force_login(configurer)
+    url = reverse("admin:notifications_messagetemplate_add")
+    form = {"event_kind": "status_reached", "channel": "email", "locale": "en", "subject": "Hi", "is_active": "on"}
+
+    debug = client.post(url, {**form, "body_text": "{% debug %}"})
+    loops = client.post(
+        url, {**form, "body_text": "{% for a in order_number %}{% for b in order_number %}x{% endfor %}{% endfor %}"}
+    )
+
+    assert "The {% debug %} tag is not allowed in a message." in debug.content.decode()
+    assert "A {% for %} loop inside another is not allowed in a message." in loops.content.decode()
+    assert not MessageTemplate.objects.exists()
+
+
+def test_a_stored_template_that_would_render_megabytes_is_reported_not_rendered():
+    # given a template stored before the checks (written straight to the database)
+    template = MessageTemplate(
+        event_kind="status_reached",
+        channel="email",
+        locale="en",
+        subject="Hi",
+        body_text="{% for a in x %}{% for b in x %}{% for c in x %}{{ x }}{% endfor %}{% endfor %}{% endfor %}",
+    )
+
+    rendered = message_render(
+        kind="status_reached", channel="email", locale="en", context={"x": "y" * 100}, template=template
+    )
+
+    assert "not allowed" in rendered.error
+    assert rendered.text == ""
