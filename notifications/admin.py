@@ -97,7 +97,11 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
         if not template.pk or template.channel != "sms":
             return "—"
         length = sms_length(gsm_safe(template.body_text))
-        return _("%(units)d characters (%(encoding)s), %(segments)d segment(s) before the variables are filled in") % {
+        return ngettext(
+            "%(units)d characters (%(encoding)s), %(segments)d segment before the variables are filled in",
+            "%(units)d characters (%(encoding)s), %(segments)d segments before the variables are filled in",
+            length.segments,
+        ) % {
             "units": length.units,
             "encoding": length.encoding,
             "segments": length.segments,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from notifications.models import Channel, EventKind, MaintenanceWindow, Notification, NotificationStatus
 from notifications.rendering import Rendered
@@ -186,7 +187,8 @@ def _batch_create(
     Notification.objects.filter(pk__in=[item.pk for item in items]).update(
         status=NotificationStatus.FOLDED, folded_into=batch
     )
-    log_add(batch, NotificationStatus.PENDING, detail=_("%(count)d update(s)") % {"count": len(items)}, at=now)
+    updates = ngettext("%(count)d update", "%(count)d updates", len(items)) % {"count": len(items)}
+    log_add(batch, NotificationStatus.PENDING, detail=updates, at=now)
     for item in items:
         log_add(item, NotificationStatus.FOLDED, detail=_("into #%(id)d") % {"id": batch.pk}, at=now)
     return batch

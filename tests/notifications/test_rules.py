@@ -74,6 +74,7 @@ def test_a_c_part_waits_for_the_digest_hour_and_goes_out_as_one_email(rules, twi
     with freeze_time(datetime(2026, 11, 3, 7, 0, tzinfo=UTC)):
         notifications_sweep()
     [digest] = mailbox.to(requester.email)
+    assert digest["Subject"] == "Your daily update: 1 order line"
     assert "Filter cartridge: Delivered" in text_part(digest)
     assert "Shipped" not in text_part(digest)
 
