@@ -162,8 +162,8 @@ def test_a_critical_sms_keeps_status_eta_and_link_and_shortens_only_the_descript
     from notifications.context import preview_context
 
     # given a shipped A part with an ETA and an ERP description far too long for an SMS
-    settings.PUBLIC_BASE_URL = "https://parts.example.com"
-    description = "Hydraulic valve DN50 for excavator arm, " * 6
+    settings.PUBLIC_BASE_URL = "https://parts.service-network.example.com"
+    description = ("Hydraulic valve DN50 for excavator arm, " * 5).strip()  # the longest a part has
     line = OrderLineFactory(
         part__criticality="A", part__description=description, eta=datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
     )
