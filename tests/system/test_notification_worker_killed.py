@@ -77,5 +77,5 @@ def test_a_send_task_redelivered_after_a_worker_kill_sends_no_second_sms(stack, 
     # and a further redelivery of the task finds nothing to do
     from notifications.tasks import notification_send_task
 
-    assert notification_send_task.apply(args=[notification.pk]).get(timeout=30) == "nothing to do"
+    assert notification_send_task.apply(args=[notification.pk]).result == "nothing to do"
     assert len(twilio.sent()) == 1
