@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         # The benchmark never verifies old runs' chains: a fresh key per run is enough.
         AUDIT_CHAIN_KEY=secrets.token_hex(32),
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        PUBLIC_BASE_URL="http://127.0.0.1:8000",
         SECURE_SSL_REDIRECT="0",
         CONN_MAX_AGE="60",
         DJANGO_SETTINGS_MODULE="config.settings",

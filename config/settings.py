@@ -330,6 +330,8 @@ TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
 # the provider first whether the message already went). Longer than a task may run.
 NOTIFICATIONS_LEASE_SECONDS = env.int("NOTIFICATIONS_LEASE_SECONDS", default=120)
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+# Test messages (and phone verification codes) one person may send from the preview per hour.
+NOTIFICATIONS_TEST_SENDS_PER_HOUR = env.int("NOTIFICATIONS_TEST_SENDS_PER_HOUR", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

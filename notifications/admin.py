@@ -8,7 +8,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Lower, Replace
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,12 +29,20 @@ from notifications.models import (
     NotificationRule,
     RecipientPreference,
 )
+from notifications.phones import E164, phone_normalised
 from notifications.rendering import message_render
-from notifications.services.batches import notification_test_send
-from notifications.sms_length import sms_length
+from notifications.services.test_sends import (
+    TestSendRefused,
+    phone_code_confirm,
+    phone_code_send,
+    test_message_send,
+    test_sends_left,
+    verified_phone_of,
+)
+from notifications.sms_length import gsm_safe, sms_length
 from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
-from orders.models import ContactRole, Criticality, Priority
-from orders.scoping import orders_visible_to, sees_every_order
+from orders.models import ContactRole, Criticality, OrderContact, Priority
+from orders.scoping import orders_visible_to, regions_visible_to, sees_every_order, sites_visible_to
 from orders.status import LineStatus
 
 
@@ -87,8 +96,12 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
     def text_length(self, template: MessageTemplate) -> str:
         if not template.pk or template.channel != "sms":
             return "—"
-        length = sms_length(template.body_text)
-        return _("%(units)d characters (%(encoding)s), %(segments)d segment(s) before the variables are filled in") % {
+        length = sms_length(gsm_safe(template.body_text))
+        return ngettext(
+            "%(units)d characters (%(encoding)s), %(segments)d segment before the variables are filled in",
+            "%(units)d characters (%(encoding)s), %(segments)d segments before the variables are filled in",
+            length.segments,
+        ) % {
             "units": length.units,
             "encoding": length.encoding,
             "segments": length.segments,
@@ -135,7 +148,7 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
                 )
                 previews.append({"locale": locale, "rendered": edited, "this_template": locale == template.locale})
         if request.method == "POST" and order is not None and form.is_valid():
-            return self._test_send(request, template, form, order)
+            return self._post(request, template, form, order)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Preview: %(template)s") % {"template": template},
@@ -144,18 +157,32 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
             "order": order,
             "previews": previews,
             "opts": self.model._meta,
+            "verified_phone": verified_phone_of(request.user),
+            "test_sends_left": test_sends_left(request.user),
         }
         return TemplateResponse(request, "notifications/admin/preview.html", context)
 
-    def _test_send(self, request, template: MessageTemplate, form: "PreviewForm", order):
-        address = form.cleaned_data.get("phone") if template.channel == "sms" else request.user.email
-        if not address:
-            field = "phone" if template.channel == "sms" else None
-            form.add_error(
-                field, _("Give a phone number for the test SMS.") if field else _("Your user has no email address.")
-            )
-            messages.error(request, _("The test was not sent."))
-            return redirect(request.get_full_path())
+    def _post(self, request, template: MessageTemplate, form: "PreviewForm", order):
+        action = request.POST.get("action", "test")
+        back = reverse("admin:notifications_messagetemplate_preview", args=[template.pk]) + f"?order={order.number}"
+        try:
+            if action == "send_code":
+                phone = form.cleaned_data.get("phone")
+                if not phone:
+                    raise TestSendRefused(_("Give your phone number (E.164, e.g. +4915112345678)."))
+                phone_code_send(user=request.user, phone=phone)
+                messages.success(request, _("A code was sent to %(phone)s: type it below.") % {"phone": phone})
+            elif action == "verify":
+                preference = phone_code_confirm(user=request.user, code=request.POST.get("code", ""))
+                messages.success(request, _("Your phone %(phone)s is verified.") % {"phone": preference.phone})
+            else:
+                notification = self._test_send(request, template, order)
+                messages.success(request, _("Test sent to %(address)s.") % {"address": notification.address})
+        except TestSendRefused as refusal:
+            messages.error(request, str(refusal))
+        return redirect(back)
+
+    def _test_send(self, request, template: MessageTemplate, order):
         context = preview_context(
             order=order, kind=template.event_kind, channel=template.channel, locale=template.locale
         )
@@ -166,27 +193,15 @@ class MessageTemplateAdmin(SimpleHistoryAdmin):
             context=context,
             template=template,
         )
-        notification_test_send(
-            user=request.user,
-            rendered=rendered,
-            order=order,
-            channel=template.channel,
-            address=address,
-            locale=template.locale,
-        )
-        messages.success(request, _("Test sent to %(address)s.") % {"address": address})
-        return redirect(
-            reverse("admin:notifications_messagetemplate_preview", args=[template.pk]) + f"?order={order.number}"
+        return test_message_send(
+            user=request.user, rendered=rendered, order=order, channel=template.channel, locale=template.locale
         )
 
 
 class PreviewForm(forms.Form):
     order = forms.CharField(label=_("order number"), required=False)
-    phone = forms.RegexField(
-        label=_("your phone (for a test SMS)"),
-        regex=r"^\+[1-9]\d{7,14}$",
-        required=False,
-        help_text=_("E.164, e.g. +4915112345678"),
+    phone = forms.CharField(
+        label=_("your phone (for a test SMS)"), required=False, help_text=_("E.164, e.g. +4915112345678")
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -203,6 +218,12 @@ class PreviewForm(forms.Form):
             raise forms.ValidationError(_("No order with this number in your scope."))
         return number
 
+    def clean_phone(self):
+        phone = phone_normalised(self.cleaned_data["phone"])
+        if phone and not E164.match(phone):
+            raise forms.ValidationError(_("Give the number with its country code, e.g. +4915112345678."))
+        return phone
+
     def chosen_order(self):
         return self.found_order or _latest_order(self.user)
 
@@ -211,8 +232,33 @@ def _latest_order(user):
     return orders_visible_to(user).filter(lines__isnull=False).order_by("-created_at").distinct().first()
 
 
+class MaintenanceWindowForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["name", "source_system", "region", "site", "starts_at", "ends_at", "lets_critical_through"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        if not sees_every_order(self.user) and not cleaned.get("region") and not cleaned.get("site"):
+            raise forms.ValidationError(
+                _(
+                    "Choose a region or a site of your scope: only people who work on every region may hold "
+                    "the messages of all regions."
+                )
+            )
+        return cleaned
+
+
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(SimpleHistoryAdmin):
+class MaintenanceWindowAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Scheduled by the people of the regions and sites it holds; a window without region and
+    site holds everything, so only people whose scope is everything see and schedule those."""
+
+    form = MaintenanceWindowForm
     list_display = (
         "name",
         "starts_at",
@@ -228,21 +274,158 @@ class MaintenanceWindowAdmin(SimpleHistoryAdmin):
     readonly_fields = ("summary_sent_at",)
     autocomplete_fields = ("site",)
 
+    def scope_queryset(self, request, queryset):
+        if sees_every_order(request.user):
+            return queryset
+        return queryset.filter(
+            Q(region__in=regions_visible_to(request.user)) | Q(site__in=sites_visible_to(request.user))
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class ScopedForm(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, user=request.user, **inner)
+
+        return ScopedForm
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = regions_visible_to(request.user)
+        elif db_field.name == "site":
+            kwargs["queryset"] = sites_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _contacts_in_scope(user):
+    return OrderContact.objects.filter(order__in=orders_visible_to(user))
+
+
+def _phones_in_scope(user):
+    """The phone numbers of the contacts on the person's orders, without separators (a subquery)."""
+    phone = F("phone")
+    for separator in (" ", "-", "(", ")", ".", "/"):
+        phone = Replace(phone, Value(separator), Value(""))
+    return _contacts_in_scope(user).exclude(phone="").annotate(plain=phone).values("plain")
+
+
+class RecipientPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = RecipientPreference
+        fields = [
+            "user",
+            "email",
+            "phone",
+            "sms_enabled",
+            "email_enabled",
+            "quiet_start",
+            "quiet_end",
+            "time_zone",
+            "digest_hour",
+        ]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        if sees_every_order(self.user):
+            return cleaned
+        person, email, phone = cleaned.get("user"), cleaned.get("email") or "", cleaned.get("phone") or ""
+        if person == self.user:
+            return cleaned
+        contacts = _contacts_in_scope(self.user)
+        known = (
+            (person is not None and contacts.filter(user=person).exists())
+            or (email and contacts.filter(email__iexact=email).exists())
+            or (phone and _phones_in_scope(self.user).filter(plain=phone_normalised(phone)).exists())
+        )
+        if not known:
+            raise forms.ValidationError(_("No contact of an order in your scope has this user, email or phone."))
+        return cleaned
+
 
 @admin.register(RecipientPreference)
-class RecipientPreferenceAdmin(SimpleHistoryAdmin):
+class RecipientPreferenceAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """A person's preferences, seen by the people whose orders name them (and by the person)."""
+
+    form = RecipientPreferenceForm
     list_display = ("__str__", "sms_enabled", "email_enabled", "quiet_start", "quiet_end", "time_zone", "digest_hour")
     search_fields = ("email", "phone", "user__username")
     raw_id_fields = ("user",)
+    readonly_fields = ("phone_verified_at",)
+
+    def scope_queryset(self, request, queryset):
+        user = request.user
+        if sees_every_order(user):
+            return queryset
+        contacts = _contacts_in_scope(user)
+        emails = contacts.exclude(email="").annotate(lowered=Lower("email")).values("lowered")
+        return queryset.filter(
+            Q(user=user)
+            | Q(user__in=contacts.exclude(user=None).values("user"))
+            | Q(email__in=emails)
+            | Q(phone__in=_phones_in_scope(user))
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class ScopedForm(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, user=request.user, **inner)
+
+        return ScopedForm
+
+    def save_model(self, request, obj, form, change):
+        if "phone" in form.changed_data:
+            obj.phone_verified_at = None  # a new number is verified again, by its owner
+        super().save_model(request, obj, form, change)
+
+
+class BlockedAddressForm(forms.ModelForm):
+    class Meta:
+        model = BlockedAddress
+        fields = ["channel", "address", "reason", "detail", "blocked_at"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_address(self):
+        address = phone_normalised(self.cleaned_data["address"])
+        in_scope = _phones_in_scope(self.user).filter(plain=address).exists()
+        if not sees_every_order(self.user) and not in_scope:
+            raise forms.ValidationError(_("No contact of an order in your scope has this number."))
+        return address
 
 
 @admin.register(BlockedAddress)
-class BlockedAddressAdmin(SimpleHistoryAdmin):
+class BlockedAddressAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    """Numbers not to be used, seen and cleared by the people whose orders' contacts have them."""
+
+    form = BlockedAddressForm
     list_display = ("address", "reason", "detail", "blocked_at", "cleared_at", "cleared_by")
     list_filter = ("reason", ("cleared_at", admin.EmptyFieldListFilter))
     search_fields = ("address",)
     readonly_fields = ("cleared_at", "cleared_by")
     actions = ["clear"]
+
+    def scope_queryset(self, request, queryset):
+        if sees_every_order(request.user):
+            return queryset
+        return queryset.filter(address__in=_phones_in_scope(request.user))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class ScopedForm(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, user=request.user, **inner)
+
+        return ScopedForm
 
     @admin.action(description=_("Clear: the number may be used again"), permissions=["change"])
     def clear(self, request, queryset):
@@ -259,7 +442,10 @@ class BlockedAddressAdmin(SimpleHistoryAdmin):
 def _notifications_in_scope(user, queryset):
     if sees_every_order(user):
         return queryset
-    return queryset.filter(Q(order__in=orders_visible_to(user)) | Q(order__isnull=True, created_by=user))
+    visible = orders_visible_to(user)
+    # A digest or catch-up summary names no order: it is seen by the people of the orders it carried.
+    carried = Exists(Notification.objects.filter(folded_into=OuterRef("pk"), order__in=visible))
+    return queryset.filter(Q(order__in=visible) | carried | Q(order__isnull=True, created_by=user))
 
 
 class DeliveryLogInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import handlers
+        from notifications import checks, handlers  # noqa: F401  (checks registers itself)
 
         handlers.register()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import ngettext
 
 from notifications.links import links_for_one_message, links_previewed, status_link_url
 from notifications.models import EventKind, Notification
@@ -50,6 +51,9 @@ def _context(notification: Notification, folded: list[OrderLine] | None) -> dict
         ]
         context["items"] = items
         context["items_count"] = len(items)
+        context["items_count_text"] = ngettext("%(count)d order line", "%(count)d order lines", len(items)) % {
+            "count": len(items)
+        }
         separator = "; " if notification.channel == "sms" else "\n"
         context["items_text"] = separator.join(
             item_line(item, with_link=notification.channel != "sms") for item in items

@@ -6,7 +6,8 @@ client talks to it over HTTP exactly as to api.twilio.com (see notifications.cha
 What it does as Twilio does: Basic auth with the account SID and auth token; message create
 (201, status "queued", Twilio's error JSON and codes for a bad or unreachable number: 21211
 invalid, 21614 not a mobile, 21610 replied STOP; the magic test numbers +15005550001 and
-+15005550009 too), fetch and list (To, From, DateSent> filters); status callbacks signed with
++15005550009 too), fetch and list (To, From, DateSent> filters; DateSent is the moment a message left for the
+carrier, empty while it is queued); status callbacks signed with
 X-Twilio-Signature and carrying I-Twilio-Idempotency-Token (queued, sent, delivered, or the
 outcome configured for a number). It has no Django in it.
 
@@ -128,6 +129,7 @@ class FakeTwilio:
             # Not Twilio's: when the request arrived (epoch seconds), for benchmarks.
             "_received_at": time.time(),
             "_created": now,
+            "_sent": None,
             "_status_callback": form.get("StatusCallback", ""),
         }
         message["uri"] = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message['sid']}.json"
@@ -148,15 +150,17 @@ class FakeTwilio:
         return 200, _public(found)
 
     def list_messages(self, query: dict[str, str]) -> tuple[int, dict]:
+        # As Twilio: DateSent filters on the moment a message left for the carrier, which a
+        # message still queued does not have (it is never in a DateSent-filtered list).
         after = query.get("DateSent>") or query.get("DateSent>=") or ""
-        since = datetime.fromisoformat(after[:10]).replace(tzinfo=UTC) if after else None
+        since = _moment(after) if after else None
         with self.lock:
             found = [
                 m
                 for m in reversed(self.messages)
                 if (not query.get("To") or m["to"] == query["To"])
                 and (not query.get("From") or m["from"] == query["From"])
-                and (since is None or m["_created"] >= since)
+                and (since is None or (m["_sent"] is not None and m["_sent"] >= since))
             ]
         size = int(query.get("PageSize") or 50)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
@@ -212,6 +216,9 @@ class FakeTwilio:
                 params["ErrorCode"] = str(code)
             with self.lock:
                 message["status"] = status
+                if status == "sent":
+                    message["_sent"] = datetime.now(UTC)
+                    message["date_sent"] = format_datetime(message["_sent"])
             answer = self.signed_post(message["_status_callback"], params)
             with self.lock:
                 self.callbacks_sent.append({"sid": message["sid"], "status": status, "answer": answer})
@@ -313,6 +320,12 @@ def _error(status: int, code: int, message: str) -> tuple[int, dict]:
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+def _moment(value: str) -> datetime:
+    """A DateSent filter value: a day (2026-11-02) or a moment (2026-11-02T09:00:00Z)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _public(message: dict) -> dict:

@@ -9,11 +9,13 @@ from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 
 from notifications.context import language_of
 from notifications.models import MessageTemplate
 from notifications.models.templates import normalise_locale
-from notifications.sms_length import SmsLength, sms_fit, sms_length
+from notifications.sms_length import SmsLength, sms_length, sms_shorten
+from notifications.template_safety import MAX_OUTPUT, template_problems
 from notifications.wording import default_wording
 
 MARK = "\x1f"
@@ -37,6 +39,7 @@ class Rendered:
     version: str  # "default" (the shipped wording, in which language) or "#id v3 (fr-ca)"
     missing: list[str] = field(default_factory=list)
     sms: SmsLength | None = None
+    cut: bool = False  # an SMS shortened to fit its segments
     error: str = ""
 
 
@@ -80,7 +83,8 @@ def message_render(
             version = f"default ({language})"
         missing: list[str] = []
         try:
-            subject = _render(TEXT_ENGINE, subject_source, context, missing).replace("\n", " ").strip()
+            # One line: a line break in a subject (an ERP text with CR) is a header injection.
+            subject = " ".join(_render(TEXT_ENGINE, subject_source, context, missing).split())
             text = _render(TEXT_ENGINE, text_source, context, missing).strip()
             html = ""
             if template_channel == "email":
@@ -88,7 +92,9 @@ def message_render(
                     html = _render(HTML_ENGINE, html_source, context, missing)
                 else:
                     html = render_to_string(
-                        "notifications/email.html", {**context, "body_html": linebreaks(text), "subject": subject}
+                        "notifications/email.html",
+                        # The text escaped (an ERP's "<b>" stays text), its paragraphs marked up.
+                        {**context, "body_html": mark_safe(linebreaks(text, autoescape=True)), "subject": subject},
                     )
                 if context.get("items") and context["items_text"] not in text:
                     text += "\n\n" + context["items_text"]
@@ -99,19 +105,25 @@ def message_render(
             return Rendered("", "", "", template, version, missing, error=f"{type(error).__name__}: {error}")
     rendered = Rendered(subject, text, html, template, version, sorted(set(missing)))
     if template_channel == "sms":
-        rendered.text = _sms_fit(text, context.get("status_link", ""))
+        rendered.text, rendered.cut = sms_shorten(
+            text, link=context.get("status_link", ""), shrinkable=str(context.get("part_description") or "")
+        )
         rendered.sms = sms_length(rendered.text)
     return rendered
 
 
+class TemplateRefused(Exception):
+    pass
+
+
 def _render(engine: Engine, source: str, context: dict, missing: list[str]) -> str:
+    problems = template_problems(engine, source)
+    if problems:
+        raise TemplateRefused(" ".join(problems))
     output = engine.from_string(source).render(Context(context, autoescape=engine.autoescape))
+    if len(output) > MAX_OUTPUT:
+        raise TemplateRefused(
+            translation.gettext("The message is longer than %(count)d characters.") % {"count": MAX_OUTPUT}
+        )
     missing.extend(_MISSING.findall(output))
     return _MISSING.sub("", output)
-
-
-def _sms_fit(text: str, link: str) -> str:
-    """At most two segments; a link at the end survives the cut."""
-    if link and text.endswith(link):
-        return sms_fit(text[: -len(link)], keep_end=link)
-    return sms_fit(text)

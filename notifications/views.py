@@ -4,7 +4,7 @@ order."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -76,8 +76,10 @@ def twilio_inbound(request):
 def order_notifications(request, pk: int):
     """Every message about one order (in the person's scope, else 404) with its delivery log."""
     order = get_object_or_404(orders_visible_to(request.user).select_related("account"), pk=pk)
+    # Its own messages, and the digests and catch-up summaries that carried one of its lines.
+    folded_here = Exists(Notification.objects.filter(folded_into=OuterRef("pk"), order=order))
     notifications = (
-        Notification.objects.filter(order=order)
+        Notification.objects.filter(Q(order=order) | folded_here)
         .select_related("template", "line")
         .prefetch_related(Prefetch("log", queryset=DeliveryLogEntry.objects.order_by("at", "pk")))
         .order_by("-created_at", "-pk")

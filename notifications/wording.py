@@ -27,6 +27,7 @@ VARIABLES = (
     "window_name",
     "items_text",
     "items_count",
+    "items_count_text",
 )
 
 # kind -> (email subject, email text, SMS text)
@@ -108,7 +109,7 @@ DEFAULTS = {
         _("Your new link to follow order {{ order_number }}: {{ status_link }}"),
     ),
     EventKind.DIGEST: (
-        _("Your daily update: {{ items_count }} order line(s)"),
+        _("Your daily update: {{ items_count_text }}"),
         _("Hello {{ recipient_name }},\n\nwhere your parts stand now:\n\n{{ items_text }}"),
         _("Daily update: {{ items_text }}"),
     ),

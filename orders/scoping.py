@@ -36,6 +36,25 @@ def sees_every_order(user) -> bool:
     return any(user.has_perm(f"orders.{codename}") for codename in ("work_in_region", "work_for_account"))
 
 
+def regions_visible_to(user) -> QuerySet[Region]:
+    """The regions a person works in (every region for a person whose scope is everything)."""
+    if sees_every_order(user):
+        return Region.objects.all()
+    if not user.is_authenticated:
+        return Region.objects.none()
+    return get_objects_for_user(user, "orders.work_in_region", klass=Region)
+
+
+def sites_visible_to(user) -> QuerySet[Site]:
+    """The sites a person works at: granted one by one, or in a region of theirs."""
+    if sees_every_order(user):
+        return Site.objects.all()
+    if not user.is_authenticated:
+        return Site.objects.none()
+    granted = get_objects_for_user(user, "orders.work_at_site", klass=Site)
+    return Site.objects.filter(Q(pk__in=granted.values("pk")) | Q(region__in=regions_visible_to(user)))
+
+
 def lines_visible_to(user, queryset: QuerySet[OrderLine] | None = None) -> QuerySet[OrderLine]:
     queryset = OrderLine.objects.all() if queryset is None else queryset
     return queryset.filter(order__in=orders_visible_to(user))

@@ -1,6 +1,7 @@
 """SMS through the official Twilio client. TWILIO_API_URL points it at another host (the local
 fake in development and tests); the client, its errors and its request signing are Twilio's own."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,10 @@ from twilio.rest import Client
 
 from notifications.channels import DeliveryError
 from notifications.models import BlockReason
+
+logger = logging.getLogger(__name__)
+# Twilio's clock against ours: a message created this much before our hand-off is still ours.
+CLOCK_SKEW = timedelta(seconds=30)
 
 # Twilio error codes after which the number is unusable (and the reason recorded), and other
 # codes that no retry can fix. Everything else (rate limits, 5xx, network) is temporary.
@@ -72,30 +77,43 @@ def sms_send(*, to: str, body: str, status_callback: str) -> Accepted:
     except TwilioRestException as error:
         raise _classified(error) from error
     except (TwilioException, requests.RequestException) as error:
-        raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
+        # The request may have reached Twilio (a read timeout, a connection cut after it left):
+        # the retry looks it up before sending again.
+        raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False, maybe_delivered=True) from error
     return Accepted(provider_id=message.sid, status=message.status)
 
 
-def sms_find(*, to: str, body: str, since: datetime) -> Accepted | None:
+def sms_find(*, to: str, body: str, since: datetime, exclude: frozenset[str] = frozenset()) -> Accepted | None:
     """The message with this text Twilio took for `to` since `since`, if any: asked before
-    sending again after a worker died, so that a message the provider has is not sent twice."""
+    sending again after a worker died, so that a message the provider has is not sent twice.
+
+    Listed without a DateSent filter: Twilio filters that on the date a message left for the
+    carrier, which is empty while it is still queued (the case of a worker killed while waiting
+    for the answer). Creation dates are filtered here instead; `exclude` names earlier attempts
+    the carrier refused, which must not be taken for this one."""
+    floor = since.replace(microsecond=0) - CLOCK_SKEW
     try:
-        # Twilio filters by day: the day before covers a lease that crossed midnight.
-        found = twilio_client().messages.list(
-            to=to, from_=settings.TWILIO_FROM_NUMBER, date_sent_after=since - timedelta(days=1), limit=200
-        )
+        found = twilio_client().messages.list(to=to, from_=settings.TWILIO_FROM_NUMBER, limit=200, page_size=200)
     except TwilioRestException as error:
         raise _classified(error) from error
     except (TwilioException, requests.RequestException) as error:
         raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
     for message in found:
-        if message.body == body:
-            return Accepted(provider_id=message.sid, status=message.status)
+        created = message.date_created
+        if message.sid in exclude or message.body != body or created is None or created < floor:
+            continue
+        return Accepted(provider_id=message.sid, status=message.status)
     return None
 
 
 def _classified(error: TwilioRestException) -> DeliveryError:
     code = str(error.code or "")
+    if error.status == 401 or code == "20003":
+        # Our credentials, not the message: nothing to block, and worth an alert.
+        logger.error(
+            "Twilio refused the credentials (%s %s): check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", error.status, code
+        )
+        return DeliveryError(f"Twilio {error.status} {code}: {error.msg}", permanent=False, code=code)
     temporary = error.status in (429, 408) or error.status >= 500 or code == "20429"
     return DeliveryError(
         f"Twilio {error.status} {code}: {error.msg}",

@@ -15,6 +15,9 @@ class NotificationStatus(models.TextChoices):
     QUEUED = "queued", _("Accepted by the provider")  # Twilio queued it
     SENDING = "sending", _("Sending")  # the provider is handing it to the carrier
     SENT = "sent", _("Sent")  # to the carrier (SMS), or accepted by the mail server (email: the end)
+    # Email only: a worker died after handing it to the mail server, before recording the answer.
+    # Never sent again (at most once); the log says so.
+    UNCONFIRMED = "unconfirmed", _("Sent, unconfirmed")
     DELIVERED = "delivered", _("Delivered")  # the handset has it
     UNDELIVERED = "undelivered", _("Undelivered")  # the carrier could not deliver it
     FAILED = "failed", _("Failed")  # never left, or gave up after retries
@@ -30,6 +33,7 @@ RANK = {
     NotificationStatus.QUEUED: 2,
     NotificationStatus.SENDING: 3,
     NotificationStatus.SENT: 4,
+    NotificationStatus.UNCONFIRMED: 4,
     NotificationStatus.DELIVERED: 5,
     NotificationStatus.UNDELIVERED: 5,
     NotificationStatus.FAILED: 5,
@@ -41,6 +45,7 @@ FINAL = frozenset(
         NotificationStatus.FAILED,
         NotificationStatus.FOLDED,
         NotificationStatus.SKIPPED,
+        NotificationStatus.UNCONFIRMED,
     }
 )
 

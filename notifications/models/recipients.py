@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from notifications.phones import phone_normalised
 from orders.models.people import validate_time_zone
 
 
@@ -33,6 +34,9 @@ class RecipientPreference(models.Model):
     digest_hour = models.PositiveSmallIntegerField(
         _("digest hour"), default=8, help_text=_("Local hour (0-23) the daily digest goes out.")
     )
+    # Set when the person proved the phone is theirs with a code (their own preference only):
+    # test messages go only to a verified number.
+    phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -47,6 +51,11 @@ class RecipientPreference(models.Model):
 
     def __str__(self) -> str:
         return str(self.user or self.email or self.phone)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = self.email.strip().lower()
+        self.phone = phone_normalised(self.phone)
+        super().save(*args, **kwargs)
 
 
 class BlockReason(models.TextChoices):
@@ -88,3 +97,8 @@ class BlockedAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+    def save(self, *args, **kwargs) -> None:
+        if self.channel == "sms":
+            self.address = phone_normalised(self.address)
+        super().save(*args, **kwargs)

@@ -48,6 +48,20 @@ class MessageTemplate(models.Model):
         self.version += 1
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from notifications.rendering import HTML_ENGINE, TEXT_ENGINE
+        from notifications.template_safety import template_problems
+
+        errors = {}
+        for name, engine in (("subject", TEXT_ENGINE), ("body_text", TEXT_ENGINE), ("body_html", HTML_ENGINE)):
+            problems = template_problems(engine, getattr(self, name))
+            if problems:
+                errors[name] = problems
+        if errors:
+            raise ValidationError(errors)
+
 
 def normalise_locale(value: str) -> str:
     """fr_CA, fr-ca and FR-CA are all fr-ca."""

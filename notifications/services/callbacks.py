@@ -1,6 +1,7 @@
 """What Twilio tells us afterwards: status callbacks (each recorded once, statuses only move
 forward, a final one never changes) and inbound SMS (STOP blocks the number)."""
 
+import unicodedata
 from datetime import datetime
 
 from django.conf import settings
@@ -13,8 +14,9 @@ from notifications.models import BlockReason, DeliveryLogEntry, Notification, No
 from notifications.models.deliveries import RANK
 from notifications.services.sending import TWILIO_STATUSES, address_block, permanent_failure_follow_up, retry_delay
 
-# Twilio's opt-out keywords (the carrier-level STOP handling replies to these too).
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+# Twilio's opt-out keywords (its carrier-level STOP handling replies to these too), and the
+# French one Canadian carriers require.
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "ARRET"})
 FAILED = (NotificationStatus.UNDELIVERED, NotificationStatus.FAILED)
 
 
@@ -36,8 +38,10 @@ def twilio_status_record(
                     status=status,
                     provider_id=sid,
                     error_code=error_code,
-                    detail=_("status callback"),
-                    callback_token=token or f"{sid}:{status}:{error_code}",
+                    detail=_("status callback") + (f" ({token[:60]})" if token else ""),
+                    # One row per (message, status): the same callback retried (same token) and
+                    # a replay under a made-up token (the header is not signed) are both one.
+                    callback_token=f"{sid}:{status}:{error_code}"[:200],
                 )
         except IntegrityError:
             return "duplicate"
@@ -85,10 +89,18 @@ def twilio_status_record(
         return "failed"
 
 
+def stop_word(body: str) -> str:
+    """The reply as one keyword, the way Twilio matches them: the whole message, in any case,
+    width or accent ("ＳＴＯＰ", "Arrêt"), without spaces, invisible characters and end punctuation."""
+    text = unicodedata.normalize("NFKD", body)
+    text = "".join(char for char in text if not unicodedata.combining(char) and unicodedata.category(char) != "Cf")
+    return text.strip().strip(".!").strip().upper()
+
+
 def twilio_inbound_record(*, from_number: str, body: str, now: datetime | None = None) -> bool:
     """An SMS a recipient sent us. STOP (and Twilio's other opt-out words) blocks the number
     until a person clears it; returns whether it was an opt-out."""
-    if body.strip().upper() not in STOP_WORDS:
+    if stop_word(body) not in STOP_WORDS:
         return False
     address_block(
         address=from_number,

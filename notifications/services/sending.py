@@ -1,12 +1,14 @@
 """Sending one notification: claim it with a lease, render it once, hand it to the provider,
 record the answer.
 
-Never a second SMS: the claim marks the moment the message may reach the provider
-(`send_started_at`). A worker that takes over a notification whose earlier attempt may have
-reached the provider (the worker died, the answer timed out) first asks Twilio for a message with
-the same text to the same number since then, and adopts it instead of sending again.
+Never a second message: the claim marks the moment the message may reach the provider
+(`send_started_at`). A worker that takes over an SMS whose earlier attempt may have reached the
+provider (the worker died, the answer timed out) first asks Twilio for a message with the same
+text to the same number since then, and adopts it instead of sending again. An email in that
+case is not sent again: SMTP cannot be asked, so it is marked "sent, unconfirmed" (at most once).
 """
 
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -23,8 +25,12 @@ from notifications.channels.sms import Accepted, sms_find, sms_send
 from notifications.context import message_context
 from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
+from notifications.phones import phone_normalised
 from notifications.rendering import message_render
 from notifications.services.log import log_add, send_after_commit
+from notifications.services.windows import window_holding
+
+logger = logging.getLogger(__name__)
 
 TWILIO_STATUSES = {
     "accepted": NotificationStatus.QUEUED,
@@ -68,6 +74,14 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
             accepted = Accepted(provider_id="", status="sent")
     except DeliveryError as error:
         return _failed(claim, error)
+    except Exception as error:  # noqa: BLE001  (a bug or a library's surprise: counted, retried, never a loop)
+        logger.exception("notification %s: sending failed", notification.pk)
+        return _failed(
+            claim,
+            DeliveryError(
+                f"{type(error).__name__}: {error}", permanent=False, maybe_delivered=notification.channel == Channel.SMS
+            ),
+        )
     return _sent(claim, accepted)
 
 
@@ -88,6 +102,44 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
             and notification.lease_expires_at <= now
         )
         if not (pending or lease_over):
+            return None
+        window = window_holding(notification, now=now) if pending else None
+        if window is not None:
+            # It waited (quiet hours, a throttle) while a window started: the window holds it.
+            notification.status, notification.held_by, notification.due_at = (
+                NotificationStatus.HELD,
+                window,
+                window.ends_at,
+            )
+            notification.save(update_fields=["status", "held_by", "due_at"])
+            log_add(
+                notification,
+                NotificationStatus.HELD,
+                detail=_("held by the maintenance window “%(window)s”") % {"window": window.name},
+                at=now,
+            )
+            return None
+        if notification.send_started_at is not None and notification.channel != Channel.SMS:
+            # The worker died after handing the email to the mail server, or just before: never
+            # sent twice (at most once for email), and the log says it is unconfirmed.
+            _give_up(
+                notification,
+                now=now,
+                status=NotificationStatus.UNCONFIRMED,
+                reason=_(
+                    "a worker stopped while handing the message to the mail server: it is not sent again, "
+                    "and may not have arrived"
+                ),
+            )
+            return None
+        if lease_over and notification.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            _give_up(
+                notification,
+                now=now,
+                status=NotificationStatus.FAILED,
+                reason=_("gave up after %(count)d attempts: each worker stopped before it ended")
+                % {"count": notification.attempts},
+            )
             return None
         if notification.channel == Channel.SMS and _blocked(notification.address):
             _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))
@@ -133,7 +185,10 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
 def _sms(claim: Claim) -> Accepted:
     notification = claim.notification
     if claim.recovering:
-        found = sms_find(to=notification.address, body=notification.body, since=notification.send_started_at)
+        refused = frozenset(notification.log.filter(status="superseded").values_list("provider_id", flat=True))
+        found = sms_find(
+            to=notification.address, body=notification.body, since=notification.send_started_at, exclude=refused
+        )
         if found is not None:
             log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
             return found
@@ -152,7 +207,9 @@ def _sent(claim: Claim, accepted: Accepted) -> str:
     now = timezone.now()
     with transaction.atomic():
         notification = Notification.objects.select_for_update().get(pk=claim.notification.pk)
-        if notification.claim_token != claim.token and notification.provider_id:
+        if notification.claim_token != claim.token:
+            # The lease ran out and another attempt took over, or a callback sent it back to
+            # retry: the row is no longer this worker's to write.
             log_add(
                 notification, "late answer", provider_id=accepted.provider_id, detail=_("another attempt took over")
             )
@@ -183,6 +240,8 @@ def _failed(claim: Claim, error: DeliveryError) -> str:
         notification.lease_expires_at = None
         notification.error_code = error.code
         notification.last_error = str(error)[:500]
+        if not error.maybe_delivered:
+            notification.send_started_at = None  # the provider said no: the next attempt sends
         if not error.permanent and notification.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
             notification.status = NotificationStatus.PENDING
             notification.due_at = now + retry_delay(notification.attempts)
@@ -213,6 +272,7 @@ def permanent_failure_follow_up(notification: Notification, *, block: str, detai
 
 def address_block(*, address: str, reason: str, detail: str, now: datetime) -> bool:
     """Mark the number unusable until a person clears it (once: an active block stays as it is)."""
+    address = phone_normalised(address)
     if BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists():
         return False
     try:
@@ -269,7 +329,9 @@ def _give_up(notification: Notification, *, now: datetime, status: str, reason: 
 
 
 def _blocked(address: str) -> bool:
-    return BlockedAddress.objects.filter(channel=Channel.SMS, address=address, cleared_at__isnull=True).exists()
+    return BlockedAddress.objects.filter(
+        channel=Channel.SMS, address=phone_normalised(address), cleared_at__isnull=True
+    ).exists()
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -1,7 +1,7 @@
 """When a message may go: quiet hours and digest hours in the recipient's time zone. Pure."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def quiet_until(*, moment: datetime, zone: ZoneInfo, start: time | None, end: time | None) -> datetime | None:
@@ -25,3 +25,11 @@ def next_digest_at(*, moment: datetime, zone: ZoneInfo, hour: int) -> datetime:
     if candidate <= local:
         candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), tzinfo=zone)
     return candidate
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The zone of that name; UTC for a blank or unknown one."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -28,8 +29,10 @@ from notifications.models import (
     RecipientPreference,
     RuleChannel,
 )
+from notifications.phones import phone_normalised
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.timing import next_digest_at, quiet_until
+from notifications.services.windows import windows_covering
 from orders.models import EventKind as StatusEventKind
 from orders.models import Order, OrderContact, OrderLine, OutboxEvent, StatusEvent
 from orders.publication import Topic
@@ -81,7 +84,7 @@ def trigger_from_outbox(event: OutboxEvent) -> Trigger | None:
     if event.topic in (Topic.ALERT_OPENED, Topic.ALERT_ESCALATED):
         kind = EventKind.ALERT_OPENED if event.topic == Topic.ALERT_OPENED else EventKind.ALERT_ESCALATED
         facts = {"status": payload.get("status"), "level": payload.get("level"), "alert_id": payload.get("alert_id")}
-        return Trigger(key, (kind,), line.order, line, "", facts)
+        return Trigger(key, (kind,), line.order, line, last_source_of(line), facts)
     if event.topic == DISCREPANCY_OPENED:
         facts = {
             "summary": payload.get("summary", ""),
@@ -89,11 +92,24 @@ def trigger_from_outbox(event: OutboxEvent) -> Trigger | None:
             "summary_params": payload.get("summary_params") or {},
             "discrepancy_id": payload.get("discrepancy_id"),
         }
-        return Trigger(key, (EventKind.DISCREPANCY_OPENED,), line.order, line, "", facts)
+        return Trigger(key, (EventKind.DISCREPANCY_OPENED,), line.order, line, last_source_of(line), facts)
     if event.topic == LINE_ETA_CHANGED:
         facts = {"previous_eta": payload.get("previous_eta"), "eta": payload.get("eta")}
         return Trigger(key, (EventKind.ETA_SLIPPED,), line.order, line, payload.get("source_system", ""), facts)
     return None
+
+
+def last_source_of(line: OrderLine) -> str:
+    """The source system that last reported the line: a stale alert or a discrepancy is about
+    what it said, so that source's maintenance window covers them."""
+    return (
+        StatusEvent.objects.filter(line=line)
+        .exclude(source_system="")
+        .order_by("-sequence")
+        .values_list("source_system", flat=True)
+        .first()
+        or ""
+    )
 
 
 @dataclass
@@ -117,20 +133,24 @@ def recipients_of(order: Order) -> list[Recipient]:
     if not contacts:
         return []
     users = {c.user_id for c in contacts if c.user_id}
-    emails = {c.email.lower() for c in contacts if c.email}
-    phones = {c.phone for c in contacts if c.phone}
+    emails = {c.email.strip().lower() for c in contacts if c.email}
+    phones = {phone_normalised(c.phone) for c in contacts if c.phone}
+    # Compared in one form: "Anna@Customer.de" and "+49 151 ..." find what was saved otherwise.
     preferences = list(
-        RecipientPreference.objects.filter(Q(user_id__in=users) | Q(email__in=emails) | Q(phone__in=phones))
+        RecipientPreference.objects.annotate(email_lowered=Lower("email")).filter(
+            Q(user_id__in=users) | Q(email_lowered__in=emails) | Q(phone__in=phones)
+        )
     )
     recipients = []
     for contact in contacts:
+        email, phone = contact.email.strip().lower(), phone_normalised(contact.phone)
         preference = next(
             (
                 p
                 for p in preferences
                 if (contact.user_id and p.user_id == contact.user_id)
-                or (contact.email and p.email.lower() == contact.email.lower())
-                or (contact.phone and p.phone == contact.phone)
+                or (email and p.email.lower() == email)
+                or (phone and phone_normalised(p.phone) == phone)
             ),
             None,
         )
@@ -143,6 +163,20 @@ def recipients_of(order: Order) -> list[Recipient]:
             )
         )
     return recipients
+
+
+def preference_for(contact: OrderContact) -> RecipientPreference | None:
+    """The preference of one contact: by their user, else their email, else their phone."""
+    for lookup in (
+        {"user_id": contact.user_id} if contact.user_id else None,
+        {"email__iexact": contact.email.strip()} if contact.email else None,
+        {"phone": phone_normalised(contact.phone)} if contact.phone else None,
+    ):
+        if lookup:
+            found = RecipientPreference.objects.filter(**lookup).first()
+            if found is not None:
+                return found
+    return None
 
 
 @dataclass
@@ -195,7 +229,9 @@ def notification_for_link_renewal(event: OutboxEvent, *, now: datetime | None = 
         if contact.email:
             plans.append(Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.EMAIL, contact.email.lower(), True))
         elif contact.phone:
-            plans.append(Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.SMS, contact.phone, True))
+            plans.append(
+                Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.SMS, phone_normalised(contact.phone), True)
+            )
     return _create(trigger, plans, now=now, bypass_windows=True)
 
 
@@ -207,14 +243,30 @@ def _rule_applies(rule: NotificationRule, trigger: Trigger) -> bool:
     ):
         return False
     if rule.event_kind == EventKind.ETA_SLIPPED:
-        previous, current = (
-            parse_datetime(trigger.facts.get("previous_eta") or ""),
-            parse_datetime(trigger.facts.get("eta") or ""),
-        )
-        if previous is None or current is None:
+        current = parse_datetime(trigger.facts.get("eta") or "")
+        baseline = _eta_baseline(rule, trigger)
+        if baseline is None or current is None:
             return False
-        return current - previous > (rule.eta_tolerance or timedelta(0))
+        return current - baseline > (rule.eta_tolerance or timedelta(0))
     return True
+
+
+def _eta_baseline(rule: NotificationRule, trigger: Trigger) -> datetime | None:
+    """What a slip is measured against: the ETA this rule last told of for the line, else the
+    line's first known ETA (before its first move), so that a slow creep of small moves counts."""
+    told = (
+        Notification.objects.filter(order=trigger.order, line=trigger.line, rule=rule, kind=EventKind.ETA_SLIPPED)
+        .exclude(event_key=trigger.key)
+        .order_by("-pk")
+        .values_list("facts", flat=True)
+        .first()
+    )
+    if told and told.get("eta"):
+        return parse_datetime(told["eta"])
+    line_id = trigger.line.pk if trigger.line else None
+    moves = OutboxEvent.objects.filter(order=trigger.order, topic=LINE_ETA_CHANGED).order_by("pk")
+    first = next((event for event in moves.only("payload") if event.payload.get("line_id") == line_id), None)
+    return parse_datetime((first.payload if first else trigger.facts).get("previous_eta") or "")
 
 
 def _plans(trigger: Trigger, rules: list[NotificationRule], recipients: list[Recipient]) -> list[Plan]:
@@ -223,7 +275,7 @@ def _plans(trigger: Trigger, rules: list[NotificationRule], recipients: list[Rec
         BlockedAddress.objects.filter(
             cleared_at__isnull=True,
             channel=Channel.SMS,
-            address__in=[r.contact.phone for r in recipients if r.contact.phone],
+            address__in=[phone_normalised(r.contact.phone) for r in recipients if r.contact.phone],
         ).values_list("address", flat=True)
     )
     chosen: dict[tuple[str, str], Plan] = {}
@@ -246,6 +298,7 @@ def _precedence(plan: Plan, trigger: Trigger) -> tuple:
 def _route(rule: NotificationRule, recipient: Recipient, blocked: set[str]) -> Plan:
     """The channel and address a rule reaches a recipient by, after their preferences."""
     contact, preference = recipient.contact, recipient.preference
+    phone = phone_normalised(contact.phone)
     sms_ok = preference is None or preference.sms_enabled
     email_ok = preference is None or preference.email_enabled
     email = contact.email.lower() if contact.email and email_ok else ""
@@ -260,13 +313,13 @@ def _route(rule: NotificationRule, recipient: Recipient, blocked: set[str]) -> P
             reason = _("no phone number")
         elif not sms_ok:
             reason = _("SMS switched off by the recipient")
-        elif contact.phone in blocked:
+        elif phone in blocked:
             reason = _("the number is blocked")
         if not reason:
-            return Plan(kind, rule, recipient, Channel.SMS, contact.phone, critical, fallback_address=fallback)
+            return Plan(kind, rule, recipient, Channel.SMS, phone, critical, fallback_address=fallback)
         if fallback:
             return Plan(kind, rule, recipient, Channel.EMAIL, fallback, critical)
-        return Plan(kind, rule, recipient, Channel.SMS, contact.phone, critical, skip_reason=reason)
+        return Plan(kind, rule, recipient, Channel.SMS, phone, critical, skip_reason=reason)
     target = Channel.DIGEST if channel == RuleChannel.DIGEST else Channel.EMAIL
     if not email:
         reason = _("email switched off by the recipient") if contact.email else _("no email address")
@@ -295,17 +348,13 @@ def _create(trigger: Trigger, plans: list[Plan], *, now: datetime, bypass_window
 
 
 def _windows_covering(trigger: Trigger, *, now: datetime) -> list[MaintenanceWindow]:
-    windows = MaintenanceWindow.objects.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at")
     line = trigger.line
-    return [
-        window
-        for window in windows
-        if window.covers(
-            source_system=trigger.source_system,
-            region_id=trigger.order.region_id,
-            site_id=line.site_id if line else None,
-        )
-    ]
+    return windows_covering(
+        source_system=trigger.source_system,
+        region_id=trigger.order.region_id,
+        site_id=line.site_id if line else None,
+        now=now,
+    )
 
 
 def _create_one(
@@ -329,7 +378,7 @@ def _create_one(
         time_zone=recipient.time_zone,
         critical=plan.critical,
         fallback_address=plan.fallback_address,
-        facts=trigger.facts,
+        facts={**trigger.facts, "source_system": trigger.source_system},
         due_at=now,
     )
     note = _schedule(row, plan, windows=windows, now=now)
@@ -341,9 +390,13 @@ def _create_one(
         except IntegrityError:
             if Notification.objects.filter(event_key=row.event_key, address=row.address, channel=row.channel).exists():
                 return None
-            waiting = Notification.objects.filter(
-                throttle_key=row.throttle_key, status=NotificationStatus.PENDING
-            ).first()
+            # Locked while this one folds into it: a worker claiming it meanwhile waits (or skips
+            # it), so it renders with this event, never without it.
+            waiting = (
+                Notification.objects.select_for_update()
+                .filter(throttle_key=row.throttle_key, status=NotificationStatus.PENDING)
+                .first()
+            )
             if waiting is None:
                 continue  # it was sent meanwhile: this one waits on its own
             row.status, row.folded_into, note = NotificationStatus.FOLDED, waiting, _("folded into a waiting message")

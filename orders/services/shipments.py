@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from orders.models import Issuer, LineReference, Order, OrderLine, Shipment, ShipmentLine, Site
+from orders.publication import Topic
+from orders.services.outbox import outbox_publish
 
 LINE_FIELDS = ["tracking_number", "carrier", "updated_at"]
 
@@ -65,9 +67,30 @@ def shipment_track(*, shipment_id: int, data: ShipmentData, occurred_at: datetim
         order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
         Order.objects.select_for_update().filter(pk=order_id).first()
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+        previous_eta = shipment.eta
         _shipment_fill(shipment, data, occurred_at=occurred_at)
         shipment.save()
+        if previous_eta is not None and shipment.eta != previous_eta:
+            _shipment_eta_publish(shipment, previous_eta=previous_eta)
         return shipment
+
+
+def _shipment_eta_publish(shipment: Shipment, *, previous_eta: datetime) -> None:
+    """The carrier moved its ETA: each line on the shipment says so (notifications hear of it)."""
+    for shipped in shipment.lines.select_related("line").order_by("line_id"):
+        outbox_publish(
+            topic=Topic.LINE_ETA_CHANGED,
+            order=shipment.order,
+            payload={
+                "order_id": shipment.order_id,
+                "line_id": shipped.line_id,
+                "line_number": shipped.line.number,
+                "previous_eta": previous_eta.isoformat(),
+                "eta": shipment.eta.isoformat(),
+                "source_system": shipment.source_system,
+                "shipment_id": shipment.pk,
+            },
+        )
 
 
 def _shipment_find(*, order_id: int, line_id: int, data: ShipmentData, source_system: str) -> Shipment | None:

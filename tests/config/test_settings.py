@@ -43,6 +43,7 @@ def test_deploy_check_with_production_variables_reports_nothing_serious():
         SECRET_KEY="x" * 20 + "a-long-random-production-secret-key-0123456789",
         AUDIT_CHAIN_KEY="a-long-random-audit-chain-key-kept-outside-the-database",
         ALLOWED_HOSTS="parts.example.com",
+        PUBLIC_BASE_URL="https://parts.example.com",
     )
 
     assert result.returncode == 0, result.stderr

@@ -74,6 +74,7 @@ def test_a_c_part_waits_for_the_digest_hour_and_goes_out_as_one_email(rules, twi
     with freeze_time(datetime(2026, 11, 3, 7, 0, tzinfo=UTC)):
         notifications_sweep()
     [digest] = mailbox.to(requester.email)
+    assert digest["Subject"] == "Your daily update: 1 order line"
     assert "Filter cartridge: Delivered" in text_part(digest)
     assert "Shipped" not in text_part(digest)
 
@@ -250,3 +251,44 @@ def test_a_burst_of_twenty_updates_on_one_order_is_one_message_with_the_latest_s
     text = text_part(message)
     assert "Pump seal: Received on site" in text
     assert "Gasket: Received on site" in text
+
+
+def test_quiet_hours_end_at_seven_local_time_on_the_night_the_clocks_go_back(rules, twilio, mailbox, contact_for):
+    # given quiet hours from 22:00 to 07:00 in Berlin, and a B part that ships at 23:30 summer
+    # time on the night summer time ends (25 October 2026, 03:00 CEST becomes 02:00 CET)
+    line = OrderLineFactory(part__criticality="B")
+    requester = contact_for(line, time_zone="Europe/Berlin")
+    RecipientPreference.objects.create(email=requester.email, quiet_start=time(22), quiet_end=time(7))
+    late = datetime(2026, 10, 24, 21, 30, tzinfo=UTC)
+    with freeze_time(late):
+        move(line, "shipped", late)
+
+    # when the sweep runs before and at 07:00 winter time (06:00 UTC, not 05:00)
+    with freeze_time(datetime(2026, 10, 25, 5, 30, tzinfo=UTC)):
+        notifications_sweep()
+    assert mailbox.messages == []
+    with freeze_time(datetime(2026, 10, 25, 6, 0, tzinfo=UTC)):
+        notifications_sweep()
+
+    # then the email leaves at 07:00 on the recipient's clock
+    assert len(mailbox.to(requester.email)) == 1
+
+
+def test_a_digest_hour_the_clocks_skip_goes_out_at_the_first_hour_that_exists(rules, twilio, mailbox, contact_for):
+    # given a C part whose requester reads the digest at 02:00 in Berlin, on the night summer
+    # time starts (29 March 2026: 02:00 CET becomes 03:00 CEST, 02:00 never happens)
+    line = OrderLineFactory(part__criticality="C")
+    requester = contact_for(line, time_zone="Europe/Berlin")
+    RecipientPreference.objects.create(email=requester.email, digest_hour=2)
+    with freeze_time(datetime(2026, 3, 28, 12, 0, tzinfo=UTC)):
+        move(line, "shipped", datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
+
+    # when the sweep runs through that night
+    with freeze_time(datetime(2026, 3, 29, 0, 59, tzinfo=UTC)):
+        notifications_sweep()
+    assert mailbox.messages == []
+    with freeze_time(datetime(2026, 3, 29, 1, 0, tzinfo=UTC)):  # 03:00 CEST
+        notifications_sweep()
+
+    # then the digest goes out once, at 03:00 summer time
+    assert len(mailbox.to(requester.email)) == 1

@@ -129,3 +129,43 @@ def test_the_orders_delivery_log_page_needs_no_more_queries_for_more_messages(cl
     # then the page needs no more queries
     assert len(response.context["notifications"]) == 12
     assert len(many) == len(few)
+
+
+def test_a_digest_shows_on_the_pages_of_the_orders_it_carried_and_to_their_people(client, rules, twilio, mailbox):
+    from datetime import UTC, datetime
+
+    from freezegun import freeze_time
+
+    from notifications.services.batches import notifications_sweep
+
+    # given a requester with C-part lines on two EMEA orders, and one of the Americas
+    emea, americas = RegionFactory(code="emea"), RegionFactory(code="americas", name="Americas")
+    first = OrderLineFactory(order__account__region=emea, part__criticality="C")
+    second = OrderLineFactory(order__account__region=emea, part__criticality="C")
+    elsewhere = OrderLineFactory(order__account__region=americas, part__criticality="C")
+    for line in (first, second):
+        OrderContactFactory(order=line.order, email="anna@customer.example", time_zone="UTC")
+    OrderContactFactory(order=elsewhere.order, email="carl@customer.example", time_zone="UTC")
+
+    # when they ship and the morning digests go out
+    with freeze_time(datetime(2026, 11, 2, 10, 0, tzinfo=UTC)):
+        for line in (first, second, elsewhere):
+            apply_status_update(
+                line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP")
+            )
+    with freeze_time(datetime(2026, 11, 3, 8, 0, tzinfo=UTC)):
+        notifications_sweep()
+    digest = Notification.objects.get(kind="digest", address="anna@customer.example")
+    other_digest = Notification.objects.get(kind="digest", address="carl@customer.example")
+
+    # then each order's page lists Anna's digest, with its provider log
+    client.force_login(person("planner", emea, is_staff=False))
+    for line in (first, second):
+        page = client.get(reverse("notifications:order", args=[line.order.pk]))
+        assert digest in page.context["notifications"]
+
+    # and an EMEA admin finds Anna's digest in the delivery log, not Carl's
+    client.force_login(person("admin", emea))
+    listing = client.get(reverse("admin:notifications_notification_changelist")).content.decode()
+    assert reverse("admin:notifications_notification_change", args=[digest.pk]) in listing
+    assert reverse("admin:notifications_notification_change", args=[other_digest.pk]) not in listing

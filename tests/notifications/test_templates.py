@@ -2,6 +2,7 @@
 length, email parts with a status link in the recipient's language, and the admin preview and
 test send."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,21 @@ def test_without_a_template_the_shipped_wording_speaks_the_recipients_language(r
     assert "Versandt" in text_part(message)
 
 
+def test_the_html_part_shows_the_text_as_paragraphs_and_an_erp_description_as_text(rules, twilio, mailbox, contact_for):
+    # given a part whose ERP description holds markup characters
+    line = OrderLineFactory(part__criticality="B", part__description="Valve <b>X</b> & co")
+    requester = contact_for(line)
+
+    # when it ships and the email goes out
+    ship_and_wait(line)
+
+    # then the HTML part has real paragraphs, and the description shows as written, escaped once
+    html = html_part(mailbox.to(requester.email)[0])
+    assert "<p>Hello " in html
+    assert "&lt;p&gt;" not in html
+    assert "Valve &lt;b&gt;X&lt;/b&gt; &amp; co" in html
+
+
 def test_a_template_that_names_an_unknown_variable_is_reported_and_left_blank():
     template = MessageTemplate(
         event_kind="status_reached", channel="sms", locale="en", body_text="{{ order_number }} {{ tracking_url }}"
@@ -117,18 +133,55 @@ def test_a_long_sms_is_cut_to_two_segments_and_keeps_its_link():
     assert rendered.text.endswith("https://p.example/o/1/")
 
 
-def test_every_shipped_wording_renders_in_every_language_within_two_sms_segments(rules, contact_for):
+def test_every_shipped_sms_wording_fits_whole_in_plain_gsm_in_every_language(rules, contact_for, settings):
     from notifications.context import preview_context
     from notifications.models import EventKind
 
+    # given an order of a part with a German description, and status links of the real length
+    settings.PUBLIC_BASE_URL = "https://parts.example.com"
     line = OrderLineFactory(part__criticality="A", part__description="Hydraulikventil für Bagger")
     contact_for(line)
     for kind in EventKind.values:
         for locale in ("en", "de", "fr", "es"):
+            # when each shipped SMS wording is rendered
             context = preview_context(order=line.order, kind=kind, channel="sms", locale=locale)
             rendered = message_render(kind=kind, channel="sms", locale=locale, context=context, lookup=False)
+
+            # then it is GSM-7 (no typographic quote turns it into UCS-2) and nothing was cut
             assert rendered.error == ""
-            assert rendered.sms.within_limit, (kind, locale, rendered.text)
+            assert rendered.sms.encoding == "GSM-7", (kind, locale, rendered.text)
+            assert not rendered.cut, (kind, locale, rendered.text)
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "fr", "es"])
+def test_a_critical_sms_keeps_status_eta_and_link_and_shortens_only_the_description(
+    rules, contact_for, settings, locale
+):
+    from datetime import UTC, datetime
+
+    from notifications.context import preview_context
+
+    # given a shipped A part with an ETA and an ERP description far too long for an SMS
+    settings.PUBLIC_BASE_URL = "https://parts.service-network.example.com"
+    description = ("Hydraulic valve DN50 for excavator arm, " * 5).strip()  # the longest a part has
+    line = OrderLineFactory(
+        part__criticality="A", part__description=description, eta=datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    )
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+    contact_for(line)
+
+    # when the SMS is rendered in the recipient's language
+    context = preview_context(order=line.order, kind="status_reached", channel="sms", locale=locale)
+    rendered = message_render(kind="status_reached", channel="sms", locale=locale, context=context, lookup=False)
+
+    # then it fits two GSM-7 segments with the status, the ETA and the link; the description gave way
+    assert rendered.sms.encoding == "GSM-7"
+    assert rendered.sms.segments <= 2
+    assert context["status"] in rendered.text
+    assert context["eta"] in rendered.text
+    assert rendered.text.endswith(context["status_link"])
+    assert "Hydraulic valve DN50" in rendered.text
+    assert description.strip() not in rendered.text
 
 
 @pytest.fixture
@@ -162,7 +215,7 @@ def test_the_admin_previews_a_template_on_a_real_order_in_every_locale(client, c
         assert f'id="preview-{locale}"' in page
     assert f"Pedido {line.order.number}:" in page
     assert "Missing variables: estado" in page
-    assert "segment(s)" in page
+    assert re.search(r"\d+ characters \(GSM-7\): 1 segment\b", page)
 
 
 def test_the_admin_sends_a_test_to_themselves(client, configurer, mailbox, contact_for):
@@ -204,3 +257,36 @@ def test_the_preview_of_an_order_out_of_scope_is_refused(client, contact_for):
 
     assert "No order with this number in your scope." in page.content.decode()
     assert line.order.number not in page.content.decode().replace(f'value="{line.order.number}"', "")
+
+
+def test_the_admin_refuses_a_template_that_dumps_the_server_state_or_loops_in_loops(client, configurer):
+    client.force_login(configurer)
+    url = reverse("admin:notifications_messagetemplate_add")
+    form = {"event_kind": "status_reached", "channel": "email", "locale": "en", "subject": "Hi", "is_active": "on"}
+
+    debug = client.post(url, {**form, "body_text": "{% debug %}"})
+    loops = client.post(
+        url, {**form, "body_text": "{% for a in order_number %}{% for b in order_number %}x{% endfor %}{% endfor %}"}
+    )
+
+    assert "The {% debug %} tag is not allowed in a message." in debug.content.decode()
+    assert "A {% for %} loop inside another is not allowed in a message." in loops.content.decode()
+    assert not MessageTemplate.objects.exists()
+
+
+def test_a_stored_template_that_would_render_megabytes_is_reported_not_rendered():
+    # given a template stored before the checks (written straight to the database)
+    template = MessageTemplate(
+        event_kind="status_reached",
+        channel="email",
+        locale="en",
+        subject="Hi",
+        body_text="{% for a in x %}{% for b in x %}{% for c in x %}{{ x }}{% endfor %}{% endfor %}{% endfor %}",
+    )
+
+    rendered = message_render(
+        kind="status_reached", channel="email", locale="en", context={"x": "y" * 100}, template=template
+    )
+
+    assert "not allowed" in rendered.error
+    assert rendered.text == ""

@@ -177,3 +177,62 @@ def test_a_recipient_who_switched_sms_off_gets_an_email_instead(rules, twilio, m
 
     assert sms_to(twilio, requester.phone) == []
     assert len(mailbox.to(requester.email)) == 1
+
+
+def test_a_preference_saved_with_another_spelling_of_the_email_is_honoured(rules, twilio, mailbox, contact_for):
+    from notifications.models import RecipientPreference
+
+    # given a requester whose email the ERP writes in mixed case, and her preference: no SMS
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line, email="Anna.Schmidt@Customer.de")
+    RecipientPreference.objects.create(email="anna.schmidt@CUSTOMER.de", sms_enabled=False)
+
+    # when the A part ships
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    # then she gets an email, not an SMS
+    assert sms_to(twilio, requester.phone) == []
+    assert len(mailbox.to("anna.schmidt@customer.de")) == 1
+
+
+def test_an_eta_that_creeps_later_in_small_steps_is_told_once_it_adds_up(rules, twilio, contact_for):
+    # given an A-part order line due on the 10th (the SMS rule's tolerance is two hours)
+    account, part = AccountFactory(), PartFactory(criticality="A")
+    order = upsert(account, part, eta=ETA)
+    requester = contact_for(order.lines.get())
+
+    # when the ERP moves the ETA one hour later, twice: nothing yet
+    for hours in (1, 2):
+        upsert(account, part, eta=ETA + timedelta(hours=hours))
+    assert sms_to(twilio, requester.phone) == []
+
+    # then the third hour makes the slip: one SMS; three more hours after it make the next
+    upsert(account, part, eta=ETA + timedelta(hours=3))
+    assert len(sms_to(twilio, requester.phone)) == 1
+    for hours in (4, 5):
+        upsert(account, part, eta=ETA + timedelta(hours=hours))
+    assert len(sms_to(twilio, requester.phone)) == 1
+    upsert(account, part, eta=ETA + timedelta(hours=6))
+    assert len(sms_to(twilio, requester.phone)) == 2
+
+
+def test_a_carrier_that_moves_its_eta_by_a_day_is_an_sms_for_an_a_part(rules, twilio, contact_for):
+    from orders.services.shipments import ShipmentData, shipment_record, shipment_track
+
+    # given a shipped A part on a carrier's shipment due on the 10th
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line)
+    shipment = shipment_record(
+        line_id=line.pk,
+        quantity=line.quantity,
+        data=ShipmentData(carrier="DHLX", tracking_number="JD0001", eta=ETA),
+        source_system="sap",
+        occurred_at=timezone.now(),
+    )
+
+    # when the carrier reports that it arrives a day later
+    shipment_track(shipment_id=shipment.pk, data=ShipmentData(eta=ETA + timedelta(days=1)), occurred_at=timezone.now())
+
+    # then the requester hears of it
+    [sms] = sms_to(twilio, requester.phone)
+    assert "is late" in sms["body"]

@@ -197,3 +197,60 @@ def test_a_provider_outage_is_retried_later(rules, twilio, contact_for):
     sms.refresh_from_db()
     assert (sms.status, sms.attempts) == (NotificationStatus.QUEUED, 2)
     assert len([m for m in twilio.sent() if m["to"] == requester.phone]) == 1
+
+
+@pytest.mark.parametrize("reply", ["Stop.", " stop \n", "ＳＴＯＰ", "stop\u200b", "STOPALL", "end", "ARRET", "Arrêt"])
+def test_every_form_of_an_opt_out_reply_blocks_the_number(client, twilio, reply):
+    answer = signed_post(client, reverse("notifications:twilio_inbound"), {"From": "+4915100000001", "Body": reply})
+
+    assert answer.status_code == 200
+    assert BlockedAddress.objects.get(address="+4915100000001").reason == "opt_out"
+
+
+@pytest.mark.parametrize("reply", ["STOP please", "when will it stop?", "Thanks"])
+def test_a_reply_that_only_mentions_stop_blocks_nothing(client, twilio, reply):
+    signed_post(client, reverse("notifications:twilio_inbound"), {"From": "+4915100000001", "Body": reply})
+
+    assert not BlockedAddress.objects.exists()
+
+
+def test_a_stop_blocks_the_contact_whatever_the_way_their_number_was_written(
+    client, rules, twilio, mailbox, contact_for
+):
+    # given a requester whose number the ERP wrote with spaces, who replies STOP from it
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line, phone="+49 151 1234 5678")
+    signed_post(client, reverse("notifications:twilio_inbound"), {"From": "+4915112345678", "Body": "STOP"})
+
+    # when the part ships
+    ship(line)
+
+    # then no SMS is tried (the number stays blocked as opted out, nothing else), and the email goes
+    assert twilio.sent() == []
+    assert list(BlockedAddress.objects.values_list("address", "reason")) == [("+4915112345678", "opt_out")]
+    assert len(mailbox.to(requester.email)) == 1
+
+
+def test_a_callback_replayed_under_another_idempotency_token_is_recorded_once(client, sms_notification):
+    # given a delivered callback, and the same signed request replayed with a made-up token
+    # (the token header is not covered by Twilio's signature)
+    for token in ("token-from-twilio", "made-up-1", "made-up-2"):
+        assert status_callback(client, sms_notification, "delivered", token=token).status_code == 200
+
+    # then the delivery log has it once
+    assert sms_notification.log.filter(status="delivered").exclude(callback_token=None).count() == 1
+
+
+def test_wrong_twilio_credentials_retry_the_sms_and_block_nothing(rules, twilio, contact_for, settings):
+    # given credentials Twilio refuses (401, error 20003)
+    settings.TWILIO_AUTH_TOKEN = "a-rotated-token"
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line)
+
+    # when an A part ships
+    ship(line)
+
+    # then the SMS waits for a retry (someone fixes the credentials); the number is not blamed
+    sms = Notification.objects.get(channel="sms", address=requester.phone)
+    assert (sms.status, sms.error_code) == (NotificationStatus.PENDING, "20003")
+    assert not BlockedAddress.objects.exists()
