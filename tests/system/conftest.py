@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,6 +129,9 @@ class Service:
     log: Path
     url: str = ""
     killed: bool = False
+    # A supervised worker is started again when it exits, as systemd's Restart=always would.
+    restart: "Callable[[], Service] | None" = None
+    restarts: int = 0
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -178,7 +182,10 @@ class Stack:
         self.logs = logs
         self.services: list[Service] = []
 
-    def start_worker(self, *, concurrency: int = 2, **env: str) -> Service:
+    def start_worker(self, *, concurrency: int = 2, supervised: bool = False, **env: str) -> Service:
+        """A celery worker on the test's queue. `supervised`: started again when it exits (a
+        broker that goes away mid-acknowledgement can make kombu end the worker; in production
+        the process supervisor starts it again, and nothing may be lost meanwhile)."""
         node = f"{self.queue}-{len(self.services)}@system-tests"
         args = ["-m", "celery", "-A", "config", "worker", "--loglevel=warning", f"--concurrency={concurrency}"]
         args += ["--pool=prefork"]
@@ -187,6 +194,14 @@ class Stack:
         from config.celery import app
 
         self._wait_ready(service, lambda: app.control.ping(destination=[node], timeout=0.5))
+        if supervised:
+
+            def restart() -> Service:
+                again = self._spawn("worker-restarted", args, env)
+                self.services.remove(again)
+                return again
+
+            service.restart = restart
         return service
 
     def start_web(self, **env: str) -> Service:
@@ -212,6 +227,13 @@ class Stack:
         while not predicate():
             now = time.monotonic()
             crashed = [s for s in self.services if s.name == "worker" and not s.killed and not s.alive()]
+            for worker in [s for s in crashed if s.restart is not None and s.restarts < 3]:
+                print(
+                    f"supervisor: the worker exited ({worker.process.returncode}), starting it again:\n{worker.output()}"
+                )
+                again = worker.restart()
+                worker.process, worker.log, worker.restarts = again.process, again.log, worker.restarts + 1
+                crashed.remove(worker)
             if crashed:
                 pytest.fail(f"a worker exited while waiting for {what}:\n{crashed[0].output()}")
             if now - start > timeout:
@@ -714,6 +736,7 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # the timeout was for connecting: a slow answer is no cut
             with self._lock:
                 self._open.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
@@ -724,6 +747,10 @@ class TcpProxy:
             while data := source.recv(65536):
                 sink.sendall(data)
         for end in (source, sink):
+            # shutdown() first: it wakes the other direction's thread blocked in recv() and sends
+            # the peer its FIN at once; a close() alone leaves the connection open under it.
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 end.close()
         with self._lock:

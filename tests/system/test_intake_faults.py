@@ -34,7 +34,7 @@ def test_with_redis_stopped_every_committed_message_is_answered_202_and_applied_
         source = network.sources("sys-json")["sys-json"]
         traffic = network.traffic(network.lines(40), messages=90, seed=44, sources=("sys-json",))
         bodies = [body for _code, body in traffic.bodies()]
-        stack.start_worker(REDIS_URL=own_redis.url)
+        stack.start_worker(REDIS_URL=own_redis.url, supervised=True)
         web = stack.start_web(REDIS_URL=own_redis.url)
         before = [post_signed_body(web.url, source, body) for body in bodies[:30]]
         assert Counter(response.status_code for response in before) == {202: 30}
