@@ -26,19 +26,23 @@ migrate: install
 
 # Seeds demo data once (the command does nothing when orders exist), then serves HTTP and
 # websockets with the scheduler beside it. Without REDIS_URL tasks run in-process. The last line
-# before the server's own names the back office and every demo person.
+# before the server's own names the back office and every demo person: it is printed once the
+# helpers beside the server are up (the scheduler without its banner, the Twilio fake answering),
+# so their start-up lines come before it, and output is unbuffered so nothing arrives late.
 # Links in messages and the Twilio fake's callbacks name the address being served.
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+run: export PYTHONUNBUFFERED = 1
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
 	$(BIN)/python manage.py seed_demo_messages
 	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_portal
-	$(BIN)/python manage.py seed_demo_backoffice --url http://$(HOST):$(PORT)/
+	$(BIN)/python manage.py seed_demo_backoffice
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
+	$(BIN)/celery -A config --quiet beat --loglevel=warning --pidfile= & \
 	$(BIN)/python manage.py fake_twilio & \
+	$(BIN)/python manage.py seed_demo_backoffice --start-line --url http://$(HOST):$(PORT)/; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Compiled catalogues (.mo) are committed, so no gettext tools are needed here.

@@ -1,7 +1,10 @@
 """Back-office demo: stale-status rules, an escalation ladder, a discrepancy rule and one demo
 person per role (development only), then a first scan so the exception queue has work in it."""
 
+import socket
+import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,11 +49,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="", help="Where the site is served: print the start line naming it.")
+        parser.add_argument(
+            "--start-line",
+            action="store_true",
+            help="Only print the start line (with --url), once the local Twilio fake started beside the server "
+            "answers: `make run` prints it last, right before the server's own lines.",
+        )
 
-    def handle(self, *args, url: str = "", **options):
-        self._configure()
+    def handle(self, *args, url: str = "", start_line: bool = False, **options):
+        if not start_line:
+            self._configure()
+        elif settings.TWILIO_API_URL:
+            _wait_until_listening(settings.TWILIO_API_URL)
         if url:
-            self.stdout.write(self.style.SUCCESS(start_line(url.rstrip("/"))))
+            self.stdout.write(self.style.SUCCESS(start_line_text(url.rstrip("/"))))
 
     @transaction.atomic
     def _configure(self):
@@ -88,7 +100,22 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo person {username} / demo ({role}) created (development only).")
 
 
-def start_line(url: str) -> str:
+def _wait_until_listening(url: str, *, seconds: float = 20) -> None:
+    """Until a local helper (the Twilio fake) accepts connections, so that its own start-up
+    line is printed before ours; a remote address or a helper that never comes is not awaited."""
+    address = urlsplit(url)
+    if address.hostname not in ("127.0.0.1", "localhost") or not address.port:
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address.hostname, address.port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
+def start_line_text(url: str) -> str:
     """Where to go and as whom: the back office, each demo person by role, the admin."""
     by_role: dict[str, list[str]] = {}
     for username, role, _regions in PEOPLE:
