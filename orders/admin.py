@@ -56,6 +56,8 @@ EVENT_FIELDS = (
     "reason_code",
     "reason_text",
 )
+# The inline timeline shows a reason by its label (see reason_labels_register), never as `carrier_confirmed`.
+TIMELINE_FIELDS = tuple("reason_shown" if name == "reason_code" else name for name in EVENT_FIELDS)
 LINE_STATUS_FIELDS = ("status", "status_before_interruption", "status_occurred_at", "status_changed_at")
 
 
@@ -69,6 +71,21 @@ def inbound_message_link(event: StatusEvent):
     except NoReverseMatch:  # the integrations app is not installed
         return event.inbound_message_id
     return format_html('<a href="{}">#{}</a>', url, event.inbound_message_id)
+
+
+_reason_labels_lookup = None
+
+
+def reason_labels_register(lookup) -> None:
+    """The app that manages reasons (overrides) tells how their codes read: a callable returning
+    {code: label} in the active language. Without one, a code is shown as it is."""
+    global _reason_labels_lookup
+    _reason_labels_lookup = lookup
+
+
+def reason_labels() -> dict:
+    """Every reason code's label, read once per page (a handful of rows)."""
+    return dict(_reason_labels_lookup()) if _reason_labels_lookup is not None else {}
 
 
 class ScopedAdminMixin:
@@ -186,13 +203,20 @@ class StatusEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     model = StatusEvent
     fk_name = "line"
-    fields = EVENT_FIELDS
-    readonly_fields = EVENT_FIELDS
+    fields = TIMELINE_FIELDS
+    readonly_fields = TIMELINE_FIELDS
     inbound_message = staticmethod(inbound_message_link)
     ordering = ("sequence",)
     verbose_name_plural = _("timeline")
+    reasons: dict = {}
+
+    @admin.display(description=_("reason"))
+    def reason_shown(self, event: StatusEvent) -> str:
+        return self.reasons.get(event.reason_code, event.reason_code) if event.reason_code else "—"
 
     def get_queryset(self, request):
+        # An inline is made afresh for each request: the labels are read once per page.
+        self.reasons = reason_labels()
         return super().get_queryset(request).select_related("actor_user")
 
 
@@ -248,6 +272,22 @@ class EventSuppressionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
     list_display = ("event", "reason_code", "suppressed_by", "approved_by", "created_at")
     list_select_related = ("event__line__order", "suppressed_by", "approved_by")
     search_fields = ("event__line__order__number", "reason_code")
+
+    def get_list_display(self, request):
+        labels = reason_labels()  # once per page
+
+        @admin.display(description=_("reason"), ordering="reason_code")
+        def reason(suppression: EventSuppression) -> str:
+            return labels.get(suppression.reason_code, suppression.reason_code)
+
+        @admin.display(description=_("event"), ordering="event")
+        def event(suppression: EventSuppression) -> str:
+            # The line and the change hidden, by their labels (the event's own name is technical).
+            hidden = suppression.event
+            return f"{hidden.line}: {hidden.get_from_status_display() or '—'} → {hidden.get_to_status_display()}"
+
+        shown = {"reason_code": reason, "event": event}
+        return tuple(shown.get(name, name) for name in super().get_list_display(request))
 
     def scope_queryset(self, request, queryset):
         return queryset.filter(event__order__in=orders_visible_to(request.user))

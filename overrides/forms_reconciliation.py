@@ -1,6 +1,7 @@
 """Forms of the reconciliation screen: start a run, choose the corrections to apply."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from integrations.models import SourceSystem
@@ -14,9 +15,16 @@ class ReconciliationStartForm(forms.Form):
     until = forms.DateTimeField(
         label=_("Received until"),
         required=False,
-        help_text=_("Blank: now"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The times typed are read in the viewer's time zone: say which one.
+        zone = _("In your time zone, %(zone)s.") % {"zone": timezone.get_current_timezone_name()}
+        self.fields["since"].help_text = zone
+        blank = _("Blank: now")
+        self.fields["until"].help_text = f"{blank}. {zone}"
 
     def clean(self):
         cleaned = super().clean()

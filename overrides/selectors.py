@@ -2,10 +2,21 @@
 
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy
+from guardian.conf.settings import ANONYMOUS_USER_NAME
 
 from orders.scoping import lines_visible_to
 from overrides.models import OverrideReason, OverrideRequest
+
+
+def real_people(queryset=None):
+    """Users who are people: without the technical user django-guardian keeps for anonymous
+    visitors ("AnonymousUser"), which must never appear in a list of people."""
+    queryset = get_user_model().objects.all() if queryset is None else queryset
+    if ANONYMOUS_USER_NAME is None:
+        return queryset
+    return queryset.exclude(**{get_user_model().USERNAME_FIELD: ANONYMOUS_USER_NAME})
 
 
 def override_requests_visible_to(user):

@@ -5,6 +5,9 @@ A stored entry is {"code": ..., "params": {...}}; a status parameter is a status
 its label. Entries stored before codes (plain English) are shown as they are.
 """
 
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,6 +28,19 @@ DISCREPANCY_SUMMARIES = {
 # Parameters that are status codes, and how each is written in the sentence.
 STATUS_LABELS = {"status", "held"}
 STATUS_IN_SENTENCE = {"reported", "current"}
+
+
+def local_time_text(value, format_name: str = "SHORT_DATETIME_FORMAT") -> str:
+    """A moment as plain text for the reader (an admin title, a list entry): in their time zone
+    (active for the request), in their language's format, the zone named, as the `viewer_time`
+    filter shows it in pages. A date format names no zone."""
+    if not value:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    shown = date_format(local, get_format(format_name))
+    if "DATETIME" not in format_name or not timezone.is_aware(value):
+        return shown
+    return f"{shown} {date_format(local, 'T')}"
 
 
 def coded(code: str, **params) -> dict:

@@ -5,10 +5,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from overrides.access_scopes import access_scopes_text
+from overrides.texts import local_time_text
 
 
 class AccessReview(models.Model):
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewer")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
@@ -18,7 +21,10 @@ class AccessReview(models.Model):
         verbose_name_plural = _("access reviews")
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d} ({self.reviewer})"
+        return _("Access review of %(started)s (%(reviewer)s)") % {
+            "started": local_time_text(self.created_at, "SHORT_DATE_FORMAT"),
+            "reviewer": self.reviewer,
+        }
 
 
 class AccessReviewItem(models.Model):
@@ -27,8 +33,12 @@ class AccessReviewItem(models.Model):
         CERTIFIED = "certified", _("Certified")  # the grant stays
         REVOKED = "revoked", _("Revoked")  # the grant was removed
 
-    review = models.ForeignKey(AccessReview, on_delete=models.CASCADE, related_name="items")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    review = models.ForeignKey(
+        AccessReview, on_delete=models.CASCADE, related_name="items", verbose_name=_("access review")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("person")
+    )
     power = models.CharField(_("power"), max_length=60)  # a permission "app.codename"
     via = models.CharField(_("granted through"), max_length=120)  # "direct", "group planner", ...
     # Where the power acts: coded entries (overrides.access_scopes), written out when read.
@@ -45,7 +55,9 @@ class AccessReviewItem(models.Model):
         verbose_name_plural = _("access grants")
 
     def __str__(self) -> str:
-        return f"{self.user} {self.power} via {self.via}"
+        from overrides.services.access import access_power_label, access_via_label
+
+        return f"{self.user}: {access_power_label(self.power)} ({access_via_label(self.via)})"
 
     @property
     def scope_text(self) -> str:

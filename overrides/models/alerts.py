@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Criticality
 from orders.status import LineStatus
+from overrides.roles import role_label
+from overrides.texts import local_time_text
 
 
 class StaleStatusRule(models.Model):
@@ -49,14 +51,20 @@ class EscalationStep(models.Model):
         verbose_name_plural = _("escalation steps")
 
     def __str__(self) -> str:
-        return f"{self.level}: {self.assignee_group} within {self.response_time}"
+        return _("Level %(level)d: %(role)s within %(time)s") % {
+            "level": self.level,
+            "role": role_label(self.assignee_group.name),
+            "time": self.response_time,
+        }
 
 
 class StaleAlert(models.Model):
     """Opened once per breach: per line, rule and the moment the line entered the status."""
 
-    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="stale_alerts")
-    rule = models.ForeignKey(StaleStatusRule, on_delete=models.CASCADE, related_name="alerts")
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.CASCADE, related_name="stale_alerts", verbose_name=_("line")
+    )
+    rule = models.ForeignKey(StaleStatusRule, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("rule"))
     status = models.CharField(_("status"), max_length=20, choices=LineStatus.choices)
     status_since = models.DateTimeField(_("in this status since"))
     opened_at = models.DateTimeField(_("opened at"))
@@ -66,7 +74,12 @@ class StaleAlert(models.Model):
     )
     due_at = models.DateTimeField(_("response due"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
@@ -79,4 +92,8 @@ class StaleAlert(models.Model):
         indexes = [models.Index(fields=["resolved_at", "due_at"], name="alert_open_due")]
 
     def __str__(self) -> str:
-        return f"{self.line} {self.status} since {self.status_since:%Y-%m-%d %H:%M}"
+        return _("%(line)s: %(status)s since %(since)s") % {
+            "line": self.line,
+            "status": self.get_status_display(),
+            "since": local_time_text(self.status_since),
+        }

@@ -36,8 +36,12 @@ class Discrepancy(models.Model):
         OVERRIDE_CONTESTED = "contested", _("Source contradicts an override")  # a held override
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="discrepancies")
-    rule = models.ForeignKey(DiscrepancyRule, on_delete=models.SET_NULL, null=True, blank=True)
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.CASCADE, related_name="discrepancies", verbose_name=_("line")
+    )
+    rule = models.ForeignKey(
+        DiscrepancyRule, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("discrepancy rule")
+    )
     summary = models.CharField(_("summary"), max_length=300)  # in English, for searches and exports
     # What the summary says, as a code with parameters (overrides.texts): shown in the reader's language.
     summary_code = models.CharField(_("summary code"), max_length=40, blank=True)
@@ -45,18 +49,33 @@ class Discrepancy(models.Model):
     # The status events (and through them the inbound messages) that show the disagreement.
     evidence = models.ManyToManyField("orders.StatusEvent", related_name="+", verbose_name=_("evidence"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("owner"),
     )
     level = models.PositiveSmallIntegerField(_("escalation level"), default=1)
     opened_at = models.DateTimeField(_("opened at"))
     due_at = models.DateTimeField(_("due"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     resolution = models.TextField(_("resolution"), blank=True)
     override = models.ForeignKey(
-        "overrides.OverrideRequest", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "overrides.OverrideRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("override request"),
     )
     # Identity of what was found, so a scan opens one case per disagreement, not one per run.
     fingerprint = models.CharField(max_length=64, unique=True)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import EventOutcome
 from orders.status import LineStatus
+from overrides.texts import local_time_text
 
 
 class ReconciliationRun(models.Model):
@@ -19,13 +20,23 @@ class ReconciliationRun(models.Model):
     since = models.DateTimeField(_("since"))
     until = models.DateTimeField(_("until"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     messages_read = models.PositiveIntegerField(_("messages read"), default=0)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PROPOSED)
     applied_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("applied by"),
     )
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
 
@@ -36,12 +47,18 @@ class ReconciliationRun(models.Model):
         permissions = [("apply_reconciliationrun", _("Can apply the corrections of a reconciliation"))]
 
     def __str__(self) -> str:
-        return f"{self.source_code} {self.since:%Y-%m-%d %H:%M}–{self.until:%H:%M}"
+        return _("%(source)s, messages received %(since)s – %(until)s") % {
+            "source": self.source_code,
+            "since": local_time_text(self.since),
+            "until": local_time_text(self.until),
+        }
 
 
 class ReconciliationItem(models.Model):
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="items")
-    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="items", verbose_name=_("reconciliation")
+    )
+    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="+", verbose_name=_("line"))
     current_status = models.CharField(_("current status"), max_length=20, choices=LineStatus.choices)
     # What the line's facts decide once the source's missing ones are added (orders.services.decide).
     proposed_status = models.CharField(_("proposed status"), max_length=20, choices=LineStatus.choices)
@@ -58,7 +75,7 @@ class ReconciliationItem(models.Model):
         verbose_name_plural = _("reconciliation mismatches")
 
     def __str__(self) -> str:
-        return f"{self.line}: {self.current_status} → {self.proposed_status}"
+        return f"{self.line}: {self.get_current_status_display()} → {self.get_proposed_status_display()}"
 
     @property
     def missing_facts_shown(self) -> list[dict]:

@@ -83,7 +83,9 @@ class OverrideRequest(models.Model):
         permissions = [("approve_overriderequest", _("Can approve or reject another person's override"))]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} {self.target_status}".strip()
+        if self.kind == self.Kind.STATUS and self.target_status:
+            return f"#{self.pk} " + _("Set to %(status)s") % {"status": self.get_target_status_display()}
+        return f"#{self.pk} {self.get_kind_display()}"
 
     @property
     def needs_approval(self) -> bool:

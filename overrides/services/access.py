@@ -20,6 +20,7 @@ from guardian.shortcuts import remove_perm
 from orders.models import EventSuppression, StatusEvent
 from overrides.access_scopes import access_scopes_text
 from overrides.models import AccessReview, AccessReviewItem, OverrideRequest, ReconciliationRun
+from overrides.roles import role_label
 from overrides.texts import coded
 
 OVERRIDE = "orders.override_line_status"
@@ -206,7 +207,7 @@ def access_revocation_effect(item: AccessReviewItem) -> str:
         return _(
             "This removes %(user)s from the group “%(group)s”, and with it every right the group gives, "
             "not only this one."
-        ) % {"user": name, "group": item.via.removeprefix(VIA_GROUP)}
+        ) % {"user": name, "group": role_label(item.via.removeprefix(VIA_GROUP))}
     if item.via == VIA_SUPERUSER:
         return _("This takes away %(user)s's superuser status, and every right it gives.") % {"user": name}
     if item.via.startswith(VIA_OBJECT):
@@ -224,7 +225,7 @@ def access_via_label(via: str) -> str:
     if via == VIA_SUPERUSER:
         return _("superuser")
     if via.startswith(VIA_GROUP):
-        return _("group “%(name)s”") % {"name": via.removeprefix(VIA_GROUP)}
+        return _("group “%(name)s”") % {"name": role_label(via.removeprefix(VIA_GROUP))}
     if via.startswith(VIA_OBJECT):
         return _("on one object")
     return via
