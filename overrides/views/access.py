@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from overrides.forms_access import AccessDecisionForm
@@ -101,12 +102,17 @@ def access_review_csv(request, pk: int):
                 item.power,
                 item.via,
                 item.scope_text,
-                item.last_used_at.isoformat() if item.last_used_at else "",
+                _moment(item.last_used_at),
                 item.decision,
-                item.decided_at.isoformat() if item.decided_at else "",
+                _moment(item.decided_at),
             )
         )
     return response
+
+
+def _moment(value) -> str:
+    """A time for a spreadsheet: ISO 8601 in the reader's time zone, its offset written out."""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
 
 
 def _spreadsheet_safe(value: str) -> str:

@@ -3,6 +3,7 @@ grant (direct, group, object permission, superuser), the CSV export and who may 
 
 import csv
 import io
+from datetime import datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -321,3 +322,16 @@ def test_many_scopes_are_kept_whole(holders, auditor, line):
     # then every region is named, none cut off
     text = _item(review, "direct").scope_text
     assert all(f"Region number {number} of a very large network" in text for number in range(30))
+
+
+def test_the_csv_export_writes_times_in_the_readers_zone_with_the_offset(client, holders, auditor):
+    review = access_review_start(user=auditor)
+    access_review_decide(item_id=_item(review, "direct").pk, user=auditor, decision=REVOKED)
+    client.force_login(auditor)
+    client.cookies["tz"] = "America%2FNew_York"
+
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/backoffice/access-reviews/{review.pk}.csv").content.decode())))
+
+    decided = next(row for row in rows if row["user"] == "direct")["decided_at"]
+    assert decided.endswith("-05:00")  # New York in December, not UTC
+    assert datetime.fromisoformat(decided) == _item(review, "direct").decided_at.replace(microsecond=0)

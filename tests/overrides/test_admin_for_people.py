@@ -15,7 +15,7 @@ from guardian.utils import get_anonymous_user
 from orders.models import EventSuppression, StatusEvent
 from orders.services import Actor, line_status_override
 from orders.status import LineStatus
-from overrides.models import EscalationStep, ReconciliationRun, StaleAlert, StaleStatusRule
+from overrides.models import Discrepancy, EscalationStep, ReconciliationRun, StaleAlert, StaleStatusRule
 from overrides.services.access import access_review_start
 from overrides.services.alerts import stale_alerts_scan
 from overrides.services.requests import override_request_create
@@ -222,3 +222,26 @@ def test_the_reconciliation_form_says_which_time_zone_its_times_are_read_in(clie
     text = _text(client.get("/backoffice/reconciliations/", HTTP_ACCEPT_LANGUAGE="fr"))
 
     assert "Europe/Paris" in text
+
+
+def test_a_case_reads_with_french_punctuation_on_the_line_and_order_pages(client, line):
+    planner = _person("planner-fr", "planner")
+    client.force_login(planner)
+    now = timezone.now()
+    Discrepancy.objects.create(
+        kind=Discrepancy.Kind.SOURCES_DISAGREE,
+        line=line,
+        summary="EWM-RTM says shipped; SAP-ERP has reported nothing for this line",
+        summary_code="ledger_silent",
+        summary_params={"leading": "EWM-RTM", "reported": "shipped", "ledger": "SAP-ERP"},
+        opened_at=now,
+        due_at=now + timedelta(hours=2),
+        fingerprint="fr-typography",
+    )
+
+    line_page = _text(client.get(f"/backoffice/lines/{line.pk}/", HTTP_ACCEPT_LANGUAGE="fr"))
+    order_page = _text(client.get(f"/backoffice/orders/{line.order_id}/", HTTP_ACCEPT_LANGUAGE="fr"))
+
+    # a space before the colon, as French writes it; the summary in French
+    assert "Sources en désaccord : EWM-RTM indique" in line_page
+    assert f"{line.number} : Sources en désaccord : EWM-RTM indique" in order_page
