@@ -70,6 +70,8 @@ def test_a_supervisor_signing_in_at_the_admin_is_sent_to_the_back_office_in_thei
     assert expected in text
     assert 'href="/backoffice/login/"' in response.content.decode()
     assert "staff account" not in text and "Mitarbeiter" not in text
+    # and the admin does not call itself the back office
+    assert "Part status back office" not in text and "Ersatzteilstatus – Backoffice" not in text
 
 
 def test_a_wrong_password_at_the_admin_still_reveals_nothing_but_names_the_back_office(client):
