@@ -88,6 +88,22 @@ def reason_labels() -> dict:
     return dict(_reason_labels_lookup()) if _reason_labels_lookup is not None else {}
 
 
+class ReasonLabelMixin:
+    """A change page that shows the record's reason by its label, never as `carrier_confirmed`,
+    titled (and its breadcrumbs too) as the admin names the record in `change_view`."""
+
+    readonly_fields = ("reason_shown",)
+    change_form_template = "admin/change_form_titled.html"
+
+    @admin.display(description=_("reason code"))
+    def reason_shown(self, record) -> str:
+        return reason_labels().get(record.reason_code, record.reason_code) if record.reason_code else "—"
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name != "reason_shown"]
+        return ["reason_shown" if name == "reason_code" else name for name in fields]
+
+
 class ScopedAdminMixin:
     """Lists, change pages and history pages limited to the person's scope.
 
@@ -251,7 +267,7 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class StatusEventAdmin(ReasonLabelMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "line", "from_status", "to_status", "outcome", "actor_kind", "source_system")
     list_filter = ("outcome", "actor_kind", "to_status", "source_system")
     list_select_related = ("line__order",)
@@ -264,9 +280,20 @@ class StatusEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_statusevent")
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, unquote(object_id))
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "subtitle": event_title(event)}
+        )
+
+
+def event_title(event: StatusEvent) -> str:
+    """A status event as people read it: the line and the change, by the statuses' labels."""
+    return f"{event.line}: {event.get_from_status_display() or '—'} → {event.get_to_status_display()}"
+
 
 @admin.register(EventSuppression)
-class EventSuppressionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class EventSuppressionAdmin(ReasonLabelMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events hidden from customers: made through an override request, never edited here."""
 
     list_display = ("event", "reason_code", "suppressed_by", "approved_by", "created_at")
@@ -283,11 +310,25 @@ class EventSuppressionAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         @admin.display(description=_("event"), ordering="event")
         def event(suppression: EventSuppression) -> str:
             # The line and the change hidden, by their labels (the event's own name is technical).
-            hidden = suppression.event
-            return f"{hidden.line}: {hidden.get_from_status_display() or '—'} → {hidden.get_to_status_display()}"
+            return event_title(suppression.event)
 
         shown = {"reason_code": reason, "event": event}
         return tuple(shown.get(name, name) for name in super().get_list_display(request))
+
+    readonly_fields = ("reason_shown", "event_shown")
+
+    @admin.display(description=_("event"))
+    def event_shown(self, suppression: EventSuppression) -> str:
+        return event_title(suppression.event)
+
+    def get_fields(self, request, obj=None):
+        fields = [name for name in super().get_fields(request, obj) if name != "event_shown"]
+        return ["event_shown" if name == "event" else name for name in fields]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        suppression = self.get_object(request, unquote(object_id))
+        title = event_title(suppression.event)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "subtitle": title})
 
     def scope_queryset(self, request, queryset):
         return queryset.filter(event__order__in=orders_visible_to(request.user))

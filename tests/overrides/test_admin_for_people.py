@@ -184,6 +184,15 @@ def test_a_suppression_and_the_line_timeline_show_the_reason_by_its_label(client
     assert f"{line}: Réservé → Suspendu" in suppressions and "(applied)" not in suppressions
     assert "Confirmé par le transporteur par téléphone ou e-mail" in line_page
     assert "carrier_confirmed" not in line_page
+    # each record's own page: titled by the line and the change, the reason by its label
+    suppression = EventSuppression.objects.get(event=event)
+    for page in (
+        _text(client.get(f"/admin/orders/statusevent/{event.pk}/change/", HTTP_ACCEPT_LANGUAGE="fr")),
+        _text(client.get(f"/admin/orders/eventsuppression/{suppression.pk}/change/", HTTP_ACCEPT_LANGUAGE="fr")),
+    ):
+        assert f"{line}: Réservé → Suspendu" in page
+        assert "Confirmé par le transporteur par téléphone ou e-mail" in page
+        assert "carrier_confirmed" not in page and "(applied)" not in page
 
 
 def test_admin_names_carry_times_in_the_readers_zone_and_format(line, advance):
