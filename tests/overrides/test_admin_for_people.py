@@ -256,3 +256,16 @@ def test_a_case_reads_with_french_punctuation_on_the_line_and_order_pages(client
     # a space before the colon, as French writes it; the summary in French
     assert "Sources en désaccord : EWM-RTM indique" in line_page
     assert f"{line.number} : Sources en désaccord : EWM-RTM indique" in order_page
+
+
+def test_every_admin_page_names_the_time_zone_its_times_are_in_and_learns_the_browsers(client):
+    integrator = _person("integrator", "integration", staff=True)
+    client.force_login(integrator)
+    client.cookies["tz"] = "Asia%2FTokyo"
+
+    response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de")
+
+    text = _text(response)
+    assert "Zeiten in Asia/Tokyo" in text
+    assert "js/time-zone.js" in response.content.decode()  # sets the cookie for an admin-only person
+    assert client.get("/backoffice/preferences/").status_code == 200  # where the link leads, for them too
