@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from notifications.context import preview_context
+from notifications.log_labels import error_code_label, log_status_label
 from notifications.models import (
     BlockedAddress,
     DeliveryLogEntry,
@@ -448,9 +449,33 @@ def _notifications_in_scope(user, queryset):
     return queryset.filter(Q(order__in=visible) | carried | Q(order__isnull=True, created_by=user))
 
 
+@admin.display(description=_("step"), ordering="status")
+def log_step(entry: DeliveryLogEntry) -> str:
+    return entry.status_label
+
+
+@admin.display(description=_("error"), ordering="error_code")
+def log_error(entry: DeliveryLogEntry) -> str:
+    return entry.error_label or "—"
+
+
+class LogStepFilter(admin.SimpleListFilter):
+    """The steps found in the log, in words."""
+
+    title = _("step")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by().values_list("status", flat=True).distinct()
+        return sorted(((code, log_status_label(code)) for code in codes), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 class DeliveryLogInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DeliveryLogEntry
-    fields = ("at", "status", "provider_id", "error_code", "detail")
+    fields = ("at", log_step, "provider_id", log_error, "detail")
     readonly_fields = fields
     extra = 0
 
@@ -473,7 +498,13 @@ class NotificationAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("address", "provider_id", "order__number")
     date_hierarchy = "created_at"
     inlines = [DeliveryLogInline]
-    exclude = ("claim_token",)
+    exclude = ("claim_token", "error_code")
+    readonly_fields = ("error",)
+
+    @admin.display(description=_("error code"))
+    def error(self, notification: Notification) -> str:
+        return error_code_label(notification.error_code) or "—"
+
     raw_id_fields = (
         "order",
         "line",
@@ -492,8 +523,8 @@ class NotificationAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryLogEntry)
 class DeliveryLogEntryAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "notification", "status", "provider_id", "error_code", "detail")
-    list_filter = ("status",)
+    list_display = ("at", "notification", log_step, "provider_id", log_error, "detail")
+    list_filter = (LogStepFilter,)
     list_select_related = ("notification",)
     search_fields = ("provider_id", "notification__address")
     raw_id_fields = ("notification",)
