@@ -33,8 +33,8 @@ run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
 	$(BIN)/python manage.py seed_demo_messages
-	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_portal
+	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_backoffice --url http://$(HOST):$(PORT)/
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config beat --loglevel=warning --pidfile= & \
