@@ -39,7 +39,7 @@ def twilio_status_record(
                     status=status,
                     provider_id=sid,
                     error_code=error_code,
-                    detail=_("status callback") + (f" ({token[:60]})" if token else ""),
+                    detail=_("status callback"),
                     # One row per (message, status): the same callback retried (same token) and
                     # a replay under a made-up token (the header is not signed) are both one.
                     callback_token=f"{sid}:{status}:{error_code}"[:200],
