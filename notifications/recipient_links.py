@@ -37,7 +37,7 @@ def recipient_link_path(*, order: Order, contact: OrderContact, audience: str, p
     stored_language = language if language in dict(settings.LANGUAGES) else ""
     with transaction.atomic():
         # One message at a time decides for this recipient: two workers never both issue.
-        OrderContact.objects.select_for_update().filter(pk=contact.pk).exists()
+        list(OrderContact.objects.select_for_update().filter(pk=contact.pk).values_list("pk", flat=True))
         held = list(
             RecipientLink.objects.select_related("link")
             .filter(

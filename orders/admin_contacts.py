@@ -26,6 +26,14 @@ class OrderContactForm(forms.ModelForm):
     class Meta:
         model = OrderContact
         fields = ("role", "name", "email", "phone", "language", "time_zone", "user")
+        # Narrow enough that a contact fits on one row of the order page.
+        widgets = {
+            "name": forms.TextInput(attrs={"size": 18}),
+            "email": forms.EmailInput(attrs={"size": 24}),
+            "phone": forms.TextInput(attrs={"size": 15}),
+            "language": forms.TextInput(attrs={"size": 5}),
+            "time_zone": forms.TextInput(attrs={"size": 16}),
+        }
         help_texts = {
             "phone": _("With its country code, e.g. +4915112345678."),
             "language": _("de, en, fr, es or a variant such as fr-CA; blank: the account's."),
@@ -72,6 +80,14 @@ class OrderContactInline(admin.TabularInline):
         if db_field.name == "user":
             kwargs["queryset"] = users_choosable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "user" and field is not None:
+            # An account is chosen here, never made or changed from a contact's row.
+            for link in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                setattr(field.widget, link, False)
+        return field
 
     @admin.display(description=_("channels and quiet hours"))
     def preferences(self, contact: OrderContact) -> str:
