@@ -36,8 +36,8 @@ run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py seed_demo_sources
 	$(BIN)/python manage.py seed_demo_messages
-	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_portal
+	$(BIN)/python manage.py seed_notification_rules
 	$(BIN)/python manage.py seed_demo_backoffice
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config --quiet beat --loglevel=warning --pidfile= & \

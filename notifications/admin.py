@@ -14,12 +14,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from notifications.context import preview_context
+from integrations.models import SourceSystem
+from notifications.context import TEMPLATE_VARIABLES, preview_context
+from notifications.log_labels import error_code_label, log_status_label
 from notifications.models import (
     BlockedAddress,
     DeliveryLogEntry,
@@ -45,19 +48,36 @@ from orders.models import ContactRole, Criticality, OrderContact, Priority
 from orders.scoping import orders_visible_to, regions_visible_to, sees_every_order, sites_visible_to
 from orders.status import LineStatus
 
+ANY = _("None ticked: any.")
+
 
 class NotificationRuleForm(forms.ModelForm):
     statuses = forms.MultipleChoiceField(
-        label=_("statuses"), choices=LineStatus.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("statuses")),
+        choices=LineStatus.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("For “status reached”: the statuses that count."),
     )
     criticalities = forms.MultipleChoiceField(
-        label=_("part criticalities"), choices=Criticality.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("part criticalities")),
+        choices=Criticality.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=ANY,
     )
     priorities = forms.MultipleChoiceField(
-        label=_("order priorities"), choices=Priority.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("order priorities")),
+        choices=Priority.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=ANY,
     )
     roles = forms.MultipleChoiceField(
-        label=_("recipients"), choices=ContactRole.choices, widget=forms.CheckboxSelectMultiple
+        label=capfirst(_("recipients")),
+        choices=ContactRole.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Which contacts of the order hear of it."),
     )
 
     class Meta:
@@ -81,16 +101,48 @@ class NotificationRuleForm(forms.ModelForm):
 @admin.register(NotificationRule)
 class NotificationRuleAdmin(SimpleHistoryAdmin):
     form = NotificationRuleForm
-    list_display = ("name", "event_kind", "channel", "critical", "criticalities", "priorities", "roles", "is_active")
+    list_display = (
+        "name",
+        "event_kind",
+        "channel",
+        "critical",
+        "criticality_list",
+        "priority_list",
+        "role_list",
+        "is_active",
+    )
     list_filter = ("is_active", "event_kind", "channel", "critical")
     search_fields = ("name",)
+
+    @admin.display(description=_("part criticalities"))
+    def criticality_list(self, rule: NotificationRule) -> str:
+        return _labels(rule.criticalities, Criticality)
+
+    @admin.display(description=_("order priorities"))
+    def priority_list(self, rule: NotificationRule) -> str:
+        return _labels(rule.priorities, Priority)
+
+    @admin.display(description=_("recipients"))
+    def role_list(self, rule: NotificationRule) -> str:
+        return _labels(rule.roles, ContactRole)
+
+
+def _labels(codes: list, choices) -> str:
+    """A rule's list in words ("A: equipment down or unsafe, B: ..."); an empty list is any."""
+    if not codes:
+        return str(_("any"))
+    return ", ".join(str(choices(code).label) if code in choices.values else str(code) for code in codes)
 
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(SimpleHistoryAdmin):
     list_display = ("event_kind", "channel", "locale", "version", "is_active", "updated_at")
     list_filter = ("channel", "event_kind", "locale", "is_active")
-    readonly_fields = ("version", "text_length", "preview_link")
+    readonly_fields = ("version", "variables", "text_length", "preview_link")
+
+    @admin.display(description=_("variables"))
+    def variables(self, template: MessageTemplate) -> str:
+        return format_html_join(", ", "<code>{{{{ {} }}}}</code>", ((name,) for name in TEMPLATE_VARIABLES))
 
     @admin.display(description=_("length as written"))
     def text_length(self, template: MessageTemplate) -> str:
@@ -240,6 +292,18 @@ class MaintenanceWindowForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        # A code typed wrong would hold nothing: the sources are chosen from those registered.
+        codes = list(SourceSystem.objects.order_by("code").values_list("code", flat=True))
+        current = self.instance.source_system
+        if current and current not in codes:
+            codes.append(current)
+        field = self.fields["source_system"]
+        self.fields["source_system"] = forms.ChoiceField(
+            label=field.label,
+            required=False,
+            help_text=field.help_text,
+            choices=[("", _("any source system")), *((code, code) for code in codes)],
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -385,6 +449,21 @@ class RecipientPreferenceAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
+class BlockStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("blocked", _("Still blocked")), ("cleared", _("Cleared"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "blocked":
+            return queryset.filter(cleared_at__isnull=True)
+        if self.value() == "cleared":
+            return queryset.filter(cleared_at__isnull=False)
+        return queryset
+
+
 class BlockedAddressForm(forms.ModelForm):
     class Meta:
         model = BlockedAddress
@@ -408,7 +487,7 @@ class BlockedAddressAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     form = BlockedAddressForm
     list_display = ("address", "reason", "detail", "blocked_at", "cleared_at", "cleared_by")
-    list_filter = ("reason", ("cleared_at", admin.EmptyFieldListFilter))
+    list_filter = ("reason", BlockStateFilter)
     search_fields = ("address",)
     readonly_fields = ("cleared_at", "cleared_by")
     actions = ["clear"]
@@ -448,9 +527,33 @@ def _notifications_in_scope(user, queryset):
     return queryset.filter(Q(order__in=visible) | carried | Q(order__isnull=True, created_by=user))
 
 
+@admin.display(description=_("step"), ordering="status")
+def log_step(entry: DeliveryLogEntry) -> str:
+    return entry.status_label
+
+
+@admin.display(description=_("error"), ordering="error_code")
+def log_error(entry: DeliveryLogEntry) -> str:
+    return entry.error_label or "—"
+
+
+class LogStepFilter(admin.SimpleListFilter):
+    """The steps found in the log, in words."""
+
+    title = _("step")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by().values_list("status", flat=True).distinct()
+        return sorted(((code, log_status_label(code)) for code in codes), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 class DeliveryLogInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DeliveryLogEntry
-    fields = ("at", "status", "provider_id", "error_code", "detail")
+    fields = ("at", log_step, "provider_id", log_error, "detail")
     readonly_fields = fields
     extra = 0
 
@@ -473,7 +576,13 @@ class NotificationAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("address", "provider_id", "order__number")
     date_hierarchy = "created_at"
     inlines = [DeliveryLogInline]
-    exclude = ("claim_token",)
+    exclude = ("claim_token", "error_code")
+    readonly_fields = ("error",)
+
+    @admin.display(description=_("error code"))
+    def error(self, notification: Notification) -> str:
+        return error_code_label(notification.error_code) or "—"
+
     raw_id_fields = (
         "order",
         "line",
@@ -492,10 +601,11 @@ class NotificationAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(DeliveryLogEntry)
 class DeliveryLogEntryAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "notification", "status", "provider_id", "error_code", "detail")
-    list_filter = ("status",)
+    list_display = ("at", "notification", log_step, "provider_id", log_error, "detail")
+    list_filter = (LogStepFilter,)
     list_select_related = ("notification",)
-    search_fields = ("provider_id", "notification__address")
+    search_fields = ("provider_id", "notification__address", "notification__order__number")
+    ordering = ("-at", "-id")
     raw_id_fields = ("notification",)
 
     def scope_queryset(self, request, queryset):

@@ -14,6 +14,28 @@ from orders.models import ContactRole, Order, OrderContact, OrderLine, StatusDef
 from orders.status import CUSTOMER_DEFAULTS, LineStatus, customer_status
 from overrides.texts import discrepancy_summary_text
 
+# The variables a template may name (shown next to the template in the admin).
+TEMPLATE_VARIABLES = (
+    "recipient_name",
+    "order_number",
+    "customer_reference",
+    "status_link",
+    "line_number",
+    "part_number",
+    "part_description",
+    "quantity",
+    "status",
+    "eta",
+    "site_name",
+    "previous_status",
+    "previous_eta",
+    "alert_level",
+    "discrepancy_summary",
+    "window_name",
+    "items_text",
+    "items_count_text",
+)
+
 
 def message_context(notification: Notification, *, folded: list[OrderLine] | None = None) -> dict:
     """The template variables of `notification`, in its locale and time zone (`folded`: the

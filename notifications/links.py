@@ -10,9 +10,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
+from notifications.recipient_links import recipient_link_path
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose
-from portal.services.links import status_link_issue
 
 
 def link_language(locale: str) -> str:
@@ -41,13 +41,15 @@ def status_link_url(*, order: Order, contact: OrderContact | None) -> str:
     key = (order.pk, contact.pk)
     if key not in made:
         technician = contact.role == ContactRole.TECHNICIAN
-        issued = status_link_issue(
+        # The recipient's live link while it has life enough left, else a fresh one (notifications.recipient_links).
+        path = recipient_link_path(
             order=order,
+            contact=contact,
             audience=LinkAudience.TECHNICIAN if technician else LinkAudience.CUSTOMER,
             purpose=LinkPurpose.VIEW_CONFIRM if technician else LinkPurpose.VIEW,
             language=link_language(contact.language or order.account.language),
         )
-        made[key] = settings.PUBLIC_BASE_URL + issued.path
+        made[key] = settings.PUBLIC_BASE_URL + path
     return made[key]
 
 

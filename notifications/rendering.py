@@ -91,10 +91,13 @@ def message_render(
                 if html_source:
                     html = _render(HTML_ENGINE, html_source, context, missing)
                 else:
+                    # The items of a digest or summary are the layout's table: not a second time as text.
+                    items_text = context.get("items_text", "") if context.get("items") else ""
+                    body = text.replace(items_text, "").strip() if items_text else text
                     html = render_to_string(
                         "notifications/email.html",
                         # The text escaped (an ERP's "<b>" stays text), its paragraphs marked up.
-                        {**context, "body_html": mark_safe(linebreaks(text, autoescape=True)), "subject": subject},
+                        {**context, "body_html": mark_safe(linebreaks(body, autoescape=True)), "subject": subject},
                     )
                 if context.get("items") and context["items_text"] not in text:
                     text += "\n\n" + context["items_text"]

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from orders.admin_contacts import OrderContactAdminBase, OrderContactInline
 from orders.admin_csv import CsvImportExportMixin
 from orders.models import (
     Account,
@@ -26,6 +27,7 @@ from orders.models import (
     EventSuppression,
     LineReference,
     Order,
+    OrderContact,
     OrderLine,
     OutboxDelivery,
     OutboxEvent,
@@ -208,10 +210,16 @@ class OrderAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ("account", "asset")
     readonly_fields = ("status", "progress_percent", "earliest_eta", "latest_eta", "created_at", "updated_at")
     date_hierarchy = "created_at"
-    inlines = [OrderLineInline]
+    inlines = [OrderContactInline, OrderLineInline]
 
     def scope_queryset(self, request, queryset):
         return orders_visible_to(request.user, queryset)
+
+
+@admin.register(OrderContact)
+class OrderContactAdmin(ScopedAdminMixin, OrderContactAdminBase):
+    def scope_queryset(self, request, queryset):
+        return queryset.filter(order__in=orders_visible_to(request.user))
 
 
 class StatusEventInline(ReadOnlyAdminMixin, admin.TabularInline):

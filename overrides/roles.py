@@ -61,6 +61,8 @@ ADMIN = [
     "orders.view_outboxevent",
     "orders.view_outboxdelivery",
     "orders.redeliver_outboxdelivery",
+    # The people of an order (who hears of it): seen and kept up to date in the admin, scoped.
+    *(f"orders.{action}_ordercontact" for action in ("add", "change", "view", "delete")),
     "overrides.add_stalestatusrule",
     "overrides.change_stalestatusrule",
     "overrides.view_stalestatusrule",

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 
 from integrations.adapters.base import (
@@ -17,6 +18,7 @@ from integrations.adapters.base import (
     ParseError,
     json_loads_bounded,
 )
+from orders.services.contacts import ContactData, contact_checked
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "canonical-message.schema.json"
 
@@ -65,7 +67,31 @@ def _order(order: dict, where: str) -> ParsedOrder:
         is_test=order.get("is_test", False),
         created_at=_datetime(order["created_at"], f"{where}/created_at") if "created_at" in order else None,
         lines=tuple(_line(line, f"{where}/lines/{i}") for i, line in enumerate(order["lines"])),
+        contacts=tuple(
+            _contact(contact, f"{where}/contacts/{i}") for i, contact in enumerate(order.get("contacts", []))
+        ),
     )
+
+
+def _contact(contact: dict, where: str) -> ContactData:
+    """A contact in stored form; a bad email, phone, language or time zone is a parse error
+    naming its place (orders/0/contacts/0/phone: ...)."""
+    data = ContactData(
+        role=contact.get("role", "requester"),
+        name=contact["name"],
+        email=contact.get("email", ""),
+        phone=contact.get("phone", ""),
+        language=contact.get("language", ""),
+        time_zone=contact.get("time_zone", ""),
+    )
+    try:
+        return contact_checked(data, where=where)
+    except ValidationError as error:
+        raise ParseError(
+            "; ".join(
+                f"{field.replace('.', '/')}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+            )
+        ) from error
 
 
 def _line(line: dict, where: str) -> ParsedLine:

@@ -2,6 +2,7 @@
 windows, and the notifications themselves with their delivery log."""
 
 from notifications.models.deliveries import DeliveryLogEntry, Notification, NotificationStatus
+from notifications.models.recipient_links import RecipientLink
 from notifications.models.recipients import BlockedAddress, BlockReason, RecipientPreference
 from notifications.models.rules import Channel, EventKind, NotificationRule, RuleChannel
 from notifications.models.templates import MessageTemplate, TemplateChannel
@@ -18,6 +19,7 @@ __all__ = [
     "Notification",
     "NotificationRule",
     "NotificationStatus",
+    "RecipientLink",
     "RecipientPreference",
     "RuleChannel",
     "TemplateChannel",

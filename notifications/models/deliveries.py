@@ -197,4 +197,17 @@ class DeliveryLogEntry(models.Model):
         verbose_name_plural = _("delivery log")
 
     def __str__(self) -> str:
-        return f"{self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.status_label} · {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def status_label(self) -> str:
+        """The step in words, in the active language (the code stays in `status`)."""
+        from notifications.log_labels import log_status_label
+
+        return log_status_label(self.status, callback=self.callback_token is not None)
+
+    @property
+    def error_label(self) -> str:
+        from notifications.log_labels import error_code_label
+
+        return error_code_label(self.error_code)

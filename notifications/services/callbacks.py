@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.channels.sms import BLOCKING_CODES, PERMANENT_CODES
+from notifications.log_labels import error_code_label, log_status_label
 from notifications.models import BlockReason, DeliveryLogEntry, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
 from notifications.services.sending import TWILIO_STATUSES, address_block, permanent_failure_follow_up, retry_delay
@@ -38,7 +39,7 @@ def twilio_status_record(
                     status=status,
                     provider_id=sid,
                     error_code=error_code,
-                    detail=_("status callback") + (f" ({token[:60]})" if token else ""),
+                    detail=_("status callback"),
                     # One row per (message, status): the same callback retried (same token) and
                     # a replay under a made-up token (the header is not signed) are both one.
                     callback_token=f"{sid}:{status}:{error_code}"[:200],
@@ -73,20 +74,24 @@ def twilio_status_record(
             notification.send_started_at = None
             notification.claim_token = ""
             notification.lease_expires_at = None
-            notification.last_error = _("%(status)s (error %(code)s): trying again") % {
-                "status": status,
-                "code": error_code or "?",
-            }
+            notification.last_error = _("%(status)s, %(error)s: trying again") % _callback_words(status, error_code)
             notification.save()
             return "retry"
         notification.final_at = now
-        notification.last_error = _("%(status)s (error %(code)s)") % {"status": status, "code": error_code or "?"}
+        notification.last_error = _("%(status)s, %(error)s") % _callback_words(status, error_code)
         notification.save()
         if permanent:
             permanent_failure_follow_up(
                 notification, block=BLOCKING_CODES.get(error_code, ""), detail=notification.last_error, now=now
             )
         return "failed"
+
+
+def _callback_words(status: str, error_code: str) -> dict:
+    return {
+        "status": log_status_label(status, callback=True),
+        "error": error_code_label(error_code) or _("no error code"),
+    }
 
 
 def stop_word(body: str) -> str:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from simple_history.utils import bulk_create_with_history
 
+from orders.demo.contacts import demo_requester
 from orders.demo.histories import (
     CARRIER_WEIGHTS,
     CARRIERS,
@@ -28,6 +29,7 @@ from orders.models import (
     Account,
     LineReference,
     Order,
+    OrderContact,
     OrderLine,
     Part,
     Priority,
@@ -184,6 +186,8 @@ class OrderSeeder:
                     draft.line._history_date = plan.created_at
                     lines.append(draft.line)
             bulk_create_with_history(lines, OrderLine)
+            # Someone to tell: each order's requester (the account's buyer, in its language).
+            OrderContact.objects.bulk_create([demo_requester(plan.order.account, plan.order) for plan in planned])
             for line in lines:
                 line_start_record(
                     line=line,

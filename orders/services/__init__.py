@@ -1,5 +1,6 @@
 """Writes of the status core. Every status change goes through apply_status_update."""
 
+from orders.services.contacts import ContactData
 from orders.services.events import Actor, Provenance
 from orders.services.splitting import SplitPart, split_line
 from orders.services.status import (
@@ -16,6 +17,7 @@ from orders.services.upsert import LineData, OrderData, order_upsert
 __all__ = [
     "DUPLICATE",
     "Actor",
+    "ContactData",
     "FactFromTheFuture",
     "LineData",
     "LineIsSplit",

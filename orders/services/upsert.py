@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Account, Asset, Issuer, LineReference, Order, OrderLine, Part, Region, Site
 from orders.publication import Topic
+from orders.services.contacts import ContactData, contacts_checked, order_contacts_replace
 from orders.services.events import Actor, Provenance, line_start_record
 from orders.services.outbox import outbox_publish
 from orders.services.rollup import order_rollup_refresh
@@ -50,15 +51,20 @@ class OrderData:
     is_test: bool = False
     lines: tuple[LineData, ...] = ()
     created_at: datetime | None = None  # when the source created the order, on its clock
+    # The order's people by role (requester, technician, planner): those of the roles named here
+    # replace the order's contacts of those roles; empty: the contacts stay as they are.
+    contacts: tuple[ContactData, ...] = ()
 
 
 def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Order:
     """Create the order and the lines it does not have yet; update what a source may change
-    (dates, priority, sites, ETAs, references). Statuses never change here. The order number is
-    looked up under its issuer, the source of the message (`provenance.source_system`)."""
+    (dates, priority, sites, ETAs, references, the contacts of the roles it names). Statuses never
+    change here. The order number is looked up under its issuer, the source of the message
+    (`provenance.source_system`). Bad contact data refuses the whole upsert, naming the field."""
     issuer = provenance.source_system
     if data.created_at is not None and timezone.is_naive(data.created_at):
         raise ValidationError({"created_at": _("The order's creation time needs a time zone.")})
+    contacts = contacts_checked(data.contacts)
     with transaction.atomic():
         account = _account(data)
         order = Order.objects.select_for_update().filter(issuer=issuer, number=data.number).first()
@@ -86,6 +92,8 @@ def order_upsert(*, data: OrderData, actor: Actor, provenance: Provenance) -> Or
             order.asset = _asset(data.asset_serial_number, account)
         order.full_clean(exclude=["account", "region", "asset"], validate_unique=False)
         order.save()
+        if contacts:
+            order_contacts_replace(order=order, contacts=contacts)
         # The order is locked: now its lines, by id (the lock order everywhere).
         existing = {
             line.number: line

@@ -290,3 +290,20 @@ def test_a_stored_template_that_would_render_megabytes_is_reported_not_rendered(
 
     assert "not allowed" in rendered.error
     assert rendered.text == ""
+
+
+def test_a_summary_email_lists_its_items_once_in_the_html_and_speaks_the_recipients_language(contact_for):
+    from notifications.context import preview_context
+
+    line = OrderLineFactory()
+    OrderLineFactory(order=line.order, number="20")
+    contact_for(line, language="de")
+    context = preview_context(order=line.order, kind="maintenance_summary", channel="email", locale="de")
+
+    rendered = message_render(kind="maintenance_summary", channel="email", locale="de", context=context)
+
+    assert '<html lang="de">' in rendered.html
+    for item in context["items"]:
+        reference = f"{item['order_number']}/{item['line_number']}"
+        assert rendered.html.count(reference) == 1  # in the table, not again as a paragraph
+        assert reference in rendered.text
