@@ -7,14 +7,22 @@ from portal.models import LinkAudience, LinkPurpose
 
 
 class LinkIssueForm(forms.Form):
-    audience = forms.ChoiceField(label=_("For"), choices=LinkAudience.choices)
-    purpose = forms.ChoiceField(label=_("Allows"), choices=LinkPurpose.choices, initial=LinkPurpose.VIEW)
+    """A link a portal person hands on: never more than they may see themselves. The customer
+    audience only (a technician's link shows site, carrier and contacts, and may confirm a
+    delivery: those come from the back office and the technician's messages), to view only."""
+
+    audience = forms.ChoiceField(
+        label=_("For"), choices=[(LinkAudience.CUSTOMER.value, LinkAudience.CUSTOMER.label)], required=False
+    )
+    purpose = forms.ChoiceField(
+        label=_("Allows"), choices=[(LinkPurpose.VIEW.value, LinkPurpose.VIEW.label)], required=False
+    )
     line = forms.ChoiceField(label=_("Line"), required=False)
 
     def __init__(self, *args, lines=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["line"].choices = [("", _("The whole order"))] + [
-            (line["public_id"], f"{line['number']} · {line['part_number']}") for line in lines
+            (line.number, f"{line.number} · {line.part.number}") for line in lines
         ]
 
 

@@ -14,9 +14,10 @@ from orders.models import OrderLine
 from orders.read_models import Audience, localize_change, order_view, with_view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
+from orders.selectors import _line_sort_key
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
-from portal.models import StatusLink
+from portal.models import LinkAudience, LinkPurpose, StatusLink
 from portal.selectors import order_rows, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from portal.views.common import branding, order_page_context
@@ -60,7 +61,7 @@ def order_detail(request, public_id):
     }
     if request.method == "POST":
         return _link_issue(request, order, context)
-    context["link_form"] = LinkIssueForm()
+    context["link_form"] = LinkIssueForm(lines=_lines(order))
     context["links"] = _links(order)
     return render(request, "portal/order.html", context)
 
@@ -73,11 +74,22 @@ def _live_paths(order) -> dict:
 
 
 def _links(order):
-    return list(StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related("line")[:50])
+    """The order's customer links (a technician's links are the back office's to manage)."""
+    return list(
+        StatusLink.objects.filter(order=order, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True).select_related(
+            "line"
+        )[:50]
+    )
+
+
+def _lines(order) -> list[OrderLine]:
+    """The lines a link may be issued for, in line-number order."""
+    lines = list(OrderLine.objects.filter(order=order).select_related("part"))
+    return sorted(lines, key=lambda line: _line_sort_key(line.number))
 
 
 def _link_issue(request, order, context):
-    form = LinkIssueForm(request.POST)
+    form = LinkIssueForm(request.POST, lines=_lines(order))
     new_link_url = ""
     line = None
     if form.is_valid() and form.cleaned_data["line"]:
@@ -89,8 +101,8 @@ def _link_issue(request, order, context):
             issued = status_link_issue(
                 order=order,
                 line=line,
-                audience=form.cleaned_data["audience"],
-                purpose=form.cleaned_data["purpose"],
+                audience=LinkAudience.CUSTOMER,
+                purpose=LinkPurpose.VIEW,
                 issued_by=request.user,
             )
         except ValidationError as error:
@@ -99,13 +111,17 @@ def _link_issue(request, order, context):
         else:
             # Shown once, in this answer only: the token is stored nowhere else.
             new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm()
+            form = LinkIssueForm(lines=_lines(order))
     context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
     return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
 
 
 def _link_for(user, public_id) -> StatusLink:
-    link = StatusLink.objects.filter(public_id=public_id).select_related("order").first()
+    """A customer link of an order the person sees; a technician's link is a 404 here: rotating
+    it would hand the person a token that shows and confirms more than they may."""
+    link = (
+        StatusLink.objects.filter(public_id=public_id, audience=LinkAudience.CUSTOMER).select_related("order").first()
+    )
     if link is None or not orders_visible_to_customer(user).filter(pk=link.order_id).exists():
         raise Http404
     return link
@@ -129,7 +145,7 @@ def link_rotate(request, public_id):
         **order_page_context(request, order, audience=Audience.CUSTOMER),
         **_live_paths(order),
         "brand": branding(order.account),
-        "link_form": LinkIssueForm(),
+        "link_form": LinkIssueForm(lines=_lines(order)),
         "links": _links(order),
         "new_link_url": request.build_absolute_uri(issued.path),
     }
