@@ -96,6 +96,14 @@ def portal_profile_for(account) -> PortalProfile | None:
     return PortalProfile.objects.filter(account__isnull=True).first()
 
 
+def status_link_rekey(*, link: StatusLink) -> str:
+    """A new token for the link, which keeps everything else (a message sent again, whose stored
+    text holds a reference to the link and never its token): the earlier token stops working."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    StatusLink.objects.filter(pk=link.pk).update(token_hash=token_hash(token))
+    return token
+
+
 def status_link_revoke(*, link: StatusLink, revoked_by=None) -> StatusLink:
     """Revoke the link at once (a revoked link answers 410). Revoking twice changes nothing."""
     with transaction.atomic():
