@@ -31,7 +31,7 @@ from orders.scoping import orders_of_technician, orders_visible_to_customer
 from portal.access import link_group_name, user_group_name
 from portal.live import portal_group_name
 from portal.models import StatusLink
-from portal.services.links import status_link_find
+from portal.services.links import address_attempt_counted, status_link_find
 
 REFUSED = 4404
 RECHECK_SECONDS = 30
@@ -217,6 +217,11 @@ class StatusLinkConsumer(OrderFollowConsumer):
     expiry_timer: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
+        # A token named over a websocket counts against the address's limit like a page's.
+        client = self.scope.get("client") or ("", 0)
+        if await database_sync_to_async(address_attempt_counted)(client[0] or ""):
+            await self.close(code=REFUSED)
+            return
         await super().connect()
         if not self.closed and self.expires_at is not None:
             # Closed when it expires, even when nothing is pushed meanwhile.

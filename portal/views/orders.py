@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.models import OrderLine
+from orders.models import Order, OrderLine
 from orders.read_models import Audience, localize_change, order_view, with_view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
@@ -30,6 +30,15 @@ PAGE_SIZE = 25
 @login_required(login_url=LOGIN)
 def order_list(request):
     query = request.GET.get("q", "")[:100]
+    if "\x00" in query:  # no database stores it: a 400 that names the search, not a 500
+        empty = Paginator(Order.objects.none(), PAGE_SIZE).get_page(1)
+        context = {
+            "page": empty,
+            "rows": [],
+            "query": "",
+            "query_error": _("The search holds a character not allowed."),
+        }
+        return render(request, "portal/order_list.html", context, status=400)
     orders = portal_orders(request.user, query=query)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     if query and page.paginator.count == 1:

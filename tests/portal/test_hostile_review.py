@@ -64,3 +64,69 @@ def test_a_customer_issues_a_view_link_for_one_line(order, showcase, customer):
     link = StatusLink.objects.get()
     assert response.status_code == 200
     assert (link.audience, link.purpose, link.line) == ("customer", "view", showcase["20"])
+
+
+def test_a_search_holding_a_nul_byte_is_a_400_naming_the_search(order, showcase, customer):
+    response = _client(customer).get("/portal/", {"q": "PO\x0088123"})
+
+    assert response.status_code == 400
+    assert 'id="q-error"' in response.content.decode()
+
+
+@pytest.mark.parametrize("cookie", ["Foo/Bar", "Europe%2FBerlin%00", "\x00", "../../etc/passwd"])
+def test_a_hostile_time_zone_cookie_is_ignored(order, showcase, customer, cookie):
+    client = _client(customer)
+    client.cookies["tz"] = cookie
+
+    response = client.get(f"/portal/orders/{order.public_id}/")
+
+    assert response.status_code == 200
+    assert 'data-time-zone-source="default"' in response.content.decode()
+
+
+def test_guesses_from_one_ipv6_network_share_one_limit(order, showcase, settings):
+    settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP = 2
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+    answers = [
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n}").get(f"/s/guessedtokenguessedtoken{n}/").status_code
+        for n in range(1, 4)
+    ]
+    real = Client(REMOTE_ADDR="2001:db8:1:2::99").get(issued.path).status_code
+    elsewhere = Client(REMOTE_ADDR="2001:db8:9:9::1").get(issued.path).status_code
+
+    assert answers == [404, 404, 429]
+    assert (real, elsewhere) == (429, 200)
+
+
+def test_a_forwarded_for_header_does_not_reset_the_limit(order, showcase, settings):
+    settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP = 2
+
+    answers = [
+        Client(REMOTE_ADDR="192.0.2.10", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+        .get(f"/s/guessedtokenguessedtoken{n}/")
+        .status_code
+        for n in range(3)
+    ]
+
+    assert answers == [404, 404, 429]
+
+
+def test_a_traceback_quoting_a_token_is_logged_without_it(order):
+    import io
+    import logging
+
+    token = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).path.split("/")[2]
+    console = next(h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler)
+    stream = io.StringIO()
+    earlier = console.setStream(stream)
+    try:
+        try:
+            raise ValueError(f"cannot show /s/{token}/")
+        except ValueError:
+            logging.getLogger("portal.views").exception("Internal Server Error: %s", "/portal/")
+    finally:
+        console.setStream(earlier)
+
+    assert "ValueError: cannot show /s/[redacted]/" in stream.getvalue()
+    assert token not in stream.getvalue()

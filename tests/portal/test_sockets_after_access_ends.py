@@ -133,3 +133,22 @@ def test_a_socket_still_in_scope_keeps_receiving(order, showcase, customer, sap,
         return message
 
     assert async_to_sync(follow)()["timeline_append"][0]["status"] == "allocated"
+
+
+def test_websocket_connects_count_against_the_addresss_limit(order, showcase, settings):
+    settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP = 2
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+    async def connect(path):
+        communicator = _socket(path)
+        communicator.scope["client"] = ("192.0.2.7", 40000)
+        connected, code = await communicator.connect()
+        if connected:
+            await communicator.disconnect()
+        return connected, code
+
+    guesses = [async_to_sync(connect)(f"/ws/s/guessedtokenguessedtoken{n}/") for n in range(2)]
+    real = async_to_sync(connect)(_link_path(issued))
+
+    assert guesses == [(False, 4404), (False, 4404)]
+    assert real == (False, 4404)
