@@ -130,3 +130,23 @@ def test_a_traceback_quoting_a_token_is_logged_without_it(order):
 
     assert "ValueError: cannot show /s/[redacted]/" in stream.getvalue()
     assert token not in stream.getvalue()
+
+
+def test_a_technicians_live_feed_shows_no_internal_status(order, showcase):
+    issued = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW)
+
+    feed = Client().get(issued.path + "live/").content.decode()
+
+    assert '"site"' in feed and '"carrier"' in feed  # what a technician may know
+    assert "awaiting_kitting" not in feed  # line 20's internal status
+
+
+def test_confirming_on_a_link_needs_the_csrf_token(order, showcase):
+    issued = status_link_issue(
+        order=order, line=showcase["30"], audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW_CONFIRM
+    )
+    confirmation = {"key": "k" * 16, "code": "FL-900", "quantity": "6", "line": showcase["30"].public_id}
+
+    response = Client(enforce_csrf_checks=True).post(issued.path + "confirm/", confirmation)
+
+    assert response.status_code == 403
