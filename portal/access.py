@@ -1,18 +1,19 @@
 """Open websockets learn at once when what they follow may no longer be theirs to see: a status
 link saved (revoked, rotated, expiry edited) or deleted, and a person whose account, permissions,
-groups, technician jobs or session changed. Each such change signals the link's or the person's
-group after commit; the sockets there check their scope again and close when it is gone
-(portal.consumers)."""
+groups, technician jobs or session changed, or whose dealer no longer serves an account. Each
+such change signals the link's or the person's group after commit; the sockets there check their
+scope again and close when it is gone (portal.consumers)."""
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.shortcuts import get_users_with_perms
 
-from orders.models import OrderContact
+from orders.models import Account, OrderContact
 from portal.models import StatusLink
 
 MESSAGE = {"type": "access.changed"}
@@ -81,6 +82,25 @@ def _contact_changed(sender, instance: OrderContact, **kwargs) -> None:
         _tell([user_group_name(instance.user_id)])
 
 
+def _account_saving(sender, instance: Account, **kwargs) -> None:
+    """Remember the dealer before the save: its people may lose the account's orders."""
+    if instance.pk is not None:
+        instance._dealer_before = Account.objects.filter(pk=instance.pk).values_list("dealer_id", flat=True).first()
+
+
+def _account_saved(sender, instance: Account, created: bool, **kwargs) -> None:
+    before = getattr(instance, "_dealer_before", None)
+    if created or before is None or before == instance.dealer_id:
+        return
+    dealer = Account.objects.filter(pk=before).first()
+    if dealer is None:
+        return
+    people = get_users_with_perms(
+        dealer, only_with_perms_in=["follow_account_orders"], with_group_users=True, with_superusers=False
+    )
+    _tell([user_group_name(pk) for pk in people.values_list("pk", flat=True)])
+
+
 def register() -> None:
     user_model = get_user_model()
     post_save.connect(_link_changed, sender=StatusLink, dispatch_uid="portal-access-link-saved")
@@ -94,4 +114,6 @@ def register() -> None:
             _group_permission_changed, sender=GroupObjectPermission, dispatch_uid=f"portal-access-gop-{name}"
         )
         signal.connect(_contact_changed, sender=OrderContact, dispatch_uid=f"portal-access-contact-{name}")
+    pre_save.connect(_account_saving, sender=Account, dispatch_uid="portal-access-account-saving")
+    post_save.connect(_account_saved, sender=Account, dispatch_uid="portal-access-account-saved")
     m2m_changed.connect(_groups_changed, sender=user_model.groups.through, dispatch_uid="portal-access-groups")

@@ -150,3 +150,25 @@ def test_confirming_on_a_link_needs_the_csrf_token(order, showcase):
     response = Client(enforce_csrf_checks=True).post(issued.path + "confirm/", confirmation)
 
     assert response.status_code == 403
+
+
+def test_an_order_of_300_lines_costs_the_queries_of_an_order_of_3(customer_account, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import OrderLineFactory
+
+    client = _client(customer)
+
+    def queries(count: int) -> tuple[int, int]:
+        order = OrderFactory(account=customer_account)
+        OrderLineFactory.create_batch(count, order=order)
+        issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+        with CaptureQueriesContext(connection) as portal:
+            assert client.get(f"/portal/orders/{order.public_id}/").status_code == 200
+        with CaptureQueriesContext(connection) as link:
+            assert Client().get(issued.path).status_code == 200
+        return len(portal), len(link)
+
+    queries(3)  # labels and the session warm
+    assert queries(3) == queries(300)

@@ -152,3 +152,38 @@ def test_websocket_connects_count_against_the_addresss_limit(order, showcase, se
 
     assert guesses == [(False, 4404), (False, 4404)]
     assert real == (False, 4404)
+
+
+def test_a_technician_taken_off_the_job_stops_receiving(order, showcase, technician, sap, t0):
+    from orders.models import OrderContact
+
+    portal = _client(technician)
+
+    async def follow():
+        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
+        connected, _ = await communicator.connect()
+        assert connected
+        await database_sync_to_async(OrderContact.objects.filter(user=technician).delete)()
+        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
+
+    closing, silent = async_to_sync(follow)()
+
+    assert closing == CLOSED
+    assert silent is True
+
+
+def test_a_dealer_no_longer_serving_the_account_stops_receiving(order, showcase, dealer, customer_account, sap, t0):
+    portal = _client(dealer)
+
+    async def follow():
+        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
+        connected, _ = await communicator.connect()
+        assert connected
+        customer_account.dealer = None
+        await database_sync_to_async(customer_account.save)()
+        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
+
+    closing, silent = async_to_sync(follow)()
+
+    assert closing == CLOSED
+    assert silent is True
