@@ -1,9 +1,13 @@
 """Forms of the portal and the technician pages."""
 
 from django import forms
+from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import LinkAudience, LinkPurpose
+
+
+PHOTO_EXTENSIONS = FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])
 
 
 class LinkIssueForm(forms.Form):
@@ -36,4 +40,6 @@ class ConfirmationForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
     confirmed_at = forms.DateTimeField()
     decision = forms.CharField(required=False, max_length=20)
-    photo = forms.FileField(label=_("Photo"), required=False)
+    # Only image files are kept: anything else served back from the media storage (an .html or
+    # .svg "photo") would run in the reader's browser.
+    photo = forms.FileField(label=_("Photo"), required=False, validators=[PHOTO_EXTENSIONS])

@@ -172,3 +172,30 @@ def test_an_order_of_300_lines_costs_the_queries_of_an_order_of_3(customer_accou
 
     queries(3)  # labels and the session warm
     assert queries(3) == queries(300)
+
+
+def test_a_confirmation_photo_must_be_an_image_file(order, showcase, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.models import DeliveryConfirmation
+
+    settings.MEDIA_ROOT = tmp_path
+    issued = status_link_issue(
+        order=order, line=showcase["30"], audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW_CONFIRM
+    )
+    page = SimpleUploadedFile("gate.html", b"<script>alert(document.cookie)</script>", content_type="text/html")
+    confirmation = {
+        "key": "k" * 16,
+        "code": "FL-900",
+        "quantity": "6",
+        "confirmed_at": "2026-11-02T10:00:00Z",
+        "line": showcase["30"].public_id,
+        "photo": page,
+    }
+
+    response = Client().post(issued.path + "confirm/", confirmation)
+
+    assert response.status_code == 400
+    assert "photo" in response.json()["errors"]
+    assert not DeliveryConfirmation.objects.exists()
+    assert not list(tmp_path.rglob("*.html"))
