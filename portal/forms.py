@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import LinkAudience, LinkPurpose
 
-
 PHOTO_EXTENSIONS = FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])
 
 
