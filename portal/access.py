@@ -4,6 +4,8 @@ groups, technician jobs or session changed, or whose dealer no longer serves an 
 such change signals the link's or the person's group after commit; the sockets there check their
 scope again and close when it is gone (portal.consumers)."""
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
@@ -37,8 +39,15 @@ def _tell(groups: list[str], message: dict = MESSAGE) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
         for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+            if loop is None:
+                async_to_sync(layer.group_send)(group, message)
+            else:  # a thread that runs an event loop itself (async_to_sync may not block it)
+                loop.create_task(layer.group_send(group, message))
 
     transaction.on_commit(send, robust=True)
 

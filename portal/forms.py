@@ -20,13 +20,9 @@ class LinkIssueForm(forms.Form):
     purpose = forms.ChoiceField(
         label=_("Allows"), choices=[(LinkPurpose.VIEW.value, LinkPurpose.VIEW.label)], required=False
     )
-    line = forms.ChoiceField(label=_("Line"), required=False)
-
-    def __init__(self, *args, lines=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["line"].choices = [("", _("The whole order"))] + [
-            (line.number, f"{line.number} · {line.part.number}") for line in lines
-        ]
+    # A line number as printed ("20", "10.1"); blank: the whole order. Typed rather than chosen
+    # from a list: an order of hundreds of lines would load and render them all on every view.
+    line = forms.CharField(label=_("Line"), required=False, max_length=20)
 
 
 class ConfirmationForm(forms.Form):

@@ -14,7 +14,6 @@ from orders.models import Order, OrderLine
 from orders.read_models import Audience, localize_change, order_view, with_view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
-from orders.selectors import _line_sort_key
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
 from portal.models import LinkAudience, LinkPurpose, StatusLink
@@ -70,7 +69,7 @@ def order_detail(request, public_id):
     }
     if request.method == "POST":
         return _link_issue(request, order, context)
-    context["link_form"] = LinkIssueForm(lines=_lines(order))
+    context["link_form"] = LinkIssueForm()
     context["links"] = _links(order)
     return render(request, "portal/order.html", context)
 
@@ -91,14 +90,8 @@ def _links(order):
     )
 
 
-def _lines(order) -> list[OrderLine]:
-    """The lines a link may be issued for, in line-number order."""
-    lines = list(OrderLine.objects.filter(order=order).select_related("part"))
-    return sorted(lines, key=lambda line: _line_sort_key(line.number))
-
-
 def _link_issue(request, order, context):
-    form = LinkIssueForm(request.POST, lines=_lines(order))
+    form = LinkIssueForm(request.POST)
     new_link_url = ""
     line = None
     if form.is_valid() and form.cleaned_data["line"]:
@@ -120,7 +113,7 @@ def _link_issue(request, order, context):
         else:
             # Shown once, in this answer only: the token is stored nowhere else.
             new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm(lines=_lines(order))
+            form = LinkIssueForm()
     context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
     return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
 
@@ -154,7 +147,7 @@ def link_rotate(request, public_id):
         **order_page_context(request, order, audience=Audience.CUSTOMER),
         **_live_paths(order),
         "brand": branding(order.account),
-        "link_form": LinkIssueForm(lines=_lines(order)),
+        "link_form": LinkIssueForm(),
         "links": _links(order),
         "new_link_url": request.build_absolute_uri(issued.path),
     }
