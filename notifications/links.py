@@ -5,14 +5,16 @@ a message; a preview makes none (it shows where the link would go)."""
 
 import contextlib
 import contextvars
+import re
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from notifications.recipient_links import recipient_link_path
+from notifications.recipient_links import recipient_link_path, recipient_link_token
 from orders.models import ContactRole, Order, OrderContact
-from portal.models import LinkAudience, LinkPurpose
+from portal.models import LinkAudience, LinkPurpose, StatusLink
+from portal.services.links import status_link_rekey, token_hash
 
 
 def link_language(locale: str) -> str:
@@ -72,3 +74,52 @@ def links_previewed():
         yield
     finally:
         _rendered.reset(token)
+
+
+# A message's text is stored (and shown in the admin's delivery log) with each status link's
+# token replaced by a reference to the link: whoever reads the log or the database gets no
+# working link. The text sent carries the token; a message sent again gets a fresh one.
+TOKEN_IN_LINK = re.compile(r"(/s/)([A-Za-z0-9_-]{16,100})(?=/)")
+LINK_REFERENCE = re.compile(r"(/s/)\[status-link:([0-9a-f-]{36})\](?=/)")
+
+
+def links_sealed(text: str) -> str:
+    """The text with the token of each status link in it replaced by the link's reference."""
+    tokens = {match.group(2) for match in TOKEN_IN_LINK.finditer(text or "")}
+    if not tokens:
+        return text
+    hashes = {token_hash(token): token for token in tokens}
+    references = {
+        hashes[hashed]: str(public_id)
+        for hashed, public_id in StatusLink.objects.filter(token_hash__in=hashes).values_list("token_hash", "public_id")
+    }
+
+    def reference(match: re.Match) -> str:
+        token = match.group(2)
+        return f"{match.group(1)}[status-link:{references[token]}]" if token in references else match.group(0)
+
+    return TOKEN_IN_LINK.sub(reference, text)
+
+
+def links_opened(*texts: str) -> list[str]:
+    """The sealed texts of one message ready to send again: each link referenced keeps the token
+    its recipient already holds from our earlier messages (notifications.recipient_links: one live
+    link per recipient and order, so a new token would break the links they were sent before);
+    a link without one gets a new token (one per link, the same in every text)."""
+    public_ids = {match.group(2) for text in texts for match in LINK_REFERENCE.finditer(text or "")}
+    tokens = {
+        str(link.public_id): recipient_link_token(link) or status_link_rekey(link=link)
+        for link in StatusLink.objects.filter(public_id__in=public_ids)
+    }
+
+    def token(match: re.Match) -> str:
+        public_id = match.group(2)
+        return f"{match.group(1)}{tokens[public_id]}" if public_id in tokens else match.group(0)
+
+    return [LINK_REFERENCE.sub(token, text) if text else text for text in texts]
+
+
+def links_masked(text: str) -> str:
+    """The text with every token and reference alike masked: a message the provider holds
+    (with a token) compares equal to its stored text (with a reference)."""
+    return LINK_REFERENCE.sub(r"\1*", TOKEN_IN_LINK.sub(r"\1*", text or ""))

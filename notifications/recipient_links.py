@@ -66,6 +66,14 @@ def recipient_link_path(*, order: Order, contact: OrderContact, audience: str, p
     return issued.path
 
 
+def recipient_link_token(link: StatusLink) -> str:
+    """The token a recipient holds for `link` from an earlier message, or "" (not a message link,
+    or its token was changed since)."""
+    row = RecipientLink.objects.filter(link=link).first()
+    token = _unsealed(link, row.sealed_token) if row else ""
+    return token if token and token_hash(token) == link.token_hash else ""
+
+
 def _life_enough(link: StatusLink, now) -> bool:
     validity = link.expires_at - link.issued_at
     return link.expires_at - now >= max(validity * REUSE_WHILE_LEFT, timedelta(0))

@@ -1,21 +1,28 @@
 """Forms of the portal and the technician pages."""
 
 from django import forms
+from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import LinkAudience, LinkPurpose
 
+PHOTO_EXTENSIONS = FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])
+
 
 class LinkIssueForm(forms.Form):
-    audience = forms.ChoiceField(label=_("For"), choices=LinkAudience.choices)
-    purpose = forms.ChoiceField(label=_("Allows"), choices=LinkPurpose.choices, initial=LinkPurpose.VIEW)
-    line = forms.ChoiceField(label=_("Line"), required=False)
+    """A link a portal person hands on: never more than they may see themselves. The customer
+    audience only (a technician's link shows site, carrier and contacts, and may confirm a
+    delivery: those come from the back office and the technician's messages), to view only."""
 
-    def __init__(self, *args, lines=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["line"].choices = [("", _("The whole order"))] + [
-            (line["public_id"], f"{line['number']} · {line['part_number']}") for line in lines
-        ]
+    audience = forms.ChoiceField(
+        label=_("For"), choices=[(LinkAudience.CUSTOMER.value, LinkAudience.CUSTOMER.label)], required=False
+    )
+    purpose = forms.ChoiceField(
+        label=_("Allows"), choices=[(LinkPurpose.VIEW.value, LinkPurpose.VIEW.label)], required=False
+    )
+    # A line number as printed ("20", "10.1"); blank: the whole order. Typed rather than chosen
+    # from a list: an order of hundreds of lines would load and render them all on every view.
+    line = forms.CharField(label=_("Line"), required=False, max_length=20)
 
 
 class ConfirmationForm(forms.Form):
@@ -28,4 +35,6 @@ class ConfirmationForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
     confirmed_at = forms.DateTimeField()
     decision = forms.CharField(required=False, max_length=20)
-    photo = forms.FileField(label=_("Photo"), required=False)
+    # Only image files are kept: anything else served back from the media storage (an .html or
+    # .svg "photo") would run in the reader's browser.
+    photo = forms.FileField(label=_("Photo"), required=False, validators=[PHOTO_EXTENSIONS])

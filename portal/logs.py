@@ -25,6 +25,14 @@ class TokenRedactingFilter(logging.Filter):
         redacted = redact_tokens(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        # A traceback may quote a path or a token in an exception's message: formatted here (as
+        # any formatter would, which then reuses exc_text) and redacted.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_tokens(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_tokens(record.stack_info)
         # A request object on the record (django.request) carries the path too.
         request = getattr(record, "request", None)
         if request is not None and hasattr(request, "path") and TOKEN_IN_PATH.search(request.path or ""):

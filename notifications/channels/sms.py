@@ -2,6 +2,7 @@
 fake in development and tests); the client, its errors and its request signing are Twilio's own."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -83,14 +84,22 @@ def sms_send(*, to: str, body: str, status_callback: str) -> Accepted:
     return Accepted(provider_id=message.sid, status=message.status)
 
 
-def sms_find(*, to: str, body: str, since: datetime, exclude: frozenset[str] = frozenset()) -> Accepted | None:
+def sms_find(
+    *,
+    to: str,
+    body: str,
+    since: datetime,
+    exclude: frozenset[str] = frozenset(),
+    compared: Callable[[str], str] = str,
+) -> Accepted | None:
     """The message with this text Twilio took for `to` since `since`, if any: asked before
     sending again after a worker died, so that a message the provider has is not sent twice.
 
     Listed without a DateSent filter: Twilio filters that on the date a message left for the
     carrier, which is empty while it is still queued (the case of a worker killed while waiting
     for the answer). Creation dates are filtered here instead; `exclude` names earlier attempts
-    the carrier refused, which must not be taken for this one."""
+    the carrier refused, which must not be taken for this one. `compared` is what of a listed
+    message's text is compared with `body` (the stored text holds no link tokens)."""
     floor = since.replace(microsecond=0) - CLOCK_SKEW
     try:
         found = twilio_client().messages.list(to=to, from_=settings.TWILIO_FROM_NUMBER, limit=200, page_size=200)
@@ -100,7 +109,7 @@ def sms_find(*, to: str, body: str, since: datetime, exclude: frozenset[str] = f
         raise DeliveryError(f"{type(error).__name__}: {error}", permanent=False) from error
     for message in found:
         created = message.date_created
-        if message.sid in exclude or message.body != body or created is None or created < floor:
+        if message.sid in exclude or compared(message.body or "") != body or created is None or created < floor:
             continue
         return Accepted(provider_id=message.sid, status=message.status)
     return None

@@ -23,6 +23,7 @@ from notifications.channels import DeliveryError
 from notifications.channels.email import email_send
 from notifications.channels.sms import Accepted, sms_find, sms_send
 from notifications.context import message_context
+from notifications.links import links_masked, links_opened, links_sealed
 from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
 from notifications.phones import phone_normalised
@@ -51,6 +52,11 @@ class Claim:
     notification: Notification
     token: str
     recovering: bool  # an earlier attempt may have reached the provider
+    # The words to send, status link tokens included; the row stores them sealed (references to
+    # the links, notifications.links), so the admin's log and the database hold no working link.
+    subject: str = ""
+    text: str = ""
+    html: str = ""
 
 
 def notification_send(*, notification_id: int, now: datetime | None = None) -> str:
@@ -66,9 +72,9 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
         else:
             email_send(
                 to=notification.address,
-                subject=notification.subject,
-                text=notification.body,
-                html=notification.body_html,
+                subject=claim.subject,
+                text=claim.text,
+                html=claim.html,
                 message_id=f"<notification-{notification.pk}@{_mail_domain()}>",
             )
             accepted = Accepted(provider_id="", status="sent")
@@ -144,7 +150,8 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
         if notification.channel == Channel.SMS and _blocked(notification.address):
             _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))
             return None
-        if not notification.body:
+        fresh = not notification.body
+        if fresh:
             rendered = message_render(
                 kind=notification.kind,
                 channel=notification.channel,
@@ -165,6 +172,13 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
                     notification, "rendered", detail=_("missing: %(names)s") % {"names": ", ".join(rendered.missing)}
                 )
         recovering = notification.send_started_at is not None
+        if fresh:
+            words = (notification.subject, notification.body, notification.body_html)
+            notification.subject, notification.body, notification.body_html = (links_sealed(text) for text in words)
+        elif recovering and notification.channel == Channel.SMS:
+            words = ("", "", "")  # sent only when the provider does not have it (_sms opens it then)
+        else:
+            words = links_opened(notification.subject, notification.body, notification.body_html)
         token = uuid.uuid4().hex
         notification.status = NotificationStatus.CLAIMED
         notification.claim_token = token
@@ -179,7 +193,8 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
             + (" · " + _("an earlier attempt may have reached the provider") if recovering else ""),
             at=now,
         )
-    return Claim(notification=notification, token=token, recovering=recovering)
+    subject, text, html = words
+    return Claim(notification=notification, token=token, recovering=recovering, subject=subject, text=text, html=html)
 
 
 def _sms(claim: Claim) -> Accepted:
@@ -187,12 +202,17 @@ def _sms(claim: Claim) -> Accepted:
     if claim.recovering:
         refused = frozenset(notification.log.filter(status="superseded").values_list("provider_id", flat=True))
         found = sms_find(
-            to=notification.address, body=notification.body, since=notification.send_started_at, exclude=refused
+            to=notification.address,
+            body=links_masked(notification.body),
+            since=notification.send_started_at,
+            exclude=refused,
+            compared=links_masked,
         )
         if found is not None:
             log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
             return found
-    return sms_send(to=notification.address, body=notification.body, status_callback=status_callback_url(notification))
+    text = claim.text or (links_opened(notification.body)[0] if claim.recovering else notification.body)
+    return sms_send(to=notification.address, body=text, status_callback=status_callback_url(notification))
 
 
 def status_callback_url(notification: Notification) -> str:

@@ -117,7 +117,6 @@ def _line_part(line: OrderLine, by_id: dict[int, OrderLine], *, technician: bool
             site=line.site.name if line.site else "",
             carrier=line.carrier,
             tracking_number=line.tracking_number,
-            internal_status=line.status,
         )
     return part
 

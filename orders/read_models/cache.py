@@ -34,8 +34,13 @@ def view_version(order: Order) -> str:
     return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}"
 
 
+# The shape's revision: raised when what a view holds changes, so that no entry built before
+# (e.g. with a field since withdrawn from an audience) is served after a deploy.
+SHAPE = 2
+
+
 def _key(order_id: int, audience: str) -> str:
-    return f"order-view:{audience}:{order_id}"
+    return f"order-view:{SHAPE}:{audience}:{order_id}"
 
 
 def order_view(order: Order, *, audience: str = Audience.CUSTOMER) -> dict:

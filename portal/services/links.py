@@ -6,6 +6,7 @@ a leaked database gives no working link. The token travels only in the URL path.
 
 import hashlib
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -96,6 +97,14 @@ def portal_profile_for(account) -> PortalProfile | None:
     return PortalProfile.objects.filter(account__isnull=True).first()
 
 
+def status_link_rekey(*, link: StatusLink) -> str:
+    """A new token for the link, which keeps everything else (a message sent again, whose stored
+    text holds a reference to the link and never its token): the earlier token stops working."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    StatusLink.objects.filter(pk=link.pk).update(token_hash=token_hash(token))
+    return token
+
+
 def status_link_revoke(*, link: StatusLink, revoked_by=None) -> StatusLink:
     """Revoke the link at once (a revoked link answers 410). Revoking twice changes nothing."""
     with transaction.atomic():
@@ -140,8 +149,12 @@ class LinkOpening:
     outcome: str = LinkOutcome.SHOWN
 
 
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+
 def status_link_find(token: str) -> StatusLink | None:
-    if not token or len(token) > 100:
+    """The link of a token; None for anything not shaped like one (without asking the database)."""
+    if not token or not TOKEN_SHAPE.fullmatch(token):
         return None
     return StatusLink.objects.select_related("order__account", "line").filter(token_hash=token_hash(token)).first()
 
@@ -179,9 +192,22 @@ def status_link_open(*, token: str, ip_address: str, user_agent: str, record: bo
 
 
 def address_attempt_counted(ip_address: str) -> bool:
-    """Count a request naming a token (live feed, confirmation, renewal) against the address's
-    limit; True past it."""
-    return _over_limit(f"ip:{ip_address}", settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP)
+    """Count a request naming a token (page, live feed, confirmation, renewal, websocket) against
+    the address's limit; True past it. An IPv6 client is counted by its /64: one host commonly
+    holds a whole /64, and would otherwise have a fresh limit per address."""
+    return _over_limit(f"ip:{_rate_limited_network(ip_address)}", settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP)
+
+
+def _rate_limited_network(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def _over_limit(subject: str, per_minute: int) -> bool:

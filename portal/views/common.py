@@ -48,9 +48,10 @@ TIMELINE_SHOWN = 60
 
 
 def order_page_context(request, order, *, audience: str, line_public_id: str = "") -> dict:
-    """The order body's context. Its HTML is cached per view version, audience, line, language and
-    time zone (templates/portal/includes/order_body.html): the view is read from its cache and
-    presented (labels, times) only when that fragment is rendered anew."""
+    """The order body's context. Its HTML is cached per order, view version, audience, line,
+    language and time zone (templates/portal/includes/order_body.html): the view is read from its
+    cache and presented (labels, times) only when that fragment is rendered anew. The order is
+    part of the key: two orders at the same version must never share a fragment."""
     limit = None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
 
     def present():
@@ -61,7 +62,7 @@ def order_page_context(request, order, *, audience: str, line_public_id: str = "
 
     return {
         "order_page": SimpleLazyObject(present),
-        "fragment_key": f"{audience}:{view_version(order)}:{line_public_id}:{limit or 'all'}",
+        "fragment_key": f"{order.public_id}:{audience}:{view_version(order)}:{line_public_id}:{limit or 'all'}",
         "order_obj": order,
     }
 

@@ -10,13 +10,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.models import OrderLine
+from orders.models import Order, OrderLine
 from orders.read_models import Audience, localize_change, order_view, with_view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
-from portal.models import StatusLink
+from portal.models import LinkAudience, LinkPurpose, StatusLink
 from portal.selectors import order_rows, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from portal.views.common import branding, order_page_context
@@ -29,6 +29,15 @@ PAGE_SIZE = 25
 @login_required(login_url=LOGIN)
 def order_list(request):
     query = request.GET.get("q", "")[:100]
+    if "\x00" in query:  # no database stores it: a 400 that names the search, not a 500
+        empty = Paginator(Order.objects.none(), PAGE_SIZE).get_page(1)
+        context = {
+            "page": empty,
+            "rows": [],
+            "query": "",
+            "query_error": _("The search holds a character not allowed."),
+        }
+        return render(request, "portal/order_list.html", context, status=400)
     orders = portal_orders(request.user, query=query)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     if query and page.paginator.count == 1:
@@ -73,7 +82,12 @@ def _live_paths(order) -> dict:
 
 
 def _links(order):
-    return list(StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related("line")[:50])
+    """The order's customer links (a technician's links are the back office's to manage)."""
+    return list(
+        StatusLink.objects.filter(order=order, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True).select_related(
+            "line"
+        )[:50]
+    )
 
 
 def _link_issue(request, order, context):
@@ -89,8 +103,8 @@ def _link_issue(request, order, context):
             issued = status_link_issue(
                 order=order,
                 line=line,
-                audience=form.cleaned_data["audience"],
-                purpose=form.cleaned_data["purpose"],
+                audience=LinkAudience.CUSTOMER,
+                purpose=LinkPurpose.VIEW,
                 issued_by=request.user,
             )
         except ValidationError as error:
@@ -105,7 +119,11 @@ def _link_issue(request, order, context):
 
 
 def _link_for(user, public_id) -> StatusLink:
-    link = StatusLink.objects.filter(public_id=public_id).select_related("order").first()
+    """A customer link of an order the person sees; a technician's link is a 404 here: rotating
+    it would hand the person a token that shows and confirms more than they may."""
+    link = (
+        StatusLink.objects.filter(public_id=public_id, audience=LinkAudience.CUSTOMER).select_related("order").first()
+    )
     if link is None or not orders_visible_to_customer(user).filter(pk=link.order_id).exists():
         raise Http404
     return link

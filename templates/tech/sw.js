@@ -1,6 +1,7 @@
 // Service worker of the technician pages (scope /tech/): keeps the pages and their assets so
 // that they open without a connection (network first, the last copy when offline). The
 // confirmations themselves wait in IndexedDB (static/js/tech-confirm.js), never in here.
+// Deleted by the sign-in page (templates/portal/login.html) when someone signs out.
 const CACHE = "tech-pages-v1";
 
 self.addEventListener("install", (event) => { self.skipWaiting(); });

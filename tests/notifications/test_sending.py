@@ -54,9 +54,9 @@ def test_an_email_is_not_sent_twice_when_its_worker_dies_after_handing_it_over(
     claim = sending._claim(notification.pk, now=now)
     email_send(
         to=notification.address,
-        subject=claim.notification.subject,
-        text=claim.notification.body,
-        html=claim.notification.body_html,
+        subject=claim.subject,
+        text=claim.text,
+        html=claim.html,
         message_id=f"<notification-{notification.pk}@parts.example.com>",
     )
 
@@ -88,7 +88,7 @@ def test_a_worker_killed_while_twilio_still_queues_its_sms_sends_no_second_one(r
     now = notification.due_at + timedelta(seconds=1)
     with freeze_time(now):
         claim = sending._claim(notification.pk, now=now)
-        sms_send(to=notification.address, body=claim.notification.body, status_callback="")
+        sms_send(to=notification.address, body=claim.text, status_callback="")
     assert twilio.sent()[0]["status"] == "queued"
 
     # when another worker takes it over after the lease

@@ -72,13 +72,13 @@ def test_the_order_page_uses_the_dealers_branding(order, showcase, customer, cus
 
 def test_a_portal_person_issues_a_link_shown_once(order, showcase, customer):
     response = _client(customer).post(
-        f"/portal/orders/{order.public_id}/", {"audience": "technician", "purpose": "view_confirm", "line": ""}
+        f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": ""}
     )
 
     link = StatusLink.objects.get()
     page = response.content.decode()
     assert response.status_code == 200
-    assert (link.audience, link.purpose, link.issued_by) == ("technician", "view_confirm", customer)
+    assert (link.audience, link.purpose, link.issued_by) == ("customer", "view", customer)
     url = page.split('id="new-link" readonly value="')[1].split('"')[0]
     assert Client().get(url.replace("http://testserver", "")).status_code == 200
 
@@ -89,7 +89,7 @@ def test_a_customer_link_may_not_confirm_and_the_form_says_so(order, showcase, c
     )
 
     assert response.status_code == 400
-    assert "Only a technician" in response.content.decode()
+    assert "view_confirm is not one of the available choices" in response.content.decode()
     assert not StatusLink.objects.exists()
 
 

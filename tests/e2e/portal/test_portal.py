@@ -3,6 +3,7 @@ finds and reads an order; a status link in German moves live when a source repor
 and answers 410 once revoked; a technician on a phone confirms delivery while offline, and the
 customer sees it."""
 
+import contextlib
 import json
 import urllib.request
 import uuid
@@ -187,6 +188,35 @@ def test_a_technician_on_a_phone_confirms_delivery_offline_once(browser, server,
     _sign_in(customer_page, server, "customer", f"/portal/orders/{order.public_id}/")
     expect(customer_page.locator(f"#line-{line.public_id} .line-status")).to_have_text("Received on site")
     customer_context.close()
+
+
+def test_after_signing_out_the_phone_keeps_no_technician_page_offline(browser, server, showcase, technician):
+    from playwright.sync_api import expect
+
+    line = showcase["10.1"]
+    context = browser.new_context(locale="en-GB", **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    part_path = f"/tech/parts/{line.public_id}/"
+    _sign_in(page, server, "technician", part_path)
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now through the service worker, which keeps a copy
+    expect(page.locator("body")).to_contain_text("Tomas Field")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{server.url}/portal/login/")
+    for _ in range(50):  # the sign-in page clears the copies as it opens
+        if not page.evaluate("caches.keys()"):
+            break
+        page.wait_for_timeout(100)
+    context.set_offline(True)
+    with contextlib.suppress(Exception):  # no copy: the offline navigation fails, as it should
+        page.goto(f"{server.url}{part_path}")
+    with contextlib.suppress(Exception):
+        page.wait_for_load_state()
+
+    assert "Tomas Field" not in page.evaluate("document.documentElement.outerHTML")
+    context.close()
 
 
 def test_status_link_revocation_is_checked_before_the_page_is_served(server, order, showcase):
