@@ -33,8 +33,8 @@ from notifications.phones import phone_normalised
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.timing import next_digest_at, quiet_until
 from notifications.services.windows import windows_covering
+from orders.models import ContactRole, Order, OrderContact, OrderLine, OutboxEvent, StatusEvent
 from orders.models import EventKind as StatusEventKind
-from orders.models import Order, OrderContact, OrderLine, OutboxEvent, StatusEvent
 from orders.publication import Topic
 from orders.status import LineStatus
 
@@ -210,8 +210,10 @@ def notifications_for_trigger(trigger: Trigger, *, now: datetime | None = None) 
 
 
 def notification_for_link_renewal(event: OutboxEvent, *, now: datetime | None = None) -> list[Notification]:
-    """Someone asked for a fresh status link: the order's requesters get one now, by email (by
-    SMS when they have no email)."""
+    """Someone asked for a fresh status link: the contacts on file for the link's audience get
+    one now (a technician link: the order's technicians, who get their view with delivery
+    confirmation back; a customer link, or a technician link on an order without a technician:
+    the requesters), by email (by SMS when they have no email)."""
     now = now or timezone.now()
     payload = event.payload
     order = Order.objects.select_related("account", "region").filter(public_id=payload.get("order_public_id")).first()
@@ -222,9 +224,16 @@ def notification_for_link_renewal(event: OutboxEvent, *, now: datetime | None = 
         f"outbox:{event.pk}", (EventKind.LINK_RENEWAL,), order, line, "", {"audience": payload.get("audience", "")}
     )
     plans = []
-    for recipient in recipients_of(order):
+    recipients = recipients_of(order)
+    roles = {recipient.contact.role for recipient in recipients}
+    wanted = (
+        ContactRole.TECHNICIAN
+        if payload.get("audience") == "technician" and ContactRole.TECHNICIAN in roles
+        else ContactRole.REQUESTER
+    )
+    for recipient in recipients:
         contact = recipient.contact
-        if contact.role != "requester":
+        if contact.role != wanted:
             continue
         if contact.email:
             plans.append(Plan(EventKind.LINK_RENEWAL, None, recipient, Channel.EMAIL, contact.email.lower(), True))

@@ -236,3 +236,30 @@ def test_a_carrier_that_moves_its_eta_by_a_day_is_an_sms_for_an_a_part(rules, tw
     # then the requester hears of it
     [sms] = sms_to(twilio, requester.phone)
     assert "is late" in sms["body"]
+
+
+def test_a_revoked_technician_link_renewed_goes_back_to_the_technician_with_delivery_confirmation(
+    rules, twilio, mailbox, contact_for
+):
+    from django.test import Client
+
+    from portal.models import LinkAudience, LinkPurpose
+    from portal.services.links import status_link_issue, status_link_revoke
+
+    # given a technician's confirm link for one line, withdrawn by mistake
+    line = OrderLineFactory(part__criticality="C")
+    requester = contact_for(line)
+    technician = contact_for(line, role="technician")
+    issued = status_link_issue(
+        order=line.order, line=line, audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW_CONFIRM
+    )
+    status_link_revoke(link=issued.link)
+
+    # when the technician standing at the machine asks for a fresh one on the 410 page
+    assert Client().post(issued.path + "renew/").status_code == 200
+
+    # then the technician (not the customer) gets a working link that confirms delivery again
+    assert mailbox.to(requester.email) == []
+    [message] = mailbox.to(technician.email)
+    _link, renewed = status_link_in(text_part(message))
+    assert (renewed.order, renewed.audience, renewed.purpose) == (line.order, "technician", "view_confirm")
