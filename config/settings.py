@@ -292,6 +292,7 @@ CARRIER_TRACKING_URLS = env.json(
         "DHLC": _DHL,
         "DHLE": _DHL,
         "DHLG": _DHL,
+        "DHLF": "https://www.dhl.com/global-en/home/tracking/tracking-freight.html?tracking-id={number}",
         "UPSN": "https://www.ups.com/track?tracknum={number}",
         "FDEN": _FEDEX,
         "FDEG": _FEDEX,

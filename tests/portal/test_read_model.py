@@ -135,3 +135,17 @@ def test_the_read_model_costs_the_same_queries_for_3_and_30_lines(customer_accou
         return len(queries)
 
     assert build_queries(3) == build_queries(30)
+
+
+def test_every_carrier_the_schema_examples_name_has_a_tracking_page():
+    import pathlib
+    import re
+
+    from orders.read_models.build import tracking_url
+
+    carriers = set()
+    for example in pathlib.Path("docs/schemas").rglob("*.json"):
+        carriers |= set(re.findall(r'"carrier"\s*:\s*"([A-Z0-9]{2,4})"', example.read_text()))
+    assert carriers, "the schema examples name carriers"
+    for carrier in carriers:
+        assert tracking_url(carrier, "JJD000390009999").startswith("https://"), carrier
