@@ -29,11 +29,21 @@ class PreferencesForm(forms.Form):
         browser = _("As my browser says")
         if browser_zone:
             browser = _("As my browser says (now %(zone)s)") % {"zone": browser_zone}
-        self.fields["time_zone"].choices = [("", browser), *((zone, zone) for zone in _zones())]
+        self.fields["time_zone"].choices = [("", browser), *_zones_by_area()]
 
 
 def _zones() -> list[str]:
     return sorted(zone for zone in zoneinfo.available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+
+
+def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The zones grouped by their area (Europe, America, ...), each named by its place ("Berlin",
+    "Argentina / Buenos Aires"): a list one can scan, instead of six hundred names in a row."""
+    areas: dict[str, list[tuple[str, str]]] = {}
+    for zone in _zones():
+        area, place = zone.split("/", 1)
+        areas.setdefault(area, []).append((zone, place.replace("_", " ").replace("/", " / ")))
+    return list(areas.items())
 
 
 @login_required

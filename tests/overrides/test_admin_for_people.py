@@ -226,7 +226,6 @@ def test_admin_names_carry_times_in_the_readers_zone_and_format(line, advance):
 
 def test_the_reconciliation_form_says_which_time_zone_its_times_are_read_in(client):
     supervisor = _person("supervisor", "supervisor")
-    get_user_model().objects.filter(pk=supervisor.pk).update()
     client.force_login(supervisor)
     client.cookies["tz"] = "Europe%2FParis"
 
@@ -269,3 +268,19 @@ def test_every_admin_page_names_the_time_zone_its_times_are_in_and_learns_the_br
     assert "Zeiten in Asia/Tokyo" in text
     assert "js/time-zone.js" in response.content.decode()  # sets the cookie for an admin-only person
     assert client.get("/backoffice/preferences/").status_code == 200  # where the link leads, for them too
+
+
+def test_the_time_zones_to_choose_from_are_grouped_by_area_and_named_by_place(client):
+    planner = _person("planner-emea", "planner")
+    client.force_login(planner)
+
+    page = client.get("/backoffice/preferences/").content.decode()
+    response = client.post(
+        "/backoffice/preferences/", {"language": "de", "time_zone": "America/Argentina/Buenos_Aires"}
+    )
+
+    assert '<optgroup label="Europe">' in page
+    assert '<option value="Europe/Berlin">Berlin</option>' in page
+    assert ">Argentina / Buenos Aires</option>" in page
+    assert response.status_code == 302
+    assert get_user_model().objects.get(pk=planner.pk).profile.time_zone == "America/Argentina/Buenos_Aires"

@@ -4,6 +4,7 @@ source's, approved by a second person (four-eyes), by service, command and back-
 
 import itertools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
@@ -509,6 +510,12 @@ def test_the_page_starts_lists_and_applies_a_run(client, outage, night_superviso
     assert "SO-3/10" in detail
     assert "SO-9/10" not in detail
     assert f"#{messages['reordered_late'].pk}" in detail
+    # each line links to its page; its times in the short format every other page uses
+    assert reverse("backoffice:line", args=[lines["behind"].pk]) in detail
+    assert "(once recorded: Applied)" in detail  # what the fact would do, not "applied" already
+    german = client.get(reverse("backoffice:reconciliation", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    item_times = re.findall(r"<time datetime=[^>]*>([^<]*)</time>", german)
+    assert item_times and all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d \S+", time) for time in item_times)
 
     # when they apply the correction of one line only
     chosen = run.items.get(line=lines["behind"])
