@@ -3,6 +3,7 @@ fresh-link requests and technicians' confirmations, each limited to the person's
 orders they may see) like every order-related page. Links are revoked and rotated here too."""
 
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
@@ -67,15 +68,21 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Rotate the selected links (new token, old one revoked)"), permissions=["change"])
     def rotate(self, request, queryset):
-        for link in queryset.filter(revoked_at__isnull=True):
+        rotated = []
+        for link in queryset.filter(revoked_at__isnull=True).select_related("order"):
             issued = status_link_rotate(link=link, rotated_by=request.user)
-            # The new link is shown once, here: the token is stored nowhere.
-            self.message_user(
-                request,
-                _("New link for %(order)s: %(url)s")
-                % {"order": link.order, "url": request.build_absolute_uri(issued.path)},
-                messages.SUCCESS,
-            )
+            rotated.append({"order": link.order, "url": request.build_absolute_uri(issued.path)})
+        # The new links are shown once, in this answer only: a message would keep the token in
+        # the messages cookie or the session until it is shown.
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Rotate the selected links (new token, old one revoked)"),
+            "rotated": rotated,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/portal/statuslink/rotated.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 @admin.register(LinkRenewalRequest)

@@ -56,7 +56,6 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
             return
         order_id, self.audience, line_public_id = found
         self.following = found
-        self.checked_at = time.monotonic() - random.uniform(0, RECHECK_SECONDS / 2)
         self.language = self._language()
         self.group = portal_group_name(order_id, self.audience)
         # Join before reading the state: a change committed in between is both in the state
@@ -68,6 +67,8 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
         if not await self._still_allowed():
             await self._refuse()
             return
+        # The backstop re-check spread per socket (sockets opened together check apart).
+        self.checked_at -= random.uniform(0, RECHECK_SECONDS / 2)
         await self.accept()
         view, self.labels = await self._state(order_id)
         if line_public_id is not None:

@@ -55,3 +55,23 @@ def test_revoke_and_rotate_from_the_admin(staff_in_emea):
     assert "/s/" in rotated.content.decode()
     client.post("/admin/portal/statuslink/", {"action": "revoke", "_selected_action": [new.pk]})
     assert StatusLink.objects.get(pk=new.pk).revoked_at is not None
+
+
+def test_a_rotated_links_token_is_shown_in_the_answer_and_kept_in_no_cookie_or_session(staff_in_emea):
+    from django.contrib.sessions.models import Session
+
+    issued = status_link_issue(
+        order=OrderFactory(account__region=RegionFactory(code="emea")), audience=LinkAudience.CUSTOMER
+    )
+    client = Client()
+    client.force_login(staff_in_emea)
+
+    answer = client.post("/admin/portal/statuslink/", {"action": "rotate", "_selected_action": [issued.link.pk]})
+
+    page = answer.content.decode()
+    token = page.split("/s/")[1].split("/")[0]
+    issued.link.refresh_from_db()
+    assert answer.status_code == 200 and issued.link.replaced_by is not None
+    assert Client().get(f"/s/{token}/").status_code == 200
+    assert all(token not in morsel.value for morsel in answer.cookies.values())
+    assert all(token not in str(session.get_decoded()) for session in Session.objects.all())

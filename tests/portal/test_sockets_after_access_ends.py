@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
 from django.test import Client
 from guardian.shortcuts import remove_perm
 
@@ -187,3 +188,23 @@ def test_a_dealer_no_longer_serving_the_account_stops_receiving(order, showcase,
 
     assert closing == CLOSED
     assert silent is True
+
+
+def test_a_line_links_full_state_push_keeps_the_lines_split_from_it(order, showcase, sap, t0):
+    issued = status_link_issue(order=order, line=showcase["10"], audience=LinkAudience.CUSTOMER)
+
+    async def follow():
+        communicator = _socket(_link_path(issued) + f"?since={order.outbox_sequence}")
+        connected, _ = await communicator.connect()
+        assert connected
+        # the view pushed before is gone (evicted from the cache; not a flush: with Redis the
+        # channel layer shares the database): this push carries the whole state
+        await database_sync_to_async(cache.delete)(f"order-view-pushed:customer:{order.pk}")
+        await database_sync_to_async(_later_change(showcase, sap, t0))()
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(follow)()
+
+    assert sorted(line["number"] for line in message["state"]["lines"]) == ["10", "10.1", "10.2"]
