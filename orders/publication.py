@@ -27,6 +27,8 @@ class Topic:
     ALERT_ESCALATED = "alert.escalated"
     # A source moved a line's ETA (payload: previous_eta, eta, source_system).
     LINE_ETA_CHANGED = "line.eta_changed"
+    # A carrier's news of a shipment changed what it shows (location, ETA, numbers): live pages.
+    SHIPMENT_UPDATED = "shipment.updated"
     # The back office opened a discrepancy case on a line.
     DISCREPANCY_OPENED = "discrepancy.opened"
     # The scheduled audit verification found altered, missing or unanchored events.

@@ -10,7 +10,13 @@ from orders.publication import Topic, register_handler
 from orders.read_models import Audience, order_view, view_changes, with_view_version
 from orders.read_models.cache import CACHE_SECONDS
 
-TOPICS = [Topic.LINE_STATUS_CHANGED, Topic.LINE_SPLIT, Topic.ORDER_UPSERTED, Topic.EVENT_SUPPRESSED]
+TOPICS = [
+    Topic.LINE_STATUS_CHANGED,
+    Topic.LINE_SPLIT,
+    Topic.ORDER_UPSERTED,
+    Topic.EVENT_SUPPRESSED,
+    Topic.SHIPMENT_UPDATED,
+]
 
 
 def portal_group_name(order_id: int, audience: str) -> str:

@@ -68,11 +68,27 @@ def shipment_track(*, shipment_id: int, data: ShipmentData, occurred_at: datetim
         Order.objects.select_for_update().filter(pk=order_id).first()
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         previous_eta = shipment.eta
+        shown_before = _shown(shipment)
         _shipment_fill(shipment, data, occurred_at=occurred_at)
         shipment.save()
         if previous_eta is not None and shipment.eta != previous_eta:
             _shipment_eta_publish(shipment, previous_eta=previous_eta)
+        if _shown(shipment) != shown_before:
+            # The order's sequence moves on, so live pages and their polling fallback follow.
+            outbox_publish(
+                topic=Topic.SHIPMENT_UPDATED,
+                order=shipment.order,
+                payload={"order_id": shipment.order_id, "shipment_id": shipment.pk},
+            )
         return shipment
+
+
+SHOWN_FIELDS = ("carrier", "tracking_number", "bill_of_lading", "pro_number", "ship_from_code", "last_location", "eta")
+
+
+def _shown(shipment: Shipment) -> tuple:
+    """What pages show of a shipment."""
+    return tuple(getattr(shipment, name) for name in SHOWN_FIELDS)
 
 
 def _shipment_eta_publish(shipment: Shipment, *, previous_eta: datetime) -> None:

@@ -123,3 +123,45 @@ def test_a_line_link_follows_its_line_only(order, showcase, sap, t0):
     assert [line["number"] for line in state["state"]["lines"]] == ["20"]
     assert other_line_change is True
     assert [line["number"] for line in own["lines"]] == ["20"]
+
+
+def test_a_carrier_location_update_without_a_status_change_reaches_open_pages(order, showcase, customer):
+    from orders.services.shipments import ShipmentData, shipment_track
+
+    shipment = order.shipments.get()
+
+    async def follow():
+        communicator = _portal_socket(customer, order, f"since={order.outbox_sequence}")
+        connected, _ = await communicator.connect()
+        assert connected
+        await database_sync_to_async(shipment_track)(
+            shipment_id=shipment.pk, data=ShipmentData(location="Duisburg depot"), occurred_at=shipment.created_at
+        )
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(follow)()
+
+    assert message["sequence"] == order.outbox_sequence + 1
+    assert [s["last_location"] for s in message["shipments"]] == ["Duisburg depot"]
+
+
+def test_a_polling_page_sees_a_carrier_update_without_a_status_change(order, showcase, customer):
+    from django.test import Client
+
+    from orders.services.shipments import ShipmentData, shipment_track
+
+    client = Client()
+    client.force_login(customer)
+    shipment = order.shipments.get()
+    url = f"/portal/orders/{order.public_id}/live/?since={order.outbox_sequence}"
+    assert client.get(url).json() == {"sequence": order.outbox_sequence}
+
+    shipment_track(
+        shipment_id=shipment.pk, data=ShipmentData(location="Duisburg depot"), occurred_at=shipment.created_at
+    )
+
+    moved = client.get(url).json()
+    assert moved["sequence"] == order.outbox_sequence + 1
+    assert "Duisburg depot" in str(moved)
