@@ -62,7 +62,32 @@ def order_detail(request, public_id):
         return _link_issue(request, order, context)
     context["link_form"] = LinkIssueForm()
     context["links"] = _links(order)
+    context["new_link_url"] = _new_link_pop(request, order)
     return render(request, "portal/order.html", context)
+
+
+# A link just made waits here for the order page the action redirects to (post/redirect/get: a
+# reload or a language switch afterwards repeats nothing) and is shown there once.
+NEW_LINK_SESSION_KEY = "portal-new-status-link"
+
+
+def _new_link_keep(request, order, issued) -> None:
+    request.session[NEW_LINK_SESSION_KEY] = {
+        "order": str(order.public_id),
+        "url": request.build_absolute_uri(issued.path),
+    }
+
+
+def _new_link_pop(request, order) -> str:
+    new = request.session.get(NEW_LINK_SESSION_KEY)
+    if not new or new.get("order") != str(order.public_id):
+        return ""
+    del request.session[NEW_LINK_SESSION_KEY]
+    return new.get("url", "")
+
+
+def _to_links(order):
+    return redirect(reverse("portal:order", kwargs={"public_id": order.public_id}) + "#status-links")
 
 
 def _live_paths(order) -> dict:
@@ -78,7 +103,6 @@ def _links(order):
 
 def _link_issue(request, order, context):
     form = LinkIssueForm(request.POST)
-    new_link_url = ""
     line = None
     if form.is_valid() and form.cleaned_data["line"]:
         line = OrderLine.objects.filter(order=order, number=form.cleaned_data["line"]).first()
@@ -97,11 +121,11 @@ def _link_issue(request, order, context):
             for field, messages in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
         else:
-            # Shown once, in this answer only: the token is stored nowhere else.
-            new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm()
-    context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
-    return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
+            # Shown once, on the order page: the token is kept nowhere after that.
+            _new_link_keep(request, order, issued)
+            return _to_links(order)
+    context.update(link_form=form, links=_links(order))
+    return render(request, "portal/order.html", context, status=400)
 
 
 def _link_for(user, public_id) -> StatusLink:
@@ -123,17 +147,9 @@ def link_revoke(request, public_id):
 @login_required(login_url=LOGIN)
 def link_rotate(request, public_id):
     link = _link_for(request.user, public_id)
-    issued = status_link_rotate(link=link, rotated_by=request.user)
-    order = with_view_version(orders_visible_to_customer(request.user)).get(pk=link.order_id)
-    context = {
-        **order_page_context(request, order, audience=Audience.CUSTOMER),
-        **_live_paths(order),
-        "brand": branding(order.account),
-        "link_form": LinkIssueForm(),
-        "links": _links(order),
-        "new_link_url": request.build_absolute_uri(issued.path),
-    }
-    return render(request, "portal/order.html", context)
+    if link.revoked_at is None and link.replaced_by_id is None:
+        _new_link_keep(request, link.order, status_link_rotate(link=link, rotated_by=request.user))
+    return _to_links(link.order)
 
 
 @require_GET

@@ -76,11 +76,37 @@ def test_a_portal_person_issues_a_link_shown_once(order, showcase, customer):
     )
 
     link = StatusLink.objects.get()
-    page = response.content.decode()
-    assert response.status_code == 200
     assert (link.audience, link.purpose, link.issued_by) == ("technician", "view_confirm", customer)
+    # back on the order page's own address (a reload or a language switch repeats nothing)
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/orders/{order.public_id}/#status-links"
+    page = response.client.get(response["Location"]).content.decode()
     url = page.split('id="new-link" readonly value="')[1].split('"')[0]
     assert Client().get(url.replace("http://testserver", "")).status_code == 200
+    # shown once
+    assert 'id="new-link"' not in response.client.get(response["Location"]).content.decode()
+
+
+def test_new_token_answers_on_the_order_page_and_a_reload_rotates_nothing(order, showcase, customer):
+    client = _client(customer)
+    client.post(f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": ""})
+    client.get(f"/portal/orders/{order.public_id}/")
+    old = StatusLink.objects.get()
+
+    response = client.post(f"/portal/links/{old.public_id}/rotate/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/orders/{order.public_id}/#status-links"
+    old.refresh_from_db()
+    assert old.revoked_by == customer and old.replaced_by is not None
+    page = client.get(response["Location"]).content.decode()
+    url = page.split('id="new-link" readonly value="')[1].split('"')[0]
+    assert Client().get(url.replace("http://testserver", "")).status_code == 200
+    # the language switch goes back to the order page, not to the action's address
+    assert f'name="next" type="hidden" value="/portal/orders/{order.public_id}/"' in page
+    # a resent POST of the old link's rotation makes no third link
+    client.post(f"/portal/links/{old.public_id}/rotate/")
+    assert StatusLink.objects.count() == 2
 
 
 def test_a_customer_link_may_not_confirm_and_the_form_says_so(order, showcase, customer):
@@ -106,6 +132,19 @@ def test_the_service_worker_is_served_for_the_technician_pages():
     assert response.status_code == 200
     assert response["Content-Type"] == "application/javascript"
     assert response["Service-Worker-Allowed"] == "/tech/"
+
+
+def test_logging_out_clears_what_the_device_kept_and_pages_name_their_person(showcase, technician, customer):
+    client = _client(technician)
+    own = client.get("/tech/")["X-Tech-Viewer"]
+    assert own and own != _client(customer).get("/tech/")["X-Tech-Viewer"]
+    assert str(technician.pk) != own
+
+    response = client.post("/portal/logout/")
+
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get("/tech/").status_code == 302
 
 
 def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order, showcase, customer, sap, t0):
