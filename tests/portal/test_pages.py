@@ -2,13 +2,15 @@
 issuing a link from the order page, and the technician's incoming parts."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import LineReference
 from portal.models import PortalProfile, StatusLink
-from tests.factories import OrderFactory, OrderLineFactory
+from tests.e2e.conftest import PASSWORD
+from tests.factories import OrderFactory, OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +166,36 @@ def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order
     assert moved["sequence"] == current + 1
     line_20 = next(line for line in moved["state"]["lines"] if line["number"] == "20")
     assert (line_20["status"], line_20["label"]) == ("packed", "Prêt à être expédié")
+
+
+def _sign_in(username, **data):
+    client = Client()
+    response = client.post("/portal/login/", {"username": username, "password": PASSWORD, **data})
+    return client, response
+
+
+def test_a_technician_signing_in_lands_on_the_incoming_parts(order, showcase, technician, customer):
+    _client, response = _sign_in("technician")
+    assert response["Location"] == "/tech/"
+    # a customer lands on the orders, and a `next` is followed for anyone
+    assert _sign_in("customer")[1]["Location"] == "/portal/"
+    assert _sign_in("technician", next=f"/portal/orders/{order.public_id}/")[1]["Location"].startswith(
+        "/portal/orders/"
+    )
+
+
+def test_pages_with_nothing_for_the_person_name_their_own_pages(order, showcase, technician, customer):
+    supervisor = UserFactory(username="supervisor")
+    supervisor.groups.add(Group.objects.get(name="supervisor"))
+
+    technicians_orders = _client(technician).get("/portal/").content.decode()
+    assert 'id="door-tech" href="/tech/"' in technicians_orders or 'href="/tech/" id="door-tech"' in technicians_orders
+    customers_parts = _client(customer).get("/tech/").content.decode()
+    assert 'href="/portal/" id="door-portal"' in customers_parts
+    supervisors_orders = _client(supervisor).get("/portal/").content.decode()
+    assert 'id="door-backoffice"' in supervisors_orders and 'id="door-tech"' not in supervisors_orders
+    refused = _client(customer).get("/backoffice/")
+    assert refused.status_code == 403
+    assert 'href="/portal/" id="door-portal"' in refused.content.decode()
+    # a customer's own list names no other door
+    assert 'id="other-doors"' not in _client(customer).get("/portal/").content.decode()
