@@ -199,3 +199,17 @@ def test_pages_with_nothing_for_the_person_name_their_own_pages(order, showcase,
     assert 'href="/portal/" id="door-portal"' in refused.content.decode()
     # a customer's own list names no other door
     assert 'id="other-doors"' not in _client(customer).get("/portal/").content.decode()
+
+
+def test_the_portals_language_switch_wins_over_the_profiles_language(order, showcase, customer):
+    client = _client(customer)
+    saved = client.post("/portal/preferences/", {"language": "es", "time_zone": "America/New_York"}, follow=True)
+    page = saved.content.decode()
+    assert '<html lang="es"' in page and "back office" not in page.lower()
+    assert "Sus preferencias se han guardado." in page  # in the language just chosen
+
+    client.post("/portal/language/", {"language": "de", "next": f"/portal/orders/{order.public_id}/"})
+
+    assert '<html lang="de"' in client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    customer.profile.refresh_from_db()
+    assert customer.profile.language == "de"
