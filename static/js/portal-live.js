@@ -59,8 +59,13 @@
       var tbody = document.querySelector("#lines tbody");
       row = document.createElement("tr");
       row.id = "line-" + line.public_id;
+      // Each cell labelled as the page's own are (the phone layout shows the labels).
+      var labelled = document.querySelector("#lines tbody tr");
       ["line-number", "line-part", "line-quantity", "line-status", "line-eta", "line-delivered"].forEach(function (name) {
-        var cell = document.createElement("td"); cell.className = name; row.appendChild(cell);
+        var cell = document.createElement("td"); cell.className = name;
+        var model = labelled && labelled.querySelector("." + name);
+        if (model && model.dataset.label) cell.dataset.label = model.dataset.label;
+        row.appendChild(cell);
       });
       var siblings = tbody.querySelectorAll("tr");
       tbody.appendChild(row);
