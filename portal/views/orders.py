@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +18,7 @@ from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
+from portal.live_times import with_time_texts
 from portal.models import StatusLink
 from portal.selectors import order_rows, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
@@ -171,6 +174,7 @@ def live_answer(request, order, *, audience: str, narrow=None) -> JsonResponse:
     if narrow is not None:
         view = narrow(view)
     change = localize_change({"sequence": view["order"]["sequence"], "state": view}, customer_labels())
+    change = with_time_texts(change, language=get_language(), zone=timezone.get_current_timezone_name())
     response = JsonResponse(change)
     response["Cache-Control"] = "no-store"
     return response
