@@ -48,6 +48,7 @@
   function applyOrder(order) {
     var status = document.getElementById("order-status");
     status.textContent = order.label; status.dataset.status = order.status;
+    setText(section, "#order-status-help", order.description || "");
     setTime(section, "#order-eta", order.earliest_eta, order.earliest_eta_text);
     var bar = document.getElementById("order-progress");
     bar.setAttribute("aria-valuenow", Math.round(order.progress));
@@ -198,6 +199,8 @@
       setTimeout(connect, (opened ? 1000 : 5000) * retry);
     };
   }
-  window.addEventListener("online", function () { if (!socket) connect(); });
+  window.addEventListener("online", function () { if (!socket) connect(); else showState("connected"); });
+  // The device lost its connection: the page says so at once (a socket notices only later).
+  window.addEventListener("offline", function () { showState("offline"); });
   connect();
 })();

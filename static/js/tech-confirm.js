@@ -144,7 +144,7 @@
     var item = {
       key: newKey(),
       line: lineSelect.value,
-      label: option ? option.textContent.trim() : "",
+      label: option ? (option.dataset.label || option.textContent.trim()) : "",
       code: document.getElementById("confirm-code").value.trim(),
       quantity: quantity.value,
       note: document.getElementById("confirm-note").value,

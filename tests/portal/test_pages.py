@@ -213,3 +213,24 @@ def test_the_portals_language_switch_wins_over_the_profiles_language(order, show
     assert '<html lang="de"' in client.get(f"/portal/orders/{order.public_id}/").content.decode()
     customer.profile.refresh_from_db()
     assert customer.profile.language == "de"
+
+
+def test_the_order_status_is_explained_in_words_a_phone_shows(order, showcase, customer):
+    page = _client(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    help_text = page.split('id="order-status-help">')[1].split("</small>")[0]
+    assert len(help_text) > 10  # the customer's explanation of the status, not only a tooltip
+
+
+def test_a_part_received_on_site_is_no_longer_offered_for_confirmation(order, showcase, technician, sap, t0):
+    from datetime import timedelta
+
+    from orders.services import apply_status_update
+
+    apply_status_update(line_id=showcase["30"].pk, status="verified", occurred_at=t0 + timedelta(days=1), actor=sap)
+
+    page = _client(technician).get(f"/tech/parts/{showcase['10.1'].public_id}/").content.decode()
+
+    select = page.split('id="confirm-line"')[1].split("</select>")[0]
+    assert f'value="{showcase["10.1"].public_id}"' in select
+    assert f'value="{showcase["30"].public_id}"' not in select
