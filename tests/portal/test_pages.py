@@ -234,3 +234,12 @@ def test_a_part_received_on_site_is_no_longer_offered_for_confirmation(order, sh
     select = page.split('id="confirm-line"')[1].split("</select>")[0]
     assert f'value="{showcase["10.1"].public_id}"' in select
     assert f'value="{showcase["30"].public_id}"' not in select
+
+
+def test_the_header_names_the_person_and_leads_to_their_preferences(order, showcase, customer):
+    customer.first_name, customer.last_name = "Clara", "Customer"
+    customer.save()
+
+    page = _client(customer).get("/portal/").content.decode()
+
+    assert 'href="/portal/preferences/" title="My preferences">Clara Customer</a>' in page
