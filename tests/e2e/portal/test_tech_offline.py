@@ -57,3 +57,28 @@ def test_parts_are_kept_offline_until_the_technician_logs_out(browser, server, o
         with pytest.raises(Error):
             page.goto(f"{server.url}{path}")
     context.close()
+
+
+def test_a_refused_barcode_leaves_what_was_typed_to_be_corrected(browser, server, order, showcase, technician):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-GB", **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    part = f"/tech/parts/{showcase['10.1'].public_id}/"
+    page.goto(f"{server.url}/portal/login/?next={part}")
+    page.fill("#id_username", "technician")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{server.url}{part}")
+
+    page.fill("#confirm-code", "XX-0000")
+    page.fill("#confirm-quantity", "2")
+    page.fill("#confirm-note", "Handed over at the pit gate")
+    page.get_by_role("button", name="Confirm delivery").click()
+
+    expect(page.locator("#confirm-result")).to_contain_text("Not sent")
+    expect(page.locator("#confirm-code")).to_have_value("XX-0000")
+    expect(page.locator("#confirm-quantity")).to_have_value("2")
+    expect(page.locator("#confirm-note")).to_have_value("Handed over at the pit gate")
+    context.close()
