@@ -43,6 +43,13 @@ def test_parts_and_links_on_a_german_phone(browser, server, order, showcase, cus
     assert row.locator(".line-quantity").evaluate(LABEL) == '"Menge"'
     assert row.locator(".line-delivered").evaluate(LABEL) == '"Zugestellt"'
     assert row.locator(".line-eta").evaluate(LABEL) not in ("none", "normal", '""')
+    # the status's explanation is written out (a phone has no hover for its tooltip)
+    status = row.locator(".line-status")
+    assert len(status.get_attribute("title")) > 10
+    assert (
+        status.evaluate("(element) => getComputedStyle(element, '::after').content")
+        == f'"{status.get_attribute("title")}"'
+    )
     # and the cards line up: each part number starts at the same x
     lefts = {
         round(page.locator(f"#line-{showcase[number].public_id} .line-part").bounding_box()["x"])
