@@ -18,6 +18,7 @@ VIEW = [
     "overrides.view_stalealert",
     "overrides.view_discrepancy",
     "overrides.view_overriderequest",
+    "portal.view_statuslink",  # the order's status links on its page
 ]
 PLANNER = [
     *VIEW,
@@ -25,6 +26,7 @@ PLANNER = [
     "overrides.add_overriderequest",
     "overrides.change_stalealert",  # acknowledge
     "overrides.change_discrepancy",  # take, resolve
+    "portal.change_statuslink",  # revoke a status link, or give it a new token
 ]
 SUPERVISOR = [
     *PLANNER,

@@ -31,6 +31,7 @@ from orders.read_models.subset import change_for_lines, line_family, view_for_li
 from orders.scoping import orders_of_technician, orders_visible_to_customer
 from portal.access import link_group_name, user_group_name
 from portal.live import portal_group_name
+from portal.live_times import with_time_texts
 from portal.models import StatusLink
 from portal.services.links import address_attempt_counted, status_link_find
 
@@ -57,6 +58,7 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
         order_id, self.audience, line_public_id = found
         self.following = found
         self.language = self._language()
+        self.zone = self._query("tz")
         self.group = portal_group_name(order_id, self.audience)
         # Join before reading the state: a change committed in between is both in the state
         # and pushed, never in neither (the client drops what it has seen by sequence). The
@@ -77,7 +79,9 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
             view = view_for_line(view, line_public_id)
         since = self._since()
         if since is None or since != view["order"]["sequence"]:
-            await self.send_json(localize_change({"sequence": view["order"]["sequence"], "state": view}, self.labels))
+            await self.send_json(
+                self._times(localize_change({"sequence": view["order"]["sequence"], "state": view}, self.labels))
+            )
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
@@ -113,7 +117,7 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
                 if change is None:
                     return
         with translation.override(self.language):
-            await self.send_json(localize_change(change, self.labels))
+            await self.send_json(self._times(localize_change(change, self.labels)))
 
     async def receive_json(self, content, **kwargs) -> None:
         """Clients only listen."""
@@ -124,6 +128,13 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
             return int(query["since"][0])
         except (KeyError, ValueError, IndexError):
             return None
+
+    def _times(self, change: dict) -> dict:
+        return with_time_texts(change, language=self.language, zone=self.zone)
+
+    def _query(self, name: str) -> str:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        return (query.get(name) or [""])[0]
 
     def _language(self) -> str:
         query = parse_qs(self.scope.get("query_string", b"").decode())

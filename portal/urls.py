@@ -2,9 +2,9 @@
 
 from django.urls import include, path
 
-from portal.views import links, orders, session, tech
+from portal.views import links, orders, preferences, session, tech
 
-portal_patterns = ([*session.urlpatterns, *orders.urlpatterns], "portal")
+portal_patterns = ([*session.urlpatterns, *orders.urlpatterns, *preferences.urlpatterns], "portal")
 link_patterns = (links.urlpatterns, "status-link")
 tech_patterns = (tech.urlpatterns, "tech")
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
+from django.utils import timezone
 
 from orders.models import OrderLine, StatusEvent
 from orders.scoping import orders_visible_to
@@ -14,6 +15,7 @@ from overrides.forms import OverrideRequestForm, reason_choices
 from overrides.models import Discrepancy, StaleAlert
 from overrides.policy import source_steps_reached
 from overrides.selectors import pending_requests_by_line, reason_labels
+from overrides.views.links import new_link_pop, order_links
 
 
 @dataclass
@@ -80,6 +82,9 @@ def order_page(request, pk: int):
             "line", "owner"
         ),
         "live_orders": str(order.public_id),
+        "status_links": order_links(request.user, order),
+        "new_link_url": new_link_pop(request, order),
+        "now": timezone.now(),
     }
     return render(request, "backoffice/order_detail.html", context)
 

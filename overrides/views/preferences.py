@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.i18n import set_language
@@ -48,6 +48,12 @@ def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
 
 @login_required
 def preferences(request):
+    return preferences_page(request, template="backoffice/preferences.html", page="backoffice:preferences")
+
+
+def preferences_page(request, *, template: str, page: str):
+    """The preferences form, shown with `template`; saved, it leads back to `page` (a URL name).
+    The portal's preferences are the same form in the portal's pages."""
     browser_zone = (
         request.COOKIES.get(TIME_ZONE_COOKIE, "") if time_zone_named(request.COOKIES.get(TIME_ZONE_COOKIE)) else ""
     )
@@ -58,19 +64,27 @@ def preferences(request):
         user_preferences_update(
             user=request.user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
         )
-        messages.success(request, _("Your preferences are saved."))
-        response = redirect("backoffice:preferences")
+        # Said in the language just chosen (the page after the redirect speaks it).
+        with translation.override(form.cleaned_data["language"] or translation.get_language()):
+            messages.success(request, _("Your preferences are saved."))
+        response = redirect(page)
         if form.cleaned_data["language"]:
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, form.cleaned_data["language"], samesite="Lax")
         return response
     context = {"form": form, "browser_zone": browser_zone, "now_utc": timezone.now()}
-    return render(request, "backoffice/preferences.html", context)
+    return render(request, template, context)
 
 
 @post_action(lambda request: reverse("backoffice:queue"))
 def language(request):
     """The header's switcher: the language for this browser (a cookie), and for a signed-in
     person their profile's language too, which would otherwise override the switcher."""
+    return language_switch(request)
+
+
+def language_switch(request):
+    """A posted language for this browser and, signed in, for the person's profile (the portal's
+    header switcher is this too)."""
     chosen = request.POST.get("language", "")
     if request.user.is_authenticated and chosen in dict(settings.LANGUAGES):
         profile = user_preferences(request.user)

@@ -27,6 +27,7 @@ TOKEN_BYTES = 24
 RENEWAL_TOPIC = "status_link.renewal_requested"
 RENEWAL_QUIET = timedelta(hours=1)
 USER_AGENT_MAX = 300
+RELOAD_WINDOW = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -159,17 +160,27 @@ def status_link_find(token: str) -> StatusLink | None:
     return StatusLink.objects.select_related("order__account", "line").filter(token_hash=token_hash(token)).first()
 
 
-def status_link_open(*, token: str, ip_address: str, user_agent: str, record: bool = True) -> LinkOpening:
+def status_link_open(
+    *, token: str, ip_address: str, user_agent: str, record: bool = True, reload: bool = False
+) -> LinkOpening:
     """Judge an opening of a link: unknown (no link), over the rate limit, revoked, expired or
     shown; every opening of a real link is logged (`record`: a page; its live feed is not). An
-    address over its limit is refused before any lookup: a flood of guesses costs no database work."""
+    address over its limit is refused before any lookup: a flood of guesses costs no database work.
+
+    `reload`: the page loaded itself again at once (the browser's time zone just became known).
+    When the same network and browser opened the link moments before, it is that opening: not
+    logged or counted against the link's limit a second time."""
     if address_attempt_counted(ip_address):
         return LinkOpening(link=None, outcome=LinkOutcome.LIMITED)
     link = status_link_find(token)
     if link is None:
         return LinkOpening(link=None)
-    over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE)
     now = timezone.now()
+    if reload and _opened_just_now(link, ip_address=ip_address, user_agent=user_agent, now=now):
+        record = False
+        over_limit = False
+    else:
+        over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE)
     if over_limit:
         outcome = LinkOutcome.LIMITED
     elif link.revoked_at is not None:
@@ -189,6 +200,15 @@ def status_link_open(*, token: str, ip_address: str, user_agent: str, record: bo
         if outcome == LinkOutcome.SHOWN:
             StatusLink.objects.filter(pk=link.pk).update(last_opened_at=now)
     return LinkOpening(link=link, outcome=outcome)
+
+
+def _opened_just_now(link: StatusLink, *, ip_address: str, user_agent: str, now) -> bool:
+    return StatusLinkOpen.objects.filter(
+        link=link,
+        ip_prefix=ip_prefix(ip_address),
+        user_agent=user_agent[:USER_AGENT_MAX],
+        opened_at__gte=now - RELOAD_WINDOW,
+    ).exists()
 
 
 def address_attempt_counted(ip_address: str) -> bool:

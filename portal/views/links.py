@@ -27,6 +27,9 @@ from portal.views.common import branding, client_address, errors_response, order
 from portal.views.confirmations import confirmation_answer
 from portal.views.orders import live_answer
 
+# Set by static/js/time-zone.js just before it loads a page again to learn the browser's zone.
+RELOAD_COOKIE = "tz-reload"
+
 
 def _private(response):
     """Nothing of a link page is cached, and no request from it passes the token on as a referrer
@@ -46,8 +49,19 @@ def _narrow(link):
 
 @require_GET
 def link_page(request, token: str):
+    response = _link_page(request, token)
+    # The time zone's reload (static/js/time-zone.js) is over: later reloads are openings again.
+    if RELOAD_COOKIE in request.COOKIES:
+        response.delete_cookie(RELOAD_COOKIE)
+    return response
+
+
+def _link_page(request, token: str):
     opening = status_link_open(
-        token=token, ip_address=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+        token=token,
+        ip_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        reload=request.COOKIES.get(RELOAD_COOKIE) == "1",
     )
     link = opening.link
     if opening.outcome == LinkOutcome.LIMITED and link is None:

@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,6 +18,7 @@ from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
+from portal.live_times import with_time_texts
 from portal.models import LinkAudience, LinkPurpose, StatusLink
 from portal.selectors import order_rows, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
@@ -71,7 +74,32 @@ def order_detail(request, public_id):
         return _link_issue(request, order, context)
     context["link_form"] = LinkIssueForm()
     context["links"] = _links(order)
+    context["new_link_url"] = _new_link_pop(request, order)
     return render(request, "portal/order.html", context)
+
+
+# A link just made waits here for the order page the action redirects to (post/redirect/get: a
+# reload or a language switch afterwards repeats nothing) and is shown there once.
+NEW_LINK_SESSION_KEY = "portal-new-status-link"
+
+
+def _new_link_keep(request, order, issued) -> None:
+    request.session[NEW_LINK_SESSION_KEY] = {
+        "order": str(order.public_id),
+        "url": request.build_absolute_uri(issued.path),
+    }
+
+
+def _new_link_pop(request, order) -> str:
+    new = request.session.get(NEW_LINK_SESSION_KEY)
+    if not new or new.get("order") != str(order.public_id):
+        return ""
+    del request.session[NEW_LINK_SESSION_KEY]
+    return new.get("url", "")
+
+
+def _to_links(order):
+    return redirect(reverse("portal:order", kwargs={"public_id": order.public_id}) + "#status-links")
 
 
 def _live_paths(order) -> dict:
@@ -92,7 +120,6 @@ def _links(order):
 
 def _link_issue(request, order, context):
     form = LinkIssueForm(request.POST)
-    new_link_url = ""
     line = None
     if form.is_valid() and form.cleaned_data["line"]:
         line = OrderLine.objects.filter(order=order, number=form.cleaned_data["line"]).first()
@@ -111,11 +138,11 @@ def _link_issue(request, order, context):
             for field, messages in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
         else:
-            # Shown once, in this answer only: the token is stored nowhere else.
-            new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm()
-    context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
-    return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
+            # Shown once, on the order page: the token is kept nowhere after that.
+            _new_link_keep(request, order, issued)
+            return _to_links(order)
+    context.update(link_form=form, links=_links(order))
+    return render(request, "portal/order.html", context, status=400)
 
 
 def _link_for(user, public_id) -> StatusLink:
@@ -141,17 +168,9 @@ def link_revoke(request, public_id):
 @login_required(login_url=LOGIN)
 def link_rotate(request, public_id):
     link = _link_for(request.user, public_id)
-    issued = status_link_rotate(link=link, rotated_by=request.user)
-    order = with_view_version(orders_visible_to_customer(request.user)).get(pk=link.order_id)
-    context = {
-        **order_page_context(request, order, audience=Audience.CUSTOMER),
-        **_live_paths(order),
-        "brand": branding(order.account),
-        "link_form": LinkIssueForm(),
-        "links": _links(order),
-        "new_link_url": request.build_absolute_uri(issued.path),
-    }
-    return render(request, "portal/order.html", context)
+    if link.revoked_at is None and link.replaced_by_id is None:
+        _new_link_keep(request, link.order, status_link_rotate(link=link, rotated_by=request.user))
+    return _to_links(link.order)
 
 
 @require_GET
@@ -173,6 +192,7 @@ def live_answer(request, order, *, audience: str, narrow=None) -> JsonResponse:
     if narrow is not None:
         view = narrow(view)
     change = localize_change({"sequence": view["order"]["sequence"], "state": view}, customer_labels())
+    change = with_time_texts(change, language=get_language(), zone=timezone.get_current_timezone_name())
     response = JsonResponse(change)
     response["Cache-Control"] = "no-store"
     return response

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import Order
@@ -24,6 +25,7 @@ from portal.views.confirmations import confirmation_answer
 from portal.views.orders import live_answer
 
 LOGIN = "portal:login"
+VIEWER_HEADER = "X-Tech-Viewer"
 
 
 @require_GET
@@ -40,7 +42,7 @@ def parts(request):
                 "shipment": shipment,
             }
         )
-    return render(request, "tech/parts.html", {"rows": rows})
+    return _kept_for(request.user, render(request, "tech/parts.html", {"rows": rows}))
 
 
 @require_GET
@@ -54,7 +56,14 @@ def part(request, public_id):
         "ws_path": f"/ws/portal/orders/{order.public_id}/?line={line.public_id}",
         "live_url": reverse("tech:part-live", kwargs={"public_id": line.public_id}),
     }
-    return render(request, "tech/part.html", context)
+    return _kept_for(request.user, render(request, "tech/part.html", context))
+
+
+def _kept_for(user, response):
+    """Names whose page this is, for the service worker: it keeps each person's pages apart and
+    drops them when someone else signs in or nobody is (a key, not the person's id)."""
+    response[VIEWER_HEADER] = salted_hmac("tech-viewer", str(user.pk)).hexdigest()[:32]
+    return response
 
 
 @require_GET

@@ -22,9 +22,10 @@
     try { return new Intl.DateTimeFormat(lang, Object.assign({timeZone: zone}, options)).format(new Date(iso)); }
     catch (error) { return new Intl.DateTimeFormat(lang, options).format(new Date(iso)); }
   }
-  function timeElement(iso) {
+  // `text`: the time as the server writes the page's times (sent with the change); else the browser's.
+  function timeElement(iso, text) {
     var element = document.createElement("time");
-    element.dateTime = iso; element.textContent = formatTime(iso);
+    element.dateTime = iso; element.textContent = text || formatTime(iso);
     return element;
   }
   function setText(parent, selector, value) {
@@ -32,11 +33,11 @@
     if (element) element.textContent = value;
     return element;
   }
-  function setTime(parent, selector, iso) {
+  function setTime(parent, selector, iso, text) {
     var element = parent.querySelector(selector);
     if (!element) return;
     element.textContent = "";
-    if (iso) element.appendChild(timeElement(iso)); else if (selector !== ".line-eta") element.textContent = "—";
+    if (iso) element.appendChild(timeElement(iso, text)); else if (selector !== ".line-eta") element.textContent = "—";
   }
   function showState(kind) {
     if (!liveState) return;
@@ -47,7 +48,8 @@
   function applyOrder(order) {
     var status = document.getElementById("order-status");
     status.textContent = order.label; status.dataset.status = order.status;
-    setTime(section, "#order-eta", order.earliest_eta);
+    setText(section, "#order-status-help", order.description || "");
+    setTime(section, "#order-eta", order.earliest_eta, order.earliest_eta_text);
     var bar = document.getElementById("order-progress");
     bar.setAttribute("aria-valuenow", Math.round(order.progress));
     bar.firstElementChild.style.width = Math.round(order.progress) + "%";
@@ -59,8 +61,13 @@
       var tbody = document.querySelector("#lines tbody");
       row = document.createElement("tr");
       row.id = "line-" + line.public_id;
+      // Each cell labelled as the page's own are (the phone layout shows the labels).
+      var labelled = document.querySelector("#lines tbody tr");
       ["line-number", "line-part", "line-quantity", "line-status", "line-eta", "line-delivered"].forEach(function (name) {
-        var cell = document.createElement("td"); cell.className = name; row.appendChild(cell);
+        var cell = document.createElement("td"); cell.className = name;
+        var model = labelled && labelled.querySelector("." + name);
+        if (model && model.dataset.label) cell.dataset.label = model.dataset.label;
+        row.appendChild(cell);
       });
       var siblings = tbody.querySelectorAll("tr");
       tbody.appendChild(row);
@@ -78,7 +85,7 @@
     setText(row, ".line-quantity", line.quantity);
     var status = setText(row, ".line-status", line.label);
     status.dataset.status = line.status; status.title = line.description || "";
-    setTime(row, ".line-eta", line.eta);
+    setTime(row, ".line-eta", line.eta, line.eta_text);
     setText(row, ".line-delivered", line.is_split ? "" : line.delivered_quantity);
   }
   function applyShipment(shipment) {
@@ -105,7 +112,7 @@
     var second = document.createElement("p");
     second.appendChild(document.createTextNode((texts.eta || "") + " "));
     var eta = document.createElement("span"); eta.className = "shipment-eta";
-    if (shipment.eta) eta.appendChild(timeElement(shipment.eta)); else eta.textContent = "—";
+    if (shipment.eta) eta.appendChild(timeElement(shipment.eta, shipment.eta_text)); else eta.textContent = "—";
     second.appendChild(eta);
     second.appendChild(document.createTextNode(" · " + (texts.delivered || "") + " "));
     var delivered = document.createElement("span"); delivered.className = "shipment-delivered"; delivered.textContent = shipment.delivered_quantity;
@@ -119,7 +126,7 @@
   function timelineItem(entry) {
     var item = document.createElement("li");
     item.dataset.id = entry.id;
-    var time = document.createElement("span"); time.className = "event-time"; time.appendChild(timeElement(entry.at));
+    var time = document.createElement("span"); time.className = "event-time"; time.appendChild(timeElement(entry.at, entry.at_text));
     var line = document.createElement("span"); line.className = "event-line"; line.textContent = (texts.line || "") + " " + entry.line;
     var status = document.createElement("span"); status.className = "event-status"; status.dataset.status = entry.status; status.textContent = entry.label;
     item.appendChild(time); item.appendChild(document.createTextNode(" ")); item.appendChild(line);
@@ -177,7 +184,7 @@
     if (!("WebSocket" in window) || !live.dataset.wsPath) { poll(); return; }
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var path = live.dataset.wsPath;
-    var url = scheme + location.host + path + (path.indexOf("?") < 0 ? "?" : "&") + "since=" + sequence + "&lang=" + encodeURIComponent(lang);
+    var url = scheme + location.host + path + (path.indexOf("?") < 0 ? "?" : "&") + "since=" + sequence + "&lang=" + encodeURIComponent(lang) + (zone ? "&tz=" + encodeURIComponent(zone) : "");
     var opened = false;
     var candidate;
     try { candidate = new WebSocket(url); } catch (error) { poll(); return; }
@@ -192,6 +199,8 @@
       setTimeout(connect, (opened ? 1000 : 5000) * retry);
     };
   }
-  window.addEventListener("online", function () { if (!socket) connect(); });
+  window.addEventListener("online", function () { if (!socket) connect(); else showState("connected"); });
+  // The device lost its connection: the page says so at once (a socket notices only later).
+  window.addEventListener("offline", function () { showState("offline"); });
   connect();
 })();

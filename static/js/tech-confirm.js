@@ -14,6 +14,7 @@
   var quantity = document.getElementById("confirm-quantity");
   var DB = "tech-confirmations", STORE = "queue";
   var sending = false;
+  var lastSubmitted = null;
 
   function openDb() {
     return new Promise(function (resolve, reject) {
@@ -107,9 +108,26 @@
       // Refused for good (a wrong barcode, a line no longer yours): dropped, and said why.
       var errors = answer.errors ? Object.values(answer.errors).join(" ") : String(status);
       say(texts.error + " " + errors, "error");
+      if (item.key === lastSubmitted) restore(item);
       return queued.remove(item.key);
     }
     throw new Error("retry later");  // 5xx, 429: kept for the next attempt
+  }
+  // The confirmation just typed was refused (e.g. a wrong barcode): its values go back into the
+  // form, to be corrected rather than typed again.
+  function restore(item) {
+    lineSelect.value = item.line;
+    document.getElementById("confirm-code").value = item.code;
+    quantity.value = item.quantity;
+    document.getElementById("confirm-note").value = item.note || "";
+    if (item.photo && window.DataTransfer) {
+      try {
+        var files = new DataTransfer();
+        files.items.add(new File([item.photo], item.photoName || "photo.jpg", {type: item.photo.type}));
+        document.getElementById("confirm-photo").files = files.files;
+      } catch (error) { /* the photo must be chosen again */ }
+    }
+    document.getElementById("confirm-code").focus();
   }
   function flush() {
     if (sending || !navigator.onLine) return Promise.resolve();
@@ -144,7 +162,7 @@
     var item = {
       key: newKey(),
       line: lineSelect.value,
-      label: option ? option.textContent.trim() : "",
+      label: option ? (option.dataset.label || option.textContent.trim()) : "",
       code: document.getElementById("confirm-code").value.trim(),
       quantity: quantity.value,
       note: document.getElementById("confirm-note").value,
@@ -154,6 +172,7 @@
       photo: photo || null,
       photoName: photo ? photo.name : ""
     };
+    lastSubmitted = item.key;
     queued.put(item).then(function () {
       form.reset(); quantity.value = lineQuantity();
       say(navigator.onLine ? texts.sending : texts.queued, "queued");

@@ -9,5 +9,9 @@
   var secure = location.protocol === "https:" ? "; secure" : "";
   document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax" + secure;
   var root = document.documentElement;
-  if (root.dataset.timeZoneSource === "default" && root.dataset.timeZone !== zone) location.reload();
+  if (root.dataset.timeZoneSource === "default" && root.dataset.timeZone !== zone) {
+    // Says "this is the same visit" to the server (a status link's opening is not counted twice).
+    document.cookie = "tz-reload=1; path=/; max-age=30; samesite=lax" + secure;
+    location.reload();
+  }
 })();

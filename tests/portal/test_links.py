@@ -65,6 +65,35 @@ def test_every_open_is_logged_with_the_network_not_the_address(order, showcase):
     assert issued.link.last_opened_at is not None
 
 
+def test_the_time_zone_reload_of_a_first_visit_is_one_opening(order, showcase, settings):
+    settings.STATUS_LINK_OPENS_PER_MINUTE = 2
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    phone = Client(REMOTE_ADDR="203.0.113.77", HTTP_USER_AGENT="Mozilla/5.0 (Android)")
+
+    # the first visit, then the reload time-zone.js makes (it sets the zone and the reload cookie)
+    phone.get(issued.path)
+    phone.cookies["tz"] = "Europe/Berlin"
+    phone.cookies["tz-reload"] = "1"
+    reloaded = phone.get(issued.path)
+
+    assert reloaded.status_code == 200
+    assert StatusLinkOpen.objects.filter(link=issued.link).count() == 1
+    assert reloaded.cookies["tz-reload"].value == ""  # spent: a later reload is an opening again
+    # and the reload did not use up the link's limit: two more people open it
+    other = [Client(REMOTE_ADDR=f"198.51.100.{n}").get(issued.path).status_code for n in range(2)]
+    assert other == [200, 429]
+
+
+def test_a_reload_cookie_without_a_recent_opening_is_logged(order, showcase):
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    client = Client(REMOTE_ADDR="203.0.113.77")
+    client.cookies["tz-reload"] = "1"
+
+    client.get(issued.path)
+
+    assert StatusLinkOpen.objects.filter(link=issued.link).count() == 1
+
+
 def test_opens_are_limited_per_token(order, showcase, settings):
     settings.STATUS_LINK_OPENS_PER_MINUTE = 3
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)

@@ -7,8 +7,10 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 from django.utils import timezone
 
+from config.middleware import TIME_ZONE_COOKIE
 from orders.services import apply_status_update
 from portal.consumers import PortalOrderConsumer, StatusLinkConsumer
 from portal.models import LinkAudience
@@ -125,6 +127,32 @@ def test_a_line_link_follows_its_line_only(order, showcase, sap, t0):
     assert [line["number"] for line in own["lines"]] == ["20"]
 
 
+def test_pushed_times_read_as_the_page_writes_them(order, showcase, customer, sap, t0):
+    line = showcase["10.2"]
+
+    async def follow():
+        communicator = _portal_socket(customer, order, f"since={order.outbox_sequence}&lang=de&tz=Europe/Berlin")
+        await communicator.connect()
+        await database_sync_to_async(apply_status_update)(
+            line_id=line.pk, status="allocated", occurred_at=t0 + timedelta(hours=2), actor=sap
+        )
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    message = async_to_sync(follow)()
+
+    # the same words as the page itself, reloaded by a German viewer in Berlin
+    pushed = message["timeline_append"][0]
+    client = Client(HTTP_ACCEPT_LANGUAGE="de")
+    client.force_login(customer)
+    client.cookies[TIME_ZONE_COOKIE] = "Europe/Berlin"
+    page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    shown = page.split(f'<time datetime="{pushed["at"]}">')[1].split("</time>")[0]
+    assert pushed["at_text"] == shown
+    assert shown.endswith(("CET", "CEST"))
+
+
 def test_a_carrier_location_update_without_a_status_change_reaches_open_pages(order, showcase, customer):
     from orders.services.shipments import ShipmentData, shipment_track
 
@@ -148,8 +176,6 @@ def test_a_carrier_location_update_without_a_status_change_reaches_open_pages(or
 
 
 def test_a_polling_page_sees_a_carrier_update_without_a_status_change(order, showcase, customer):
-    from django.test import Client
-
     from orders.services.shipments import ShipmentData, shipment_track
 
     client = Client()

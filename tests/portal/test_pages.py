@@ -2,13 +2,15 @@
 issuing a link from the order page, and the technician's incoming parts."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import LineReference
 from portal.models import PortalProfile, StatusLink
-from tests.factories import OrderFactory, OrderLineFactory
+from tests.e2e.conftest import PASSWORD
+from tests.factories import OrderFactory, OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,11 +78,37 @@ def test_a_portal_person_issues_a_link_shown_once(order, showcase, customer):
     )
 
     link = StatusLink.objects.get()
-    page = response.content.decode()
-    assert response.status_code == 200
     assert (link.audience, link.purpose, link.issued_by) == ("customer", "view", customer)
+    # back on the order page's own address (a reload or a language switch repeats nothing)
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/orders/{order.public_id}/#status-links"
+    page = response.client.get(response["Location"]).content.decode()
     url = page.split('id="new-link" readonly value="')[1].split('"')[0]
     assert Client().get(url.replace("http://testserver", "")).status_code == 200
+    # shown once
+    assert 'id="new-link"' not in response.client.get(response["Location"]).content.decode()
+
+
+def test_new_token_answers_on_the_order_page_and_a_reload_rotates_nothing(order, showcase, customer):
+    client = _client(customer)
+    client.post(f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": ""})
+    client.get(f"/portal/orders/{order.public_id}/")
+    old = StatusLink.objects.get()
+
+    response = client.post(f"/portal/links/{old.public_id}/rotate/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/portal/orders/{order.public_id}/#status-links"
+    old.refresh_from_db()
+    assert old.revoked_by == customer and old.replaced_by is not None
+    page = client.get(response["Location"]).content.decode()
+    url = page.split('id="new-link" readonly value="')[1].split('"')[0]
+    assert Client().get(url.replace("http://testserver", "")).status_code == 200
+    # the language switch goes back to the order page, not to the action's address
+    assert f'name="next" type="hidden" value="/portal/orders/{order.public_id}/"' in page
+    # a resent POST of the old link's rotation makes no third link
+    client.post(f"/portal/links/{old.public_id}/rotate/")
+    assert StatusLink.objects.count() == 2
 
 
 def test_a_customer_link_may_not_confirm_and_the_form_says_so(order, showcase, customer):
@@ -108,6 +136,19 @@ def test_the_service_worker_is_served_for_the_technician_pages():
     assert response["Service-Worker-Allowed"] == "/tech/"
 
 
+def test_logging_out_clears_what_the_device_kept_and_pages_name_their_person(showcase, technician, customer):
+    client = _client(technician)
+    own = client.get("/tech/")["X-Tech-Viewer"]
+    assert own and own != _client(customer).get("/tech/")["X-Tech-Viewer"]
+    assert str(technician.pk) != own
+
+    response = client.post("/portal/logout/")
+
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get("/tech/").status_code == 302
+
+
 def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order, showcase, customer, sap, t0):
     from datetime import timedelta
 
@@ -125,3 +166,80 @@ def test_the_polling_fallback_sends_the_state_only_when_the_order_moved_on(order
     assert moved["sequence"] == current + 1
     line_20 = next(line for line in moved["state"]["lines"] if line["number"] == "20")
     assert (line_20["status"], line_20["label"]) == ("packed", "Prêt à être expédié")
+
+
+def _sign_in(username, **data):
+    client = Client()
+    response = client.post("/portal/login/", {"username": username, "password": PASSWORD, **data})
+    return client, response
+
+
+def test_a_technician_signing_in_lands_on_the_incoming_parts(order, showcase, technician, customer):
+    _client, response = _sign_in("technician")
+    assert response["Location"] == "/tech/"
+    # a customer lands on the orders, and a `next` is followed for anyone
+    assert _sign_in("customer")[1]["Location"] == "/portal/"
+    assert _sign_in("technician", next=f"/portal/orders/{order.public_id}/")[1]["Location"].startswith(
+        "/portal/orders/"
+    )
+
+
+def test_pages_with_nothing_for_the_person_name_their_own_pages(order, showcase, technician, customer):
+    supervisor = UserFactory(username="supervisor")
+    supervisor.groups.add(Group.objects.get(name="supervisor"))
+
+    technicians_orders = _client(technician).get("/portal/").content.decode()
+    assert 'id="door-tech" href="/tech/"' in technicians_orders or 'href="/tech/" id="door-tech"' in technicians_orders
+    customers_parts = _client(customer).get("/tech/").content.decode()
+    assert 'href="/portal/" id="door-portal"' in customers_parts
+    supervisors_orders = _client(supervisor).get("/portal/").content.decode()
+    assert 'id="door-backoffice"' in supervisors_orders and 'id="door-tech"' not in supervisors_orders
+    refused = _client(customer).get("/backoffice/")
+    assert refused.status_code == 403
+    assert 'href="/portal/" id="door-portal"' in refused.content.decode()
+    # a customer's own list names no other door
+    assert 'id="other-doors"' not in _client(customer).get("/portal/").content.decode()
+
+
+def test_the_portals_language_switch_wins_over_the_profiles_language(order, showcase, customer):
+    client = _client(customer)
+    saved = client.post("/portal/preferences/", {"language": "es", "time_zone": "America/New_York"}, follow=True)
+    page = saved.content.decode()
+    assert '<html lang="es"' in page and "back office" not in page.lower()
+    assert "Sus preferencias se han guardado." in page  # in the language just chosen
+
+    client.post("/portal/language/", {"language": "de", "next": f"/portal/orders/{order.public_id}/"})
+
+    assert '<html lang="de"' in client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    customer.profile.refresh_from_db()
+    assert customer.profile.language == "de"
+
+
+def test_the_order_status_is_explained_in_words_a_phone_shows(order, showcase, customer):
+    page = _client(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    help_text = page.split('id="order-status-help">')[1].split("</small>")[0]
+    assert len(help_text) > 10  # the customer's explanation of the status, not only a tooltip
+
+
+def test_a_part_received_on_site_is_no_longer_offered_for_confirmation(order, showcase, technician, sap, t0):
+    from datetime import timedelta
+
+    from orders.services import apply_status_update
+
+    apply_status_update(line_id=showcase["30"].pk, status="verified", occurred_at=t0 + timedelta(days=1), actor=sap)
+
+    page = _client(technician).get(f"/tech/parts/{showcase['10.1'].public_id}/").content.decode()
+
+    select = page.split('id="confirm-line"')[1].split("</select>")[0]
+    assert f'value="{showcase["10.1"].public_id}"' in select
+    assert f'value="{showcase["30"].public_id}"' not in select
+
+
+def test_the_header_names_the_person_and_leads_to_their_preferences(order, showcase, customer):
+    customer.first_name, customer.last_name = "Clara", "Customer"
+    customer.save()
+
+    page = _client(customer).get("/portal/").content.decode()
+
+    assert 'href="/portal/preferences/" title="My preferences">Clara Customer</a>' in page

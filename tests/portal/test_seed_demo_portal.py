@@ -15,13 +15,17 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_creates_people_and_prints_working_links_on_every_run(settings):
     settings.DEBUG = True
-    SiteFactory(region=RegionFactory(code="emea"))
+    SiteFactory(region=RegionFactory(code="amer"))
+    emea_site = SiteFactory(region=RegionFactory(code="emea"))
     first, second = io.StringIO(), io.StringIO()
 
     call_command("seed_demo_portal", stdout=first)
     call_command("seed_demo_portal", stdout=second)
 
     order = Order.objects.get(number="SO-DEMO-4711")
+    # a German customer, in Europe's region, its parts from a European site
+    assert order.region.code == "emea" and order.account.region.code == "emea"
+    assert {line.site_id for line in order.lines.all()} == {emea_site.pk}
     assert {line.number for line in order.lines.all()} == {"10", "10.1", "10.2", "20", "30"}
     paths = re.findall(r"(/s/[A-Za-z0-9_-]+/)", second.getvalue())
     assert len(paths) == 2

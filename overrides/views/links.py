@@ -1,0 +1,85 @@
+"""Back-office actions on an order's status links: revoke one, or give it a new token (the old one
+stops working). Both go through the portal's link services; who did it is kept on the link.
+
+The new link is shown once, on the order page the action redirects to (post/redirect/get): it
+waits in the session until that page is shown, and is removed from it there."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+
+from orders.scoping import orders_visible_to
+from overrides.views.actions import post_action
+from portal.models import StatusLink
+from portal.services.links import status_link_revoke, status_link_rotate
+
+NEW_LINK_SESSION_KEY = "backoffice-new-status-link"
+LINKS_SHOWN = 50
+
+
+def order_links(user, order) -> list[StatusLink]:
+    """The order's current links (a rotated link is listed as its successor), newest first; none
+    for a person without the permission to see them."""
+    if not user.has_perm("portal.view_statuslink"):
+        return []
+    return list(
+        StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related(
+            "line", "issued_by", "revoked_by"
+        )[:LINKS_SHOWN]
+    )
+
+
+def new_link_pop(request, order) -> str:
+    """The address of a link just made for this order, once."""
+    new = request.session.get(NEW_LINK_SESSION_KEY)
+    if not new or new.get("order") != str(order.public_id):
+        return ""
+    del request.session[NEW_LINK_SESSION_KEY]
+    return new.get("url", "")
+
+
+def _link_for(user, public_id) -> StatusLink:
+    """The link, when its order is in the person's scope (else 404, as if it did not exist)."""
+    link = StatusLink.objects.filter(public_id=public_id).select_related("order").first()
+    if link is None or not orders_visible_to(user).filter(pk=link.order_id).exists():
+        raise Http404
+    return link
+
+
+def _order_page(request, public_id) -> str:
+    return reverse("backoffice:order", args=[_link_for(request.user, public_id).order_id]) + "#status-links"
+
+
+@post_action(_order_page)
+@login_required
+@permission_required("portal.change_statuslink", raise_exception=True)
+def link_revoke(request, public_id):
+    link = _link_for(request.user, public_id)
+    status_link_revoke(link=link, revoked_by=request.user)
+    messages.success(request, _("The link is revoked: it no longer opens the order."))
+    return redirect(reverse("backoffice:order", args=[link.order_id]) + "#status-links")
+
+
+@post_action(_order_page)
+@login_required
+@permission_required("portal.change_statuslink", raise_exception=True)
+def link_rotate(request, public_id):
+    link = _link_for(request.user, public_id)
+    if link.revoked_at is not None or link.replaced_by_id is not None:
+        messages.error(request, _("This link is revoked already: it cannot get a new token."))
+    else:
+        issued = status_link_rotate(link=link, rotated_by=request.user)
+        request.session[NEW_LINK_SESSION_KEY] = {
+            "order": str(link.order.public_id),
+            "url": request.build_absolute_uri(issued.path),
+        }
+    return redirect(reverse("backoffice:order", args=[link.order_id]) + "#status-links")
+
+
+urlpatterns = [
+    path("links/<uuid:public_id>/revoke/", link_revoke, name="link-revoke"),
+    path("links/<uuid:public_id>/rotate/", link_rotate, name="link-rotate"),
+]

@@ -1,0 +1,128 @@
+"""The order's status links in the back office: who sees them, revoke and new token for people
+with the order in scope and a planner's role or above, who did it kept and shown, the new link
+shown once on the order page (post/redirect/get)."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from portal.models import LinkAudience, StatusLink
+from portal.services.links import status_link_issue
+from tests.factories import OrderFactory, OrderLineFactory, RegionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def emea(db):
+    return RegionFactory(code="emea", name="Europe, Middle East and Africa")
+
+
+def _person(role, region, username=None):
+    user = UserFactory(username=username or role)
+    user.groups.add(Group.objects.get(name=role))
+    assign_perm("orders.work_in_region", user, region)
+    return user
+
+
+@pytest.fixture
+def order(emea):
+    order = OrderFactory(account__region=emea, number="SO-4711")
+    OrderLineFactory(order=order, number="10")
+    return order
+
+
+@pytest.fixture
+def issued(order):
+    return status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+
+def test_the_order_page_lists_its_links_with_their_state(client, emea, order, issued):
+    # given a line link, a revoked link and an expired one besides the open customer link
+    line_link = status_link_issue(order=order, line=order.lines.get(), audience=LinkAudience.TECHNICIAN)
+    revoked = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    revoked.revoked_at = timezone.now()
+    revoked.revoked_by = UserFactory(username="clara")
+    revoked.save()
+    expired = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, expires_in=timedelta(days=1)).link
+    StatusLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    client.force_login(_person("viewer", emea))
+
+    # when a viewer opens the order
+    page = client.get(f"/backoffice/orders/{order.pk}/").content.decode()
+
+    # then every link is listed with its scope and state, without actions for a viewer
+    row = lambda link: page.split(f'id="link-{link.public_id}"')[1].split("</tr>")[0]  # noqa: E731
+    assert "Whole order" in row(issued.link) and "Active" in row(issued.link)
+    assert "Line 10" in row(line_link.link) and "Field technician" in row(line_link.link)
+    assert "Revoked" in row(revoked) and "by clara" in row(revoked)
+    assert "Expired" in row(expired)
+    assert "/backoffice/links/" not in page
+
+
+def test_a_supervisor_revokes_a_link_and_it_stops_working(client, emea, order, issued):
+    supervisor = _person("supervisor", emea)
+    client.force_login(supervisor)
+
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/backoffice/orders/{order.pk}/#status-links"
+    issued.link.refresh_from_db()
+    assert issued.link.revoked_by == supervisor
+    assert client.get(issued.path).status_code == 410
+    page = client.get(response["Location"]).content.decode()
+    assert "by supervisor" in page.split(f'id="link-{issued.link.public_id}"')[1].split("</tr>")[0]
+
+
+def test_a_planner_gives_a_link_a_new_token_shown_once_on_the_order_page(client, emea, order, issued):
+    planner = _person("planner", emea)
+    client.force_login(planner)
+
+    # when the planner asks for a new token
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/rotate/")
+
+    # then the browser is sent back to the order page (a reload or a language switch is harmless)
+    assert response.status_code == 302
+    assert response["Location"] == f"/backoffice/orders/{order.pk}/#status-links"
+    issued.link.refresh_from_db()
+    successor = issued.link.replaced_by
+    assert issued.link.revoked_by == planner and successor.issued_by == planner
+    assert client.get(issued.path).status_code == 410
+    # the new address is shown there once, and it works
+    page = client.get(response["Location"]).content.decode()
+    new_url = page.split('id="new-link" readonly size="60" value="')[1].split('"')[0]
+    assert new_url.startswith("http://testserver/s/")
+    assert client.get(new_url.removeprefix("http://testserver")).status_code == 200
+    assert 'id="new-link"' not in client.get(response["Location"]).content.decode()
+    # a reload of the action's address rotates nothing
+    again = client.get(f"/backoffice/links/{issued.link.public_id}/rotate/")
+    assert again.status_code == 302
+    assert StatusLink.objects.filter(order=order).count() == 2
+
+
+def test_a_viewer_may_not_revoke(client, emea, order, issued):
+    client.force_login(_person("viewer", emea))
+
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/")
+
+    assert response.status_code == 403
+    issued.link.refresh_from_db()
+    assert issued.link.revoked_at is None
+
+
+def test_a_link_of_an_order_outside_the_scope_is_not_found(client, emea, issued):
+    client.force_login(_person("supervisor", RegionFactory(code="apac", name="Asia Pacific")))
+
+    for action in ("revoke", "rotate"):
+        assert client.post(f"/backoffice/links/{issued.link.public_id}/{action}/").status_code == 404
+    issued.link.refresh_from_db()
+    assert issued.link.revoked_at is None and issued.link.replaced_by is None
