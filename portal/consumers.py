@@ -14,8 +14,8 @@ from django.conf import settings
 from django.utils import translation
 
 from orders.models import Order, OrderLine
-from orders.read_models import Audience, customer_labels, localize_change, order_view, with_view_version
-from orders.read_models.subset import change_for_lines, line_family, view_for_line
+from orders.read_models import Audience, customer_labels, localize_change, order_view, view_changes, with_view_version
+from orders.read_models.subset import line_family, view_apply, view_for_lines
 from orders.scoping import orders_of_technician, orders_visible_to_customer
 from portal.live import portal_group_name
 from portal.services.links import status_link_find
@@ -28,6 +28,7 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
     each change localized (labels and summary in the viewer's language)."""
 
     family: set[str] | None = None  # a line link: only these lines
+    view: dict | None = None  # a line link: the order's view as of the last change (narrowed on sending)
 
     async def connect(self) -> None:
         found = await self._order_and_audience()
@@ -44,7 +45,8 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
         view, self.labels = await self._state(order_id)
         if line_public_id is not None:
             self.family = line_family(view, line_public_id)
-            view = view_for_line(view, line_public_id)
+            self.view = view
+            view = view_for_lines(view, self.family)
         since = self._since()
         if since is None or since != view["order"]["sequence"]:
             await self.send_json(localize_change({"sequence": view["order"]["sequence"], "state": view}, self.labels))
@@ -56,15 +58,29 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
     async def portal_changed(self, message: dict) -> None:
         change = message["change"]
         if self.family is not None:
-            if "state" in change:
-                line_id = next(iter(self.family))
-                change = {**change, "state": view_for_line(change["state"], line_id)}
-            else:
-                change = change_for_lines(change, self.family)
-                if change is None:
-                    return
+            change = self._narrowed(change)
+            if change is None:
+                return
         with translation.override(self.language):
             await self.send_json(localize_change(change, self.labels))
+
+    def _narrowed(self, change: dict) -> dict | None:
+        """A line link's part of a change: what changed in its lines, and the header and summary
+        computed from them (None: nothing it shows changed, or the change is in its state already)."""
+        if change["sequence"] <= self.view["order"]["sequence"]:
+            return None
+        before = view_for_lines(self.view, self.family)
+        self.view = view_apply(self.view, change)
+        for line in self.view["lines"]:  # lines split from the family meanwhile join it
+            if line["parent"] in self.family:
+                self.family.add(line["public_id"])
+        after = view_for_lines(self.view, self.family)
+        narrowed = view_changes(before, after)
+        narrowed.pop("order", None)
+        if set(narrowed) == {"sequence"} and _header(before) == _header(after):
+            return None
+        narrowed["order"] = after["order"]
+        return narrowed
 
     async def receive_json(self, content, **kwargs) -> None:
         """Clients only listen."""
@@ -89,6 +105,10 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
 
     async def _order_and_audience(self) -> tuple[int, str, str | None] | None:
         raise NotImplementedError
+
+
+def _header(view: dict) -> dict:
+    return {key: value for key, value in view["order"].items() if key != "sequence"}
 
 
 class PortalOrderConsumer(OrderFollowConsumer):
