@@ -60,7 +60,7 @@ def order_detail(request, public_id):
     }
     if request.method == "POST":
         return _link_issue(request, order, context)
-    context["link_form"] = LinkIssueForm()
+    context["link_form"] = _link_form(order)
     context["links"] = _links(order)
     return render(request, "portal/order.html", context)
 
@@ -76,14 +76,19 @@ def _links(order):
     return list(StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related("line")[:50])
 
 
+def _link_form(order, data=None) -> LinkIssueForm:
+    """The form to issue a link, offering the order's lines (by public id) besides the whole order."""
+    return LinkIssueForm(data, lines=order_view(order, audience=Audience.CUSTOMER)["lines"])
+
+
 def _link_issue(request, order, context):
-    form = LinkIssueForm(request.POST)
+    form = _link_form(order, request.POST)
     new_link_url = ""
     line = None
     if form.is_valid() and form.cleaned_data["line"]:
-        line = OrderLine.objects.filter(order=order, number=form.cleaned_data["line"]).first()
+        line = OrderLine.objects.filter(order=order, public_id=form.cleaned_data["line"]).first()
         if line is None:
-            form.add_error("line", _("This order has no line %(number)s.") % {"number": form.cleaned_data["line"]})
+            form.add_error("line", _("This order has no such line."))
     if form.is_valid():
         try:
             issued = status_link_issue(
@@ -99,7 +104,7 @@ def _link_issue(request, order, context):
         else:
             # Shown once, in this answer only: the token is stored nowhere else.
             new_link_url = request.build_absolute_uri(issued.path)
-            form = LinkIssueForm()
+            form = _link_form(order)
     context.update(link_form=form, links=_links(order), new_link_url=new_link_url)
     return render(request, "portal/order.html", context, status=200 if form.is_valid() or new_link_url else 400)
 
@@ -129,7 +134,7 @@ def link_rotate(request, public_id):
         **order_page_context(request, order, audience=Audience.CUSTOMER),
         **_live_paths(order),
         "brand": branding(order.account),
-        "link_form": LinkIssueForm(),
+        "link_form": _link_form(order),
         "links": _links(order),
         "new_link_url": request.build_absolute_uri(issued.path),
     }

@@ -93,3 +93,33 @@ def test_a_line_link_is_pushed_its_own_header_and_nothing_of_other_lines(order, 
     assert own["order"]["label"] == "Reserved for you"
     assert own["summary"] == "1 of 2 lines shipped, Reserved for you: 1"
     assert {line["number"] for line in own["lines"]} == {"10", "10.2"}
+
+
+@pytest.mark.django_db
+def test_the_portal_offers_the_orders_lines_by_public_id_and_issues_a_line_link(order, showcase, customer):
+    client = Client()
+    client.force_login(customer)
+    url = f"/portal/orders/{order.public_id}/"
+
+    form = client.get(url).content.decode().split('name="line"')[1].split("</select>")[0]
+    response = client.post(url, {"audience": "customer", "purpose": "view", "line": str(showcase["10.1"].public_id)})
+
+    offered = re.findall(r'<option value="([^"]*)"', form)
+    assert offered == ["", *(str(showcase[number].public_id) for number in ("10", "10.1", "10.2", "20", "30"))]
+    assert "10.1 · HV-2040" in form
+    assert response.status_code == 200
+    new_link = response.content.decode().split('id="new-link" readonly value="')[1].split('"')[0]
+    page = Client().get(new_link.replace("http://testserver", "")).content.decode()
+    assert re.findall(r'<td class="line-number">([^<]*)</td>', page) == ["10.1"]
+
+
+@pytest.mark.django_db
+def test_a_line_of_another_order_or_a_line_number_is_refused_naming_the_field(order, showcase, customer):
+    client = Client()
+    client.force_login(customer)
+    url = f"/portal/orders/{order.public_id}/"
+
+    for value in ("10.1", str(order.pk), "2f1e0b7e-0000-4000-8000-000000000000"):
+        response = client.post(url, {"audience": "customer", "purpose": "view", "line": value})
+        assert response.status_code == 400
+        assert "Select a valid choice" in response.content.decode()
