@@ -2,33 +2,58 @@
 
 from collections import Counter, defaultdict
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Replace, Upper
+from django.db.models.lookups import EndsWith, Exact, StartsWith
 
-from orders.models import LineReference, Order, OrderLine, ShipmentLine
+from orders.models import LineReference, Order, OrderLine, Shipment, ShipmentLine
 from orders.scoping import lines_for_technician, orders_visible_to_customer
 from orders.status import RANK, LineStatus, customer_status
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 
 
+# Shorter queries are matched whole only: "47" would match half the orders by their ends.
+PARTIAL_MIN = 3
+
+
+def search_key(value) -> Func:
+    """A column or text as search compares it: upper case, without dashes and spaces."""
+    return Upper(Replace(Replace(value, Value("-"), Value("")), Value(" "), Value("")))
+
+
+def _matches(field: str, key: str, *, ends: bool = False) -> Q:
+    """`field` (normalized) is `key`, or begins with it (or ends with it: "4711" for SO-DEMO-4711)."""
+    expression = search_key(F(field))
+    if len(key) < PARTIAL_MIN:
+        return Q(Exact(expression, key))
+    found = Q(StartsWith(expression, key))
+    return found | Q(EndsWith(expression, key)) if ends else found
+
+
 def portal_orders(user, *, query: str = "") -> QuerySet[Order]:
     """The person's orders, newest change first; `query` finds an order number, the customer's
-    PO or reference, an asset serial number or a part number (exact, as printed; any case)."""
+    PO or reference, an asset serial number, a part number or a shipment's tracking number,
+    written with or without dashes and spaces, in any case, by its beginning (order numbers and
+    POs also by their end). Only the person's orders are searched (the scope is applied first):
+    a number alone never reveals another account's order. Lines, references and shipments are
+    reached through their order (indexed foreign keys), never scanned whole."""
     orders = orders_visible_to_customer(user).select_related("account", "asset").order_by("-updated_at", "-id")
-    query = query.strip()
-    if not query:
+    key = "".join(query.split()).replace("-", "").upper()
+    if not key:
         return orders
-    values = list({query, query.upper()})
-    with_part = OrderLine.objects.filter(order=OuterRef("pk"), part__number__in=values)
+    with_part = OrderLine.objects.filter(Q(order=OuterRef("pk")) & _matches("part__number", key))
     with_po = LineReference.objects.filter(
-        line__order=OuterRef("pk"), kind=LineReference.Kind.PURCHASE_ORDER, value__in=values
+        Q(line__order=OuterRef("pk"), kind=LineReference.Kind.PURCHASE_ORDER) & _matches("value", key, ends=True)
     )
+    with_tracking = Shipment.objects.filter(Q(order=OuterRef("pk")) & _matches("tracking_number", key))
     return orders.filter(
-        Q(number__in=values)
-        | Q(customer_reference__in=values)
-        | Q(asset__serial_number__in=values)
+        _matches("number", key, ends=True)
+        | _matches("customer_reference", key, ends=True)
+        | _matches("asset__serial_number", key)
         | Exists(with_part)
         | Exists(with_po)
+        | Exists(with_tracking)
     )
 
 
