@@ -6,8 +6,8 @@ from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, V
 from django.db.models.functions import Replace, Upper
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 
-from orders.models import LineReference, Order, OrderLine, Shipment, ShipmentLine
-from orders.scoping import lines_for_technician, orders_visible_to_customer
+from orders.models import Account, LineReference, Order, OrderLine, Shipment, ShipmentLine
+from orders.scoping import accounts_followed_by, lines_for_technician, orders_visible_to_customer
 from orders.status import RANK, LineStatus, customer_status
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -31,14 +31,17 @@ def _matches(field: str, key: str, *, ends: bool = False) -> Q:
     return found | Q(EndsWith(expression, key)) if ends else found
 
 
-def portal_orders(user, *, query: str = "") -> QuerySet[Order]:
+def portal_orders(user, *, query: str = "", account: str = "") -> QuerySet[Order]:
     """The person's orders, newest change first; `query` finds an order number, the customer's
-    PO or reference, an asset serial number, a part number or a shipment's tracking number,
+    PO or reference, an asset serial number, a part number, a shipment's tracking number or
+    (part of) the account's name,
     written with or without dashes and spaces, in any case, by its beginning (order numbers and
     POs also by their end). Only the person's orders are searched (the scope is applied first):
     a number alone never reveals another account's order. Lines, references and shipments are
     reached through their order (indexed foreign keys), never scanned whole."""
     orders = orders_visible_to_customer(user).select_related("account", "asset").order_by("-updated_at", "-id")
+    if account:
+        orders = orders.filter(account__number=account)
     key = "".join(query.split()).replace("-", "").upper()
     if not key:
         return orders
@@ -54,7 +57,22 @@ def portal_orders(user, *, query: str = "") -> QuerySet[Order]:
         | Exists(with_part)
         | Exists(with_po)
         | Exists(with_tracking)
+        | (Q(account__name__icontains=query.strip()) if len(key) >= PARTIAL_MIN else Q(pk__in=[]))
     )
+
+
+def follows_a_dealer(user) -> bool:
+    """A dealer person: their orders are their customers', whose references are not theirs."""
+    return accounts_followed_by(user).filter(kind=Account.Kind.DEALER).exists()
+
+
+def portal_accounts(user) -> list[Account]:
+    """The customer accounts whose orders a dealer person sees (several: the list names each
+    order's account and may be filtered by one); [] for a person of one customer."""
+    if not follows_a_dealer(user):
+        return []
+    followed = accounts_followed_by(user)
+    return list(followed.exclude(kind=Account.Kind.DEALER).order_by("name").only("number", "name"))
 
 
 def order_rows(orders: list[Order]) -> dict[int, dict]:

@@ -17,7 +17,7 @@ from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
 from portal.models import StatusLink
-from portal.selectors import order_rows, portal_orders
+from portal.selectors import follows_a_dealer, order_rows, portal_accounts, portal_orders
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from portal.views.common import branding, order_page_context
 
@@ -29,7 +29,9 @@ PAGE_SIZE = 25
 @login_required(login_url=LOGIN)
 def order_list(request):
     query = request.GET.get("q", "")[:100]
-    orders = portal_orders(request.user, query=query)
+    accounts = portal_accounts(request.user)
+    account = request.GET.get("account", "")[:30] if accounts else ""
+    orders = portal_orders(request.user, query=query, account=account)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     if query and page.paginator.count == 1:
         return redirect("portal:order", public_id=page.object_list[0].public_id)
@@ -43,7 +45,8 @@ def order_list(request):
         }
         for order in page.object_list
     ]
-    return render(request, "portal/order_list.html", {"page": page, "rows": rows, "query": query})
+    context = {"page": page, "rows": rows, "query": query, "accounts": accounts, "account": account}
+    return render(request, "portal/order_list.html", context)
 
 
 def _order_for(user, public_id):
@@ -57,6 +60,7 @@ def order_detail(request, public_id):
         **order_page_context(request, order, audience=Audience.CUSTOMER),
         **_live_paths(order),
         "brand": branding(order.account),
+        "dealer_view": follows_a_dealer(request.user),
     }
     if request.method == "POST":
         return _link_issue(request, order, context)
