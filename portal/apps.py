@@ -7,6 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Customer portal and technician pages")
 
     def ready(self) -> None:
-        from portal import live
+        from portal import branding, live
 
         live.register()
+        branding.connect()
