@@ -6,7 +6,8 @@ from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, V
 from django.db.models.functions import Replace, Upper
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 
-from orders.models import Account, LineReference, Order, OrderLine, Shipment, ShipmentLine
+from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Shipment, ShipmentLine
+from orders.read_models import Audience, order_view
 from orders.scoping import accounts_followed_by, lines_for_technician, orders_visible_to_customer
 from orders.status import RANK, LineStatus, customer_status
 
@@ -89,6 +90,17 @@ def order_rows(orders: list[Order]) -> dict[int, dict]:
         waiting = Counter(customer_status(status) for status, path in active if (status, path) not in shipped)
         rows[order.pk] = {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}
     return rows
+
+
+def views_with_hidden_changes(orders: list[Order]) -> dict[int, dict]:
+    """{order id: customer view} of the orders with a status change hidden from customers (rare):
+    their list row shows what their page shows. One query for a page without any."""
+    hidden = set(
+        EventSuppression.objects.filter(event__order_id__in=[order.pk for order in orders]).values_list(
+            "event__order_id", flat=True
+        )
+    )
+    return {order.pk: order_view(order, audience=Audience.CUSTOMER) for order in orders if order.pk in hidden}
 
 
 def incoming_parts(user) -> list[OrderLine]:

@@ -17,7 +17,13 @@ from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.forms import LinkIssueForm
 from portal.models import StatusLink
-from portal.selectors import follows_a_dealer, order_rows, portal_accounts, portal_orders
+from portal.selectors import (
+    follows_a_dealer,
+    order_rows,
+    portal_accounts,
+    portal_orders,
+    views_with_hidden_changes,
+)
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from portal.views.common import branding, order_page_context
 
@@ -37,14 +43,20 @@ def order_list(request):
         return redirect("portal:order", public_id=page.object_list[0].public_id)
     labels = customer_labels()
     counts = order_rows(list(page.object_list))
-    rows = [
-        {
-            "order": order,
-            "summary": customer_summary(counts[order.pk], labels),
-            "label": labels[customer_status(order.status)]["label"],
-        }
-        for order in page.object_list
-    ]
+    views = views_with_hidden_changes(list(page.object_list))
+    rows = []
+    for order in page.object_list:
+        # An order with a change hidden from customers: the row says what its page says.
+        view = views.get(order.pk)
+        status = view["order"]["status"] if view else customer_status(order.status)
+        rows.append(
+            {
+                "order": order,
+                "summary": customer_summary(view["counts"] if view else counts[order.pk], labels),
+                "label": labels[status]["label"],
+                "progress": view["order"]["progress"] if view else order.progress_percent,
+            }
+        )
     context = {"page": page, "rows": rows, "query": query, "accounts": accounts, "account": account}
     return render(request, "portal/order_list.html", context)
 

@@ -52,3 +52,15 @@ def test_a_line_link_of_that_line_shows_the_visible_status_too(order, showcase, 
 
     assert re.search(r'id="order-status" data-status="packed"', page)
     assert "Delayed" not in page
+
+
+def test_the_order_list_row_says_what_the_order_page_says(order, showcase, customer, sap, t0):
+    _hide_the_exception_of_line_20(showcase, sap, t0)
+    client = Client()
+    client.force_login(customer)
+
+    page = client.get("/portal/").content.decode()
+
+    row = page.split('class="pt-order-row"')[1]
+    assert "Delayed" not in row
+    assert "Awaiting stock" in row.split('class="pt-status">')[1].split("<")[0]
