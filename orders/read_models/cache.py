@@ -34,8 +34,13 @@ def view_version(order: Order) -> str:
     return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}"
 
 
+# Bumped when the view's shape changes (v2: lines carry progress and shipped), so that no entry
+# built by an earlier release is read as a current one.
+SHAPE = "v2"
+
+
 def _key(order_id: int, audience: str) -> str:
-    return f"order-view:{audience}:{order_id}"
+    return f"order-view:{SHAPE}:{audience}:{order_id}"
 
 
 def order_view(order: Order, *, audience: str = Audience.CUSTOMER) -> dict:
