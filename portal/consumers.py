@@ -66,8 +66,8 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
 
     def _narrowed(self, change: dict) -> dict | None:
         """A line link's part of a change: what changed in its lines, and the header and summary
-        computed from them (None: nothing it shows changed, or the change is in its state already)."""
-        if change["sequence"] <= self.view["order"]["sequence"]:
+        computed from them (None: nothing it shows changed, or the change is older than its state)."""
+        if change["sequence"] < self.view["order"]["sequence"]:
             return None
         before = view_for_lines(self.view, self.family)
         self.view = view_apply(self.view, change)

@@ -45,7 +45,8 @@ def view_apply(view: dict, change: dict) -> dict:
     if "timeline" in change:
         after["timeline"] = change["timeline"]
     elif "timeline_append" in change:
-        after["timeline"] = view["timeline"] + change["timeline_append"]
+        seen = {entry["id"] for entry in view["timeline"]}
+        after["timeline"] = view["timeline"] + [entry for entry in change["timeline_append"] if entry["id"] not in seen]
     if "counts" in change:
         after["counts"] = change["counts"]
     return after
