@@ -2,13 +2,13 @@
 
 from collections import Counter, defaultdict
 
-from django.db.models import Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Replace, Upper
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 
-from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Shipment, ShipmentLine
+from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Part, Shipment, ShipmentLine
 from orders.read_models import Audience, order_view
 from orders.scoping import accounts_followed_by, lines_for_technician, orders_visible_to_customer
+from orders.search_keys import search_key, search_text
 from orders.status import RANK, LineStatus, customer_status
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -18,42 +18,40 @@ SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 PARTIAL_MIN = 3
 
 
-def search_key(value) -> Func:
-    """A column or text as search compares it: upper case, without dashes and spaces."""
-    return Upper(Replace(Replace(value, Value("-"), Value("")), Value(" "), Value("")))
-
-
-def _matches(field: str, key: str, *, ends: bool = False) -> Q:
-    """`field` (normalized) is `key`, or begins with it (or ends with it: "4711" for SO-DEMO-4711)."""
-    expression = search_key(F(field))
-    if len(key) < PARTIAL_MIN:
+def _matches(field: str, key: str, *, partial: bool = True) -> Q:
+    """`field` (normalized) is `key`; or, `partial`, begins or ends with it ("4711" for
+    SO-DEMO-4711): only for columns of the viewer's orders, which the scope has narrowed."""
+    expression = search_key(field)
+    if not partial or len(key) < PARTIAL_MIN:
         return Q(Exact(expression, key))
-    found = Q(StartsWith(expression, key))
-    return found | Q(EndsWith(expression, key)) if ends else found
+    return Q(StartsWith(expression, key)) | Q(EndsWith(expression, key))
 
 
 def portal_orders(user, *, query: str = "", account: str = "") -> QuerySet[Order]:
-    """The person's orders, newest change first; `query` finds an order number, the customer's
-    PO or reference, an asset serial number, a part number, a shipment's tracking number or
-    (part of) the account's name,
-    written with or without dashes and spaces, in any case, by its beginning (order numbers and
-    POs also by their end). Only the person's orders are searched (the scope is applied first):
-    a number alone never reveals another account's order. Lines, references and shipments are
-    reached through their order (indexed foreign keys), never scanned whole."""
+    """The person's orders, newest change first; `query` finds an order number or the customer's
+    reference (whole, or by its beginning or end: "4711", "88123"), an asset serial number, a
+    part number, a line's PO or a shipment's tracking number (whole), or (part of) the account's
+    name; always without regard to dashes, spaces or case. Only the person's orders are searched
+    (the scope is applied first): a number alone never reveals another account's order. Part,
+    line reference and tracking numbers are looked up by their indexed search keys
+    (orders.search_keys), never by scanning their tables."""
     orders = orders_visible_to_customer(user).select_related("account", "asset").order_by("-updated_at", "-id")
     if account:
         orders = orders.filter(account__number=account)
-    key = "".join(query.split()).replace("-", "").upper()
+    key = search_text(query)
     if not key:
         return orders
-    with_part = OrderLine.objects.filter(Q(order=OuterRef("pk")) & _matches("part__number", key))
-    with_po = LineReference.objects.filter(
-        Q(line__order=OuterRef("pk"), kind=LineReference.Kind.PURCHASE_ORDER) & _matches("value", key, ends=True)
+    # Whole values of the large tables, by their indexed search key.
+    with_part = OrderLine.objects.filter(
+        order=OuterRef("pk"), part__in=Part.objects.filter(_matches("number", key, partial=False))
     )
-    with_tracking = Shipment.objects.filter(Q(order=OuterRef("pk")) & _matches("tracking_number", key))
+    with_po = LineReference.objects.filter(
+        Q(line__order=OuterRef("pk"), kind=LineReference.Kind.PURCHASE_ORDER) & _matches("value", key, partial=False)
+    )
+    with_tracking = Shipment.objects.filter(Q(order=OuterRef("pk")) & _matches("tracking_number", key, partial=False))
     return orders.filter(
-        _matches("number", key, ends=True)
-        | _matches("customer_reference", key, ends=True)
+        _matches("number", key)
+        | _matches("customer_reference", key)
         | _matches("asset__serial_number", key)
         | Exists(with_part)
         | Exists(with_po)
