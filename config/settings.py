@@ -140,6 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "overrides.context_processors.back_office",
+                "portal.branding.brand",
             ],
         },
     },

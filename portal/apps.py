@@ -7,7 +7,8 @@ class PortalConfig(AppConfig):
     verbose_name = _("Customer portal and technician pages")
 
     def ready(self) -> None:
-        from portal import access, live
+        from portal import access, branding, live
 
         live.register()
         access.register()
+        branding.connect()

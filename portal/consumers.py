@@ -26,8 +26,8 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 
 from orders.models import Order, OrderLine
-from orders.read_models import Audience, customer_labels, localize_change, order_view, with_view_version
-from orders.read_models.subset import change_for_lines, line_family, view_for_line
+from orders.read_models import Audience, customer_labels, localize_change, order_view, view_changes, with_view_version
+from orders.read_models.subset import line_family, view_apply, view_for_lines
 from orders.scoping import orders_of_technician, orders_visible_to_customer
 from portal.access import link_group_name, user_group_name
 from portal.live import portal_group_name
@@ -48,6 +48,7 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
     family: set[str] | None = None  # a line link: only these lines
     line_public_id: str | None = None  # ... split from this one
     closed = False
+    view: dict | None = None  # a line link: the order's view as of the last change (narrowed on sending)
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
@@ -76,7 +77,8 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
         if line_public_id is not None:
             self.line_public_id = line_public_id
             self.family = line_family(view, line_public_id)
-            view = view_for_line(view, line_public_id)
+            self.view = view
+            view = view_for_lines(view, self.family)
         since = self._since()
         if since is None or since != view["order"]["sequence"]:
             await self.send_json(
@@ -110,14 +112,29 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
             return
         change = message["change"]
         if self.family is not None:
-            if "state" in change:
-                change = {**change, "state": view_for_line(change["state"], self.line_public_id)}
-            else:
-                change = change_for_lines(change, self.family)
-                if change is None:
-                    return
+            change = self._narrowed(change)
+            if change is None:
+                return
         with translation.override(self.language):
             await self.send_json(self._times(localize_change(change, self.labels)))
+
+    def _narrowed(self, change: dict) -> dict | None:
+        """A line link's part of a change: what changed in its lines, and the header and summary
+        computed from them (None: nothing it shows changed, or the change is older than its state)."""
+        if change["sequence"] < self.view["order"]["sequence"]:
+            return None
+        before = view_for_lines(self.view, self.family)
+        self.view = view_apply(self.view, change)
+        for line in self.view["lines"]:  # lines split from the family meanwhile join it
+            if line["parent"] in self.family:
+                self.family.add(line["public_id"])
+        after = view_for_lines(self.view, self.family)
+        narrowed = view_changes(before, after)
+        narrowed.pop("order", None)
+        if set(narrowed) == {"sequence"} and _header(before) == _header(after):
+            return None
+        narrowed["order"] = after["order"]
+        return narrowed
 
     async def receive_json(self, content, **kwargs) -> None:
         """Clients only listen."""
@@ -165,6 +182,10 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
         """Whether the socket may still follow what it follows (the same order, audience, line)."""
         self.checked_at = time.monotonic()
         return await self._order_and_audience() == self.following
+
+
+def _header(view: dict) -> dict:
+    return {key: value for key, value in view["order"].items() if key != "sequence"}
 
 
 class PortalOrderConsumer(OrderFollowConsumer):

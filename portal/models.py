@@ -2,8 +2,10 @@
 requests, and technicians' delivery confirmations."""
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -48,6 +50,20 @@ class PortalProfile(models.Model):
 
     def __str__(self) -> str:
         return self.brand_name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.logo_url and not logo_url_is_safe(self.logo_url):
+            raise ValidationError({"logo_url": _("Enter a path on this site (/…) or an https:// URL.")})
+
+
+def logo_url_is_safe(url: str) -> bool:
+    """A path on this site or an https URL: never javascript:, data: or another scheme."""
+    url = url.strip()
+    if url.startswith("/"):
+        return not url.startswith("//") and not url.startswith("/\\")
+    parsed = urlsplit(url)
+    return parsed.scheme.lower() == "https" and bool(parsed.netloc)
 
 
 class LinkAudience(models.TextChoices):

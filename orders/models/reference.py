@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from orders.search_keys import search_key
+
 
 class Region(models.Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
@@ -94,6 +96,7 @@ class Part(models.Model):
 
     class Meta:
         ordering = ["number"]
+        indexes = [models.Index(search_key("number"), name="part_number_search_key")]
         verbose_name = _("part")
         verbose_name_plural = _("parts")
 
@@ -166,7 +169,10 @@ class LineReference(models.Model):
                 fields=["line", "issuer_kind", "issuer", "kind", "value"], name="unique_line_reference"
             )
         ]
-        indexes = [models.Index(fields=["kind", "value"], name="line_reference_lookup")]
+        indexes = [
+            models.Index(fields=["kind", "value"], name="line_reference_lookup"),
+            models.Index(search_key("value"), name="line_reference_search_key"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value} ({self.issuer})"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models.order import Order, OrderLine
 from orders.models.reference import Site
+from orders.search_keys import search_key
 
 
 class Shipment(models.Model):
@@ -42,6 +43,7 @@ class Shipment(models.Model):
             models.Index(fields=["bill_of_lading"], name="shipment_bill_of_lading"),
             models.Index(fields=["pro_number"], name="shipment_pro_number"),
             models.Index(fields=["tracking_number"], name="shipment_tracking_number"),
+            models.Index(search_key("tracking_number"), name="shipment_tracking_search_key"),
         ]
 
     def __str__(self) -> str:

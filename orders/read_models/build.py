@@ -8,11 +8,10 @@ customer view plus what a technician may know: fulfilling site, carrier and trac
 and the order's contacts.
 """
 
-from collections import Counter
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 
 from orders.models import (
     ContactRole,
@@ -26,9 +25,11 @@ from orders.models import (
     ShipmentLine,
     StatusEvent,
 )
+from orders.read_models.header import lines_counts, lines_header
 from orders.selectors import _line_sort_key
 from orders.services.facts import event_kind
-from orders.status import RANK, LineStatus, customer_status
+from orders.services.rollup import rolled_up_status
+from orders.status import PROGRESS_WEIGHT, RANK, LineStatus, customer_status
 
 # Changes a customer sees on the timeline (a line's start is shown once, for lines not split off).
 TIMELINE_KINDS = frozenset({EventKind.START, EventKind.FACT, EventKind.OVERRIDE, EventKind.HELD_OVERRIDE})
@@ -49,17 +50,22 @@ def order_view_build(order: Order, *, audience: str) -> dict:
     )
     events = list(
         StatusEvent.objects.filter(order=order, outcome=EventOutcome.APPLIED)
-        .exclude(pk__in=EventSuppression.objects.filter(event__order=order).values("event_id"))
+        .annotate(hidden=Exists(EventSuppression.objects.filter(event=OuterRef("pk"))))
         .only("line_id", "sequence", "to_status", "occurred_at", "kind", "from_status", "reason_code", "actor_kind")
         .order_by("occurred_at", "line_id", "sequence")
     )
     technician = audience == TECHNICIAN
+    shown = _shown_statuses(lines, events)
+    carrier_etas = _carrier_etas(shipments)
+    line_parts = [
+        _line_part(line, by_id, shown[line.pk], carrier_etas.get(line.pk), technician=technician) for line in lines
+    ]
     view = {
-        "order": _order_part(order),
-        "lines": [_line_part(line, by_id, technician=technician) for line in lines],
+        "order": {**_order_part(order), **(lines_header(line_parts) if line_parts else {})},
+        "lines": line_parts,
         "shipments": [_shipment_part(shipment, by_id, technician=technician) for shipment in shipments],
-        "timeline": _timeline(events, by_id),
-        "counts": _counts(lines),
+        "timeline": _timeline([event for event in events if not event.hidden], by_id),
+        "counts": lines_counts(line_parts),
     }
     if technician:
         contacts = OrderContact.objects.filter(order=order).exclude(role=ContactRole.PLANNER).order_by("role", "pk")
@@ -95,10 +101,56 @@ def _order_part(order: Order) -> dict:
     }
 
 
-def _line_part(line: OrderLine, by_id: dict[int, OrderLine], *, technician: bool) -> dict:
+def _shown_statuses(lines: list[OrderLine], events: list[StatusEvent]) -> dict[int, tuple[str, str]]:
+    """{line id: (status, progress status)} as customers are shown them. A line whose current
+    status was set by an event hidden from customers shows its last visible status instead (and
+    a split parent the rollup of what its children show)."""
+    shown = {line.pk: (line.status, line.progress_status) for line in lines}
+    per_line: dict[int, list[StatusEvent]] = {}
+    for event in events:
+        per_line.setdefault(event.line_id, []).append(event)
+    fell_back = False
+    for line_id, line_events in per_line.items():
+        line_events.sort(key=lambda event: event.sequence)
+        if not line_events[-1].hidden:
+            continue
+        visible = [event for event in line_events if not event.hidden]
+        if not visible:
+            continue
+        path = [event.to_status for event in visible if event.to_status in PROGRESS_WEIGHT]
+        status = visible[-1].to_status
+        shown[line_id] = (status, path[-1] if path else status)
+        fell_back = True
+    if fell_back:
+        for line in reversed(lines):  # children sort after their parents
+            if line.is_split:
+                children = [shown[child.pk][0] for child in lines if child.parent_id == line.pk]
+                if children:
+                    status = rolled_up_status(children)
+                    shown[line.pk] = (status, status)
+    return shown
+
+
+def _carrier_etas(shipments: list[Shipment]) -> dict[int, object]:
+    """{line id: the carrier's ETA} of the newest shipment with an ETA carrying the line."""
+    etas = {}
+    for shipment in shipments:  # oldest first: a newer shipment's ETA wins
+        if shipment.eta is not None:
+            for item in shipment.lines.all():
+                etas[item.line_id] = shipment.eta
+    return etas
+
+
+def _line_part(
+    line: OrderLine, by_id: dict[int, OrderLine], shown: tuple[str, str], carrier_eta, *, technician: bool
+) -> dict:
     depth, parent = 0, line.parent_id
     while parent is not None:
         depth, parent = depth + 1, by_id[parent].parent_id
+    status, progress_status = shown
+    shipped = RANK.get(progress_status, -1) >= SHIPPED_RANK
+    # Once the part is with the carrier, the carrier's ETA is the one that counts.
+    eta = carrier_eta if shipped and carrier_eta is not None and not line.is_split else line.eta
     part = {
         "public_id": str(line.public_id),
         "number": line.number,
@@ -107,10 +159,14 @@ def _line_part(line: OrderLine, by_id: dict[int, OrderLine], *, technician: bool
         "part_number": line.part.number,
         "part_description": line.part.description,
         "quantity": line.quantity,
-        "status": customer_status(line.status),
-        "eta": _iso(line.eta),
+        "status": customer_status(status),
+        "eta": _iso(eta),
         "is_split": line.is_split,
-        "delivered_quantity": line.quantity if line.status in AT_DESTINATION and not line.is_split else 0,
+        "delivered_quantity": line.quantity if status in AT_DESTINATION and not line.is_split else 0,
+        # The line's share of the way to the customer (%), and whether it has left the site:
+        # what the header's progress and the summary are computed from.
+        "progress": round(PROGRESS_WEIGHT.get(progress_status, 0.0) * 100, 2),
+        "shipped": shipped,
     }
     if technician:
         part.update(
@@ -173,11 +229,3 @@ def _timeline(events: list[StatusEvent], by_id: dict[int, OrderLine]) -> list[di
             }
         )
     return entries
-
-
-def _counts(lines: list[OrderLine]) -> dict:
-    """What the one-line summary says, counted over the leaf lines still active."""
-    active = [line for line in lines if not line.is_split and line.status != LineStatus.CANCELLED]
-    shipped = [line for line in active if RANK.get(line.progress_status, -1) >= SHIPPED_RANK]
-    waiting = Counter(customer_status(line.status) for line in active if line not in shipped)
-    return {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}

@@ -34,9 +34,10 @@ def view_version(order: Order) -> str:
     return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}"
 
 
-# The shape's revision: raised when what a view holds changes, so that no entry built before
-# (e.g. with a field since withdrawn from an audience) is served after a deploy.
-SHAPE = 2
+# The shape's revision: raised when what a view holds changes (2: a field withdrawn from an
+# audience; 3: lines carry progress and shipped), so that no entry built before is served after
+# a deploy.
+SHAPE = 3
 
 
 def _key(order_id: int, audience: str) -> str:

@@ -1,46 +1,16 @@
 """What the portal's, the status links' and the technician pages' views share."""
 
-from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 
 from orders.read_models import order_present, order_view
 from orders.read_models.cache import view_version
 from orders.read_models.subset import view_for_line
-from portal.services.links import portal_profile_for
+from portal.branding import branding  # noqa: F401 (the views import it from here)
 
 
 def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
-
-
-BRANDING_CACHE_SECONDS = 300
-
-
-def branding(account) -> dict:
-    """The account's branding (its own, its dealer's or the OEM's), cached: it changes rarely,
-    and an edit shows within BRANDING_CACHE_SECONDS."""
-    key = f"portal-branding:{account.pk}"
-    brand = cache.get(key)
-    if brand is None:
-        brand = _branding(account)
-        cache.set(key, brand, BRANDING_CACHE_SECONDS)
-    return brand
-
-
-def _branding(account) -> dict:
-    profile = portal_profile_for(account)
-    if profile is None:
-        return {}
-    return {
-        "name": profile.brand_name,
-        "logo_url": profile.logo_url,
-        "primary": profile.colour_primary,
-        "accent": profile.colour_accent,
-        "support_email": profile.support_email,
-        "support_phone": profile.support_phone,
-        "support_hours": profile.support_hours,
-    }
 
 
 # A page shows the newest timeline entries; ?timeline=all shows every one.

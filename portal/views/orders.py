@@ -20,7 +20,13 @@ from orders.status import customer_status
 from portal.forms import LinkIssueForm
 from portal.live_times import with_time_texts
 from portal.models import LinkAudience, LinkPurpose, StatusLink
-from portal.selectors import order_rows, portal_orders
+from portal.selectors import (
+    follows_a_dealer,
+    order_rows,
+    portal_accounts,
+    portal_orders,
+    views_with_hidden_changes,
+)
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from portal.views.common import branding, order_page_context
 
@@ -41,21 +47,30 @@ def order_list(request):
             "query_error": _("The search holds a character not allowed."),
         }
         return render(request, "portal/order_list.html", context, status=400)
-    orders = portal_orders(request.user, query=query)
+    accounts = portal_accounts(request.user)
+    account = request.GET.get("account", "")[:30] if accounts else ""
+    orders = portal_orders(request.user, query=query, account=account)
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     if query and page.paginator.count == 1:
         return redirect("portal:order", public_id=page.object_list[0].public_id)
     labels = customer_labels()
     counts = order_rows(list(page.object_list))
-    rows = [
-        {
-            "order": order,
-            "summary": customer_summary(counts[order.pk], labels),
-            "label": labels[customer_status(order.status)]["label"],
-        }
-        for order in page.object_list
-    ]
-    return render(request, "portal/order_list.html", {"page": page, "rows": rows, "query": query})
+    views = views_with_hidden_changes(list(page.object_list))
+    rows = []
+    for order in page.object_list:
+        # An order with a change hidden from customers: the row says what its page says.
+        view = views.get(order.pk)
+        status = view["order"]["status"] if view else customer_status(order.status)
+        rows.append(
+            {
+                "order": order,
+                "summary": customer_summary(view["counts"] if view else counts[order.pk], labels),
+                "label": labels[status]["label"],
+                "progress": view["order"]["progress"] if view else order.progress_percent,
+            }
+        )
+    context = {"page": page, "rows": rows, "query": query, "accounts": accounts, "account": account}
+    return render(request, "portal/order_list.html", context)
 
 
 def _order_for(user, public_id):
@@ -69,6 +84,7 @@ def order_detail(request, public_id):
         **order_page_context(request, order, audience=Audience.CUSTOMER),
         **_live_paths(order),
         "brand": branding(order.account),
+        "dealer_view": follows_a_dealer(request.user),
     }
     if request.method == "POST":
         return _link_issue(request, order, context)

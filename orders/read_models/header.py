@@ -1,0 +1,44 @@
+"""What an order's header and summary say, computed from the lines a viewer is shown: the whole
+order's lines, or a status link's one line and the lines split from it. The same rules as the
+order's rollup (orders.services.rollup), applied to the shown (customer) statuses, so a page
+never says more than its lines, nor something else."""
+
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+
+from orders.services.rollup import rolled_up_status
+from orders.status import LineStatus
+
+ARRIVED = frozenset({LineStatus.DELIVERED, LineStatus.VERIFIED})
+NOT_COUNTED = frozenset({LineStatus.CANCELLED, LineStatus.RETURNED})
+
+
+def lines_header(lines: list[dict]) -> dict:
+    """{"status", "progress", "earliest_eta", "latest_eta"} of the lines' leaves."""
+    leaves = [line for line in lines if not line["is_split"]]
+    counted = [line for line in leaves if line["status"] not in NOT_COUNTED]
+    total_quantity = sum(line["quantity"] for line in counted)
+    progress = Decimal("0.00")
+    if total_quantity:
+        weighted = sum(Decimal(line["quantity"]) * Decimal(str(line["progress"])) for line in counted)
+        progress = (weighted / total_quantity).quantize(Decimal("0.01"))
+    open_etas = sorted(
+        (datetime.fromisoformat(line["eta"]), line["eta"])
+        for line in counted
+        if line["eta"] and line["status"] not in ARRIVED
+    )
+    return {
+        "status": rolled_up_status([line["status"] for line in leaves]),
+        "progress": float(progress),
+        "earliest_eta": open_etas[0][1] if open_etas else None,
+        "latest_eta": open_etas[-1][1] if open_etas else None,
+    }
+
+
+def lines_counts(lines: list[dict]) -> dict:
+    """What the one-line summary says, counted over the leaf lines still active."""
+    active = [line for line in lines if not line["is_split"] and line["status"] != LineStatus.CANCELLED]
+    shipped = [line for line in active if line["shipped"]]
+    waiting = Counter(line["status"] for line in active if not line["shipped"])
+    return {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}

@@ -1,0 +1,46 @@
+"""What a technician's status link shows besides the customer's view: the site and carrier per
+line and the order's contacts (as the /tech/ part page does); and shipped lines' ETA is the
+carrier's, on every page and in the order's header."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from orders.services.shipments import ShipmentData, shipment_track
+from portal.models import LinkAudience, LinkPurpose
+from portal.services.links import status_link_issue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_technician_link_shows_the_orders_contacts_a_customer_link_does_not(order, showcase, technician):
+    technicians = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW_CONFIRM)
+    customers = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+    technician_page = Client().get(technicians.path).content.decode()
+    customer_page = Client().get(customers.path).content.decode()
+
+    assert 'id="contacts"' in technician_page
+    assert "Tomas Field" in technician_page and 'href="tel:+4915112345678"' in technician_page
+    assert "Tomas Field" not in customer_page and "+4915112345678" not in customer_page
+
+
+def test_a_shipped_line_shows_the_carriers_eta(order, showcase, customer, t0):
+    line = showcase["10.1"]
+    line.eta = t0 + timedelta(days=3, hours=4)
+    line.save(update_fields=["eta"])
+    carrier_eta = t0 + timedelta(days=2)
+    shipment_track(shipment_id=order.shipments.get().pk, data=ShipmentData(eta=carrier_eta), occurred_at=t0)
+    client = Client()
+    client.force_login(customer)
+
+    live = client.get(f"/portal/orders/{order.public_id}/live/").json()
+
+    line_10_1 = next(item for item in live["state"]["lines"] if item["number"] == "10.1")
+    assert live["state"]["shipments"][0]["eta"] == carrier_eta.isoformat()
+    assert line_10_1["eta"] == carrier_eta.isoformat()
+    page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    row = page.split(f'id="line-{line.public_id}"')[1].split("</tr>")[0]
+    eta_cell = row.split('class="line-eta"')[1].split(">", 1)[1].split("</td>")[0]
+    assert "Nov. 4, 2026" in eta_cell and "Nov. 5" not in eta_cell
