@@ -24,7 +24,7 @@ def server(browser, settings):
 
 
 def test_parts_and_links_on_a_german_phone(browser, server, order, showcase, customer):
-    status_link_issue(order=order, audience=LinkAudience.TECHNICIAN, purpose="view_confirm")
+    status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
     context = browser.new_context(locale="de-DE", **PHONE)
     page = context.new_page()
     page.set_default_timeout(15_000)
