@@ -107,6 +107,9 @@ def test_the_start_line_alone_configures_nothing_and_waits_for_the_local_twilio_
     lines = output.getvalue().strip().splitlines()
     assert len(lines) == 1 and "http://127.0.0.1:8000/backoffice/" in lines[0]
     assert all(name in lines[0] for name in ["planner-emea", "supervisor-2", "auditor", "integrator"])
+    # the portal's people too, where they sign in
+    assert "http://127.0.0.1:8000/portal/ as customer, dealer" in lines[0]
+    assert "http://127.0.0.1:8000/tech/ as technician" in lines[0]
     assert not StaleStatusRule.objects.exists()
     assert not get_user_model().objects.filter(username="planner-emea").exists()
 

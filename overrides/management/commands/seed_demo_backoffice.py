@@ -116,7 +116,8 @@ def _wait_until_listening(url: str, *, seconds: float = 20) -> None:
 
 
 def start_line_text(url: str) -> str:
-    """Where to go and as whom: the back office, each demo person by role, the admin."""
+    """Where to go and as whom: the back office, each demo person by role, the admin, the portal
+    and the technician pages (their people are seed_demo_portal's)."""
     by_role: dict[str, list[str]] = {}
     for username, role, _regions in PEOPLE:
         by_role.setdefault(role, []).append(username)
@@ -126,5 +127,6 @@ def start_line_text(url: str) -> str:
         return f"Serving on {url}/ : back office {url}/backoffice/ , admin {url}/admin/"
     return (
         f"Serving on {url}/ : back office {url}/backoffice/ as {'; '.join(back_office)}; "
-        f"admin {url}/admin/ as {', '.join(admin)}; every password: demo. API docs: {url}/api/docs/"
+        f"admin {url}/admin/ as {', '.join(admin)}; customer portal {url}/portal/ as customer, dealer; "
+        f"technician pages {url}/tech/ as technician; every password: demo. API docs: {url}/api/docs/"
     )

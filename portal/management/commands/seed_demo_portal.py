@@ -83,8 +83,9 @@ class Command(BaseCommand):
             self.stdout.write("Portal: /portal/ as customer or dealer, /tech/ as technician (password demo).")
         view = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
         confirm = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN, purpose=LinkPurpose.VIEW_CONFIRM)
-        self.stdout.write(f"Status link of {order.number} (customer): {view.path}")
-        self.stdout.write(f"Status link of {order.number} (technician, may confirm delivery): {confirm.path}")
+        base = settings.PUBLIC_BASE_URL
+        self.stdout.write(f"Status link of {order.number} (customer): {base}{view.path}")
+        self.stdout.write(f"Status link of {order.number} (technician, may confirm delivery): {base}{confirm.path}")
 
 
 def _person(username: str, *, first_name: str):
