@@ -94,6 +94,17 @@ def earlier_runs_retire() -> int:
     )
 
 
+def outbox_backlog_retire(reason: str) -> int:
+    """Retire the outbox deliveries still pending (dead, with the reason): a scenario that
+    measures deliveries (pushes, messages) would otherwise wait behind the backlog an earlier
+    scenario or run left (the walk's 4,200 changes, its worker stopped). The benchmark's
+    database is its own, so every pending delivery in it is a benchmark's. Returns how many."""
+    from orders.models.outbox import DeliveryState, OutboxDelivery
+
+    pending = OutboxDelivery.objects.filter(state=DeliveryState.PENDING)
+    return pending.update(state=DeliveryState.DEAD, last_error=reason)
+
+
 def foreign_waiting_count() -> int:
     """Messages of other sources waiting in this database: the workers would process them too."""
     return InboundMessage.objects.filter(state__in=WAITING).exclude(source__code__startswith="bench-").count()

@@ -14,6 +14,7 @@ RECHECK_SECONDS (spread) is made again (what no signal announces, e.g. a bulk up
 import asyncio
 import random
 import time
+from collections import OrderedDict
 from importlib import import_module
 from urllib.parse import parse_qs
 from uuid import UUID
@@ -36,6 +37,9 @@ from portal.models import StatusLink
 from portal.services.links import address_attempt_counted, status_link_find
 
 REFUSED = 4404
+# Pushes written for a push id, language and zone, newest last (see portal_changed).
+_written: OrderedDict[tuple, str] = OrderedDict()
+WRITTEN_KEPT = 512
 # Signals announce every change of access known here; this re-check is the backstop. Spread per
 # socket, so that a thousand sockets on one order do not all check on the same push.
 RECHECK_SECONDS = 300
@@ -115,8 +119,20 @@ class OrderFollowConsumer(AsyncJsonWebsocketConsumer):
             change = self._narrowed(change)
             if change is None:
                 return
-        with translation.override(self.language):
-            await self.send_json(self._times(localize_change(change, self.labels)))
+            with translation.override(self.language):
+                await self.send_json(self._times(localize_change(change, self.labels)))
+            return
+        # Every socket of the group that reads in the same language and zone sends the same
+        # words: written once per process (a thousand sockets on one order, a handful of texts).
+        key = (message.get("push"), self.language, self.zone)
+        text = _written.get(key) if key[0] else None
+        if text is None:
+            with translation.override(self.language):
+                text = await self.encode_json(self._times(localize_change(change, self.labels)))
+            _written[key] = text
+            while len(_written) > WRITTEN_KEPT:
+                _written.popitem(last=False)
+        await self.send(text_data=text)
 
     def _narrowed(self, change: dict) -> dict | None:
         """A line link's part of a change: what changed in its lines, and the header and summary

@@ -1,6 +1,8 @@
 """Live pages: each change of an order is built into its views once, and only what changed is
 pushed to the portal's and status links' websockets (one group per order and audience)."""
 
+import uuid
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
@@ -42,7 +44,8 @@ def push_order_views(event: OutboxEvent) -> None:
         if layer is not None:
             async_to_sync(layer.group_send)(
                 portal_group_name(order.pk, audience),
-                {"type": "portal.changed", "change": view_changes(before, after)},
+                # The push's id: every socket reading it in one language and zone sends the same text.
+                {"type": "portal.changed", "change": view_changes(before, after), "push": uuid.uuid4().hex},
             )
 
 

@@ -191,3 +191,25 @@ def test_a_polling_page_sees_a_carrier_update_without_a_status_change(order, sho
     moved = client.get(url).json()
     assert moved["sequence"] == order.outbox_sequence + 1
     assert "Duisburg depot" in str(moved)
+
+
+def test_sockets_of_one_order_in_two_languages_each_get_their_own_words(order, showcase, customer, sap, t0):
+    line = showcase["10.2"]
+
+    async def follow():
+        german = _portal_socket(customer, order, f"since={order.outbox_sequence}&lang=de")
+        english = _portal_socket(customer, order, f"since={order.outbox_sequence}&lang=en")
+        assert (await german.connect())[0] and (await english.connect())[0]
+        await database_sync_to_async(apply_status_update)(
+            line_id=line.pk, status="allocated", occurred_at=t0 + timedelta(hours=2), actor=sap
+        )
+        messages = (await german.receive_json_from(timeout=5), await english.receive_json_from(timeout=5))
+        await german.disconnect()
+        await english.disconnect()
+        return messages
+
+    german, english = async_to_sync(follow)()
+
+    assert german["sequence"] == english["sequence"] == order.outbox_sequence + 1
+    assert german["lines"][0]["label"] == "Für Sie reserviert"
+    assert english["lines"][0]["label"] != german["lines"][0]["label"]
