@@ -100,3 +100,14 @@ def audit_anchor_dir(settings, tmp_path):
     """Each test's digest files in a directory of its own, never the checkout's."""
     settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
     return settings.AUDIT_ANCHOR_DIR
+
+
+@pytest.fixture(autouse=True)
+def channel_layer_per_test():
+    """Each test gets channel layers of its own: a consumer a failed test left receiving (on its
+    own event loop, with the Redis layer) never holds the next tests' layer ("Two event loops are
+    trying to receive() on one channel layer at once"), so one failure stays one failure."""
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
