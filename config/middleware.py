@@ -46,13 +46,13 @@ class ViewerPreferencesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from orders.services.preferences import time_zone_named, user_preferences
+        from orders.services.preferences import time_zone_named, viewer_preferences
 
-        profile = user_preferences(getattr(request, "user", None))
-        if profile is not None and profile.language:
-            translation.activate(profile.language)
-            request.LANGUAGE_CODE = profile.language
-        zone = time_zone_named(profile.time_zone if profile is not None else None)
+        language, zone_name = viewer_preferences(getattr(request, "user", None))
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        zone = time_zone_named(zone_name)
         request.time_zone_source = "profile" if zone else "default"
         if zone is None:
             # static/js/time-zone.js writes the name URL-encoded ("Europe%2FBerlin").

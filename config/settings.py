@@ -206,7 +206,7 @@ LOGIN_URL = "backoffice:login"
 # Redis, when configured, is the broker, the cache and the channel layer.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "config.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
     # redis-py reads with a 5 s socket timeout by default, the same 5 s a channel layer's blocking
     # receive waits on the server: under load the read timed out first and took its websocket
     # down. The pool is also sized for a process holding many sockets (each join and leave
@@ -219,6 +219,10 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
+    # Sessions are read from Redis (written through to the database, which stays the record):
+    # a signed-in page costs no session query. Only with a cache every process shares: with the
+    # embedded per-process cache a session ended in one process would live on in another's.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

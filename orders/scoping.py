@@ -5,7 +5,11 @@ global grant of a scope permission means "every region" (or site, account). Supe
 Out of scope is indistinguishable from not existing: callers answer 404.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import get_objects_for_user
 
 from orders.models import Account, ContactRole, Order, OrderContact, OrderLine, Region, Site
@@ -62,16 +66,13 @@ def lines_visible_to(user, queryset: QuerySet[OrderLine] | None = None) -> Query
 
 def accounts_followed_by(user) -> QuerySet[Account]:
     """The accounts a customer or dealer person follows in the portal: those granted to them
-    (orders.follow_account_orders on the account; never a global grant), and the customers a
-    followed dealer serves."""
+    (orders.follow_account_orders on the account, to them or to a group of theirs; never a
+    global grant), and the customers a followed dealer serves."""
     if not user.is_authenticated:
         return Account.objects.none()
     if user.is_superuser:
         return Account.objects.all()
-    granted = get_objects_for_user(
-        user, "orders.follow_account_orders", klass=Account, accept_global_perms=False, with_superuser=False
-    )
-    return Account.objects.filter(Q(pk__in=granted.values("pk")) | Q(dealer__in=granted.values("pk")))
+    return Account.objects.filter(pk__in=_followed_account_ids(user))
 
 
 def orders_visible_to_customer(user, queryset: QuerySet[Order] | None = None) -> QuerySet[Order]:
@@ -81,7 +82,65 @@ def orders_visible_to_customer(user, queryset: QuerySet[Order] | None = None) ->
         return queryset.none()
     if user.is_superuser:
         return queryset
-    return queryset.filter(account__in=accounts_followed_by(user))
+    return queryset.filter(account_id__in=_followed_account_ids(user))
+
+
+def followed_account_ids_sql(user) -> tuple[str, tuple] | None:
+    """(SQL of the ids of the accounts the person follows, its parameters); None: every account
+    (a superuser). For a query written by hand; see orders_visible_to_customer."""
+    if user.is_superuser:
+        return None
+    if not user.is_authenticated:
+        return "SELECT NULL WHERE 1 = 0", ()
+    followed = _followed_account_ids(user)
+    return followed.sql, tuple(followed.params)
+
+
+def follows_a_dealer_expression(user) -> RawSQL:
+    """Whether the person follows a dealer's own account (their orders are their customers'), as
+    a column of the query that fetches what they look at: no second query."""
+    if not user.is_authenticated or user.is_superuser:
+        return RawSQL("%s", (False,), output_field=BooleanField())
+    sql, params = _granted_account_ids(user)
+    account = Account._meta.db_table
+    return RawSQL(
+        f"EXISTS (SELECT 1 FROM {account} d WHERE d.kind = %s AND d.id IN ({sql}))",
+        (Account.Kind.DEALER.value, *params),
+        output_field=BooleanField(),
+    )
+
+
+# The portal's scope is read on every portal request: written as one plain subquery (the same
+# rule as guardian's get_objects_for_user(..., accept_global_perms=False), by user and by group),
+# so that the page's one query checks it without building guardian's querysets each time.
+def _granted_account_ids(user) -> tuple[str, tuple]:
+    """SQL of the ids of the accounts granted to the person (follow_account_orders)."""
+    tables = {
+        "user_perm": UserObjectPermission._meta.db_table,
+        "group_perm": GroupObjectPermission._meta.db_table,
+        "user_groups": user._meta.get_field("groups").remote_field.through._meta.db_table,
+        "permission_table": Permission._meta.db_table,
+        "content_type": ContentType._meta.db_table,
+    }
+    permission = (
+        "SELECT p.id FROM {permission_table} p JOIN {content_type} t ON t.id = p.content_type_id "
+        "WHERE t.app_label = %s AND t.model = %s AND p.codename = %s"
+    ).format(**tables)
+    sql = (
+        "SELECT CAST(u.object_pk AS integer) FROM {user_perm} u "
+        "WHERE u.user_id = %s AND u.permission_id IN ({permission}) "
+        "UNION SELECT CAST(g.object_pk AS integer) FROM {group_perm} g "
+        "JOIN {user_groups} m ON m.group_id = g.group_id "
+        "WHERE m.user_id = %s AND g.permission_id IN ({permission})"
+    ).format(permission=permission, **tables)
+    what = ("orders", "account", "follow_account_orders")
+    return sql, (user.pk, *what, user.pk, *what)
+
+
+def _followed_account_ids(user) -> RawSQL:
+    sql, params = _granted_account_ids(user)
+    account = Account._meta.db_table
+    return RawSQL(f"SELECT a.id FROM {account} a WHERE a.id IN ({sql}) OR a.dealer_id IN ({sql})", params + params)
 
 
 def lines_for_technician(user, queryset: QuerySet[OrderLine] | None = None) -> QuerySet[OrderLine]:

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from django.utils.functional import SimpleLazyObject
 
-from orders.models import Order, OrderLine
+from orders.models import Account, Order, OrderLine
 from orders.scoping import accounts_followed_by, orders_of_technician
 from portal.models import PortalProfile, logo_url_is_safe
 from portal.services.links import portal_profile_for
@@ -39,9 +39,17 @@ def branding_forget(**kwargs) -> None:
 
 def branding(account) -> dict:
     """The account's branding (its own, its dealer's or the OEM's; the OEM's for None)."""
-    key = f"portal-branding:{_generation()}:{account.pk if account is not None else 'oem'}"
+    return account_branding(account.pk if account is not None else None, account=account)
+
+
+def account_branding(account_id: int | None, *, account=None) -> dict:
+    """The branding of the account of `account_id` (None: the OEM's); the account is read only
+    when its branding is not cached."""
+    key = f"portal-branding:{_generation()}:{account_id if account_id is not None else 'oem'}"
     brand = cache.get(key)
     if brand is None:
+        if account is None and account_id is not None:
+            account = Account.objects.filter(pk=account_id).first()
         brand = _branding(account)
         cache.set(key, brand, BRANDING_CACHE_SECONDS)
     return brand

@@ -1,15 +1,27 @@
 """Reads of the portal: search within the viewer's scope, list rows, technicians' incoming parts."""
 
 from collections import Counter, defaultdict
+from datetime import UTC
+from uuid import UUID
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Part, Shipment, ShipmentLine
 from orders.read_models import Audience, order_view
-from orders.scoping import accounts_followed_by, lines_for_technician, orders_visible_to_customer
+from orders.scoping import (
+    accounts_followed_by,
+    followed_account_ids_sql,
+    follows_a_dealer_expression,
+    lines_for_technician,
+    orders_visible_to_customer,
+)
 from orders.search_keys import search_key, search_text
 from orders.status import RANK, LineStatus, customer_status
+from portal.models import LinkAudience, StatusLink
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 
@@ -58,6 +70,83 @@ def portal_orders(user, *, query: str = "", account: str = "") -> QuerySet[Order
         | Exists(with_tracking)
         | (Q(account__name__icontains=query.strip()) if len(key) >= PARTIAL_MIN else Q(pk__in=[]))
     )
+
+
+def portal_order(user, public_id) -> Order | None:
+    """The order of `public_id` if the person sees it in the portal (else None), with its view's
+    version, whether the person reads it as a dealer (dealer_view) and the stamp of its links
+    (links_stamp). One query written out: this is every portal order page's scope check."""
+    try:
+        public_id = UUID(str(public_id))
+    except ValueError:
+        return None
+    dealer = follows_a_dealer_expression(user)
+    where = "o.public_id = %s"
+    params = [Order._meta.get_field("public_id").get_db_prep_value(public_id, connection)]
+    followed = followed_account_ids_sql(user)
+    if followed is not None:
+        where += f" AND o.account_id IN ({followed[0]})"
+        params += followed[1]
+    stamp, stamp_params = _links_stamp_sql()
+    order = _order_with_version(
+        where,
+        params,
+        columns=f", {dealer.sql} AS dealer_view, {stamp} AS links_stamp",
+        column_params=(*dealer.params, *stamp_params),
+    )
+    if order is not None:
+        order.dealer_view = bool(order.dealer_view)
+    return order
+
+
+def order_with_version(order_id: int) -> Order | None:
+    """The order with its view's version (shipments_changed_at, as with_view_version gives it),
+    in one query written out (a status link's page: the link was the scope check)."""
+    return _order_with_version("o.id = %s", [order_id])
+
+
+def _order_with_version(where: str, params: list, *, columns: str = "", column_params=()) -> Order | None:
+    orders, shipments = Order._meta.db_table, Shipment._meta.db_table
+    sql = (
+        f"SELECT o.*, (SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id) AS shipments_changed_at"
+        f"{columns} FROM {orders} o WHERE {where}"
+    )
+    order = next(iter(Order.objects.raw(sql, [*column_params, *params])), None)
+    if order is not None:
+        order.shipments_changed_at = _aware(order.shipments_changed_at)
+    return order
+
+
+# The order page lists an order's newest customer links, at most this many.
+LINKS_SHOWN = 50
+
+
+def customer_links(order_id: int) -> QuerySet[StatusLink]:
+    """An order's customer links in use (a technician's links are the back office's to manage)."""
+    return StatusLink.objects.filter(order_id=order_id, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True)
+
+
+def _links_stamp_sql() -> tuple[str, tuple]:
+    """A column of the order's query: what its page's list of links shows of each link
+    (customer_links), so that a new, revoked, rotated or opened link, or an expiry edited, makes
+    another stamp (and another cached page)."""
+    links = StatusLink._meta.db_table
+    fields = ("l.line_id", "l.revoked_at", "l.expires_at", "l.last_opened_at")
+    row = " || ':' || ".join(["CAST(l.id AS text)", *(f"COALESCE(CAST({field} AS text), '-')" for field in fields)])
+    # The same rows in the same order on each engine: PostgreSQL's aggregate, or SQLite's.
+    aggregate = "string_agg({}, ',' ORDER BY l.id)" if connection.vendor == "postgresql" else "group_concat({}, ',')"
+    rows = aggregate.format(row)
+    sql = f"(SELECT {rows} FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
+    return sql, (LinkAudience.CUSTOMER.value,)
+
+
+def _aware(value):
+    """A datetime a plain query gave (SQLite gives text, naive in UTC), as the ORM would give it."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def follows_a_dealer(user) -> bool:

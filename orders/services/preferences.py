@@ -1,8 +1,12 @@
-"""A person's language and time zone: stored on their profile, read on every request."""
+"""A person's language and time zone: stored on their profile, read on every request (from the
+cache: saving or deleting a profile forgets the cached copy once committed)."""
 
+import functools
 import zoneinfo
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from orders.models import UserProfile
 from orders.models.people import validate_time_zone
@@ -29,8 +33,47 @@ def user_preferences(user) -> UserProfile | None:
         return None
 
 
+PREFERENCES_CACHE_SECONDS = 3600
+
+
+def _preferences_key(user_id: int) -> str:
+    return f"user-preferences:{user_id}"
+
+
+def viewer_preferences(user) -> tuple[str, str]:
+    """(language, time zone name) of the person's profile, "" for what they never chose: what
+    every request of theirs needs, without a database query once cached."""
+    if not getattr(user, "is_authenticated", False):
+        return "", ""
+    key = _preferences_key(user.pk)
+    found = cache.get(key)
+    if found is None:
+        profile = user_preferences(user)
+        found = (profile.language or "", profile.time_zone or "") if profile is not None else ("", "")
+        cache.set(key, found, PREFERENCES_CACHE_SECONDS)
+    return tuple(found)
+
+
+def _preferences_forget(sender, instance: UserProfile, **kwargs) -> None:
+    key = _preferences_key(instance.user_id)
+    cache.delete(key)
+    # Again after commit: a request that read the old row meanwhile may have cached it again.
+    transaction.on_commit(lambda: cache.delete(key), robust=True)
+
+
+def preferences_cache_connect() -> None:
+    post_save.connect(_preferences_forget, sender=UserProfile, dispatch_uid="preferences-forget-saved")
+    post_delete.connect(_preferences_forget, sender=UserProfile, dispatch_uid="preferences-forget-deleted")
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    # available_timezones() walks the zone files on every call (about 3 ms): once a process.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def time_zone_named(name: str | None) -> zoneinfo.ZoneInfo | None:
     """A time zone from a name a browser or a person gave, or None when it names none."""
-    if not name or len(name) > 64 or name not in zoneinfo.available_timezones():
+    if not name or len(name) > 64 or name not in _zone_names():
         return None
     return zoneinfo.ZoneInfo(name)

@@ -9,17 +9,22 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
+from types import SimpleNamespace
+from uuid import UUID
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, Shipment
+from orders.read_models.cache import view_version
 from orders.services.outbox import outbox_publish
 from portal.models import LinkAudience, LinkPurpose, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
 
@@ -169,10 +174,19 @@ def status_link_open(
 
     `reload`: the page loaded itself again at once (the browser's time zone just became known).
     When the same network and browser opened the link moments before, it is that opening: not
-    logged or counted against the link's limit a second time."""
-    if address_attempt_counted(ip_address):
+    logged or counted against the link's limit a second time.
+
+    The link comes with its order's view version (see _link_of). Every page of every link runs
+    this: the address and the token are counted in one round trip to the cache, the link read in
+    one query and its opening written in one statement."""
+    hashed = token_hash(token) if token and TOKEN_SHAPE.fullmatch(token) else None
+    subjects = [_address_subject(ip_address)]
+    if hashed is not None and not reload:
+        subjects.append(f"token:{hashed}")
+    counts = _opens_counted(subjects)
+    if counts[0] > settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP:
         return LinkOpening(link=None, outcome=LinkOutcome.LIMITED)
-    link = status_link_find(token)
+    link = _link_of(hashed) if hashed is not None else None
     if link is None:
         return LinkOpening(link=None)
     now = timezone.now()
@@ -180,7 +194,8 @@ def status_link_open(
         record = False
         over_limit = False
     else:
-        over_limit = _over_limit(f"token:{link.pk}", settings.STATUS_LINK_OPENS_PER_MINUTE)
+        opens = counts[1] if len(counts) > 1 else _opens_counted([f"token:{hashed}"])[0]
+        over_limit = opens > settings.STATUS_LINK_OPENS_PER_MINUTE
     if over_limit:
         outcome = LinkOutcome.LIMITED
     elif link.revoked_at is not None:
@@ -190,16 +205,67 @@ def status_link_open(
     else:
         outcome = LinkOutcome.SHOWN
     if record:
-        StatusLinkOpen.objects.create(
-            link=link,
+        _opening_record(
+            link,
             opened_at=now,
             ip_prefix=ip_prefix(ip_address),
             user_agent=user_agent[:USER_AGENT_MAX],
             outcome=outcome,
         )
-        if outcome == LinkOutcome.SHOWN:
-            StatusLink.objects.filter(pk=link.pk).update(last_opened_at=now)
     return LinkOpening(link=link, outcome=outcome)
+
+
+def _link_of(hashed: str) -> StatusLink | None:
+    """The link of a token's hash, with what its page needs of its order and line beside it (no
+    further query when the page is cached): order_public_id, order_account_id, order_version
+    (orders.read_models.cache.view_version's) and line_public_id (None for a whole-order link)."""
+    links, orders = StatusLink._meta.db_table, Order._meta.db_table
+    lines, shipments = OrderLine._meta.db_table, Shipment._meta.db_table
+    sql = (
+        f"SELECT l.*, o.public_id AS order_public_id, o.account_id AS order_account_id, "
+        f"o.outbox_sequence AS order_outbox_sequence, "
+        f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = l.order_id) AS order_shipments_changed_at, "
+        f"n.public_id AS line_public_id "
+        f"FROM {links} l JOIN {orders} o ON o.id = l.order_id LEFT JOIN {lines} n ON n.id = l.line_id "
+        f"WHERE l.token_hash = %s"
+    )
+    link = next(iter(StatusLink.objects.raw(sql, [hashed])), None)
+    if link is None:
+        return None
+    link.order_public_id = UUID(str(link.order_public_id))
+    link.line_public_id = UUID(str(link.line_public_id)) if link.line_public_id is not None else None
+    changed = (
+        parse_datetime(link.order_shipments_changed_at)
+        if isinstance(link.order_shipments_changed_at, str)
+        else link.order_shipments_changed_at
+    )
+    if changed is not None and timezone.is_naive(changed):
+        changed = timezone.make_aware(changed, UTC)
+    link.order_version = view_version(
+        SimpleNamespace(outbox_sequence=link.order_outbox_sequence, shipments_changed_at=changed)
+    )
+    return link
+
+
+def _opening_record(link: StatusLink, *, opened_at, ip_prefix: str, user_agent: str, outcome: str) -> None:
+    """The opening logged and, when the page was shown, the link's last opening set: one
+    statement on PostgreSQL, one transaction elsewhere."""
+    if outcome == LinkOutcome.SHOWN and connection.vendor == "postgresql":
+        opens, links = StatusLinkOpen._meta.db_table, StatusLink._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH opened AS (INSERT INTO {opens} (link_id, opened_at, ip_prefix, user_agent, outcome) "
+                f"VALUES (%s, %s, %s, %s, %s) RETURNING link_id) "
+                f"UPDATE {links} SET last_opened_at = %s WHERE id IN (SELECT link_id FROM opened)",
+                [link.pk, opened_at, ip_prefix, user_agent, outcome, opened_at],
+            )
+        return
+    with transaction.atomic():
+        StatusLinkOpen.objects.create(
+            link=link, opened_at=opened_at, ip_prefix=ip_prefix, user_agent=user_agent, outcome=outcome
+        )
+        if outcome == LinkOutcome.SHOWN:
+            StatusLink.objects.filter(pk=link.pk).update(last_opened_at=opened_at)
 
 
 def _opened_just_now(link: StatusLink, *, ip_address: str, user_agent: str, now) -> bool:
@@ -215,7 +281,11 @@ def address_attempt_counted(ip_address: str) -> bool:
     """Count a request naming a token (page, live feed, confirmation, renewal, websocket) against
     the address's limit; True past it. An IPv6 client is counted by its /64: one host commonly
     holds a whole /64, and would otherwise have a fresh limit per address."""
-    return _over_limit(f"ip:{_rate_limited_network(ip_address)}", settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP)
+    return _opens_counted([_address_subject(ip_address)])[0] > settings.STATUS_LINK_OPENS_PER_MINUTE_PER_IP
+
+
+def _address_subject(ip_address: str) -> str:
+    return f"ip:{_rate_limited_network(ip_address)}"
 
 
 def _rate_limited_network(address: str) -> str:
@@ -230,17 +300,30 @@ def _rate_limited_network(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
-def _over_limit(subject: str, per_minute: int) -> bool:
-    """Counts this opening in the subject's current minute (the cache is shared by every web
-    process when it is Redis); True past the limit."""
-    key = f"status-link-opens:{subject}:{int(timezone.now().timestamp() // 60)}"
+def _opens_counted(subjects: list[str]) -> list[int]:
+    """Counts this opening in each subject's current minute (the cache is shared by every web
+    process when it is Redis) and gives each subject's count so far, this one included; with
+    Redis in one round trip."""
+    minute = int(timezone.now().timestamp() // 60)
+    keys = [f"status-link-opens:{subject}:{minute}" for subject in subjects]
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_keys = [backend.make_and_validate_key(key) for key in keys]
+        pipeline = backend._cache.get_client(full_keys[0], write=True).pipeline(transaction=False)
+        for key in full_keys:
+            pipeline.incr(key).expire(key, 90)
+        return pipeline.execute()[::2]
+    return [_counted(key) for key in keys]
+
+
+def _counted(key: str) -> int:
     if cache.add(key, 1, timeout=90):
-        return per_minute < 1
+        return 1
     try:
-        return cache.incr(key) > per_minute
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=90)
-        return False
+        return 1
 
 
 def ip_prefix(address: str) -> str:

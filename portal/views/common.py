@@ -22,7 +22,7 @@ def order_page_context(request, order, *, audience: str, line_public_id: str = "
     language and time zone (templates/portal/includes/order_body.html): the view is read from its
     cache and presented (labels, times) only when that fragment is rendered anew. The order is
     part of the key: two orders at the same version must never share a fragment."""
-    limit = None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
+    limit = _timeline_limit(request)
 
     def present():
         view = order_view(order, audience=audience)
@@ -32,9 +32,23 @@ def order_page_context(request, order, *, audience: str, line_public_id: str = "
 
     return {
         "order_page": SimpleLazyObject(present),
-        "fragment_key": f"{order.public_id}:{audience}:{view_version(order)}:{line_public_id}:{limit or 'all'}",
+        "fragment_key": order_page_key(
+            request, order.public_id, view_version(order), audience=audience, line_public_id=line_public_id
+        ),
         "order_obj": order,
     }
+
+
+def order_page_key(request, order_public_id, version: str, *, audience: str, line_public_id: str = "") -> str:
+    """What the order body shows depends on, beside language and zone (see order_page_context):
+    the order, its view's version (orders.read_models.cache.view_version), the audience, the line
+    of a line's link and how much of the timeline."""
+    limit = _timeline_limit(request)
+    return f"{order_public_id}:{audience}:{version}:{line_public_id}:{limit or 'all'}"
+
+
+def _timeline_limit(request) -> int | None:
+    return None if request.GET.get("timeline") == "all" else TIMELINE_SHOWN
 
 
 def errors_response(error, status: int = 400) -> JsonResponse:

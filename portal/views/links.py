@@ -13,8 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from orders.models import Order, OrderLine
 from orders.read_models import with_view_version
 from orders.read_models.subset import view_for_line
+from portal.branding import account_branding
 from portal.forms import ConfirmationForm
 from portal.models import LinkAudience, LinkPurpose
+from portal.page_cache import page_render
+from portal.selectors import order_with_version
 from portal.services.confirmations import Decision, delivery_confirm
 from portal.services.links import (
     LinkOutcome,
@@ -23,7 +26,7 @@ from portal.services.links import (
     status_link_open,
     status_link_renewal_request,
 )
-from portal.views.common import branding, client_address, errors_response, order_page_context
+from portal.views.common import branding, client_address, errors_response, order_page_context, order_page_key
 from portal.views.confirmations import confirmation_answer
 from portal.views.orders import live_answer
 
@@ -69,10 +72,11 @@ def _link_page(request, token: str):
     if link is None:
         raise Http404
     _speak_the_links_language(request, link)
-    brand = branding(link.order.account)
     if opening.outcome == LinkOutcome.LIMITED:
+        brand = branding(link.order.account)
         return _private(render(request, "portal/link_limited.html", {"brand": brand}, status=429))
     if opening.outcome != LinkOutcome.SHOWN:
+        brand = branding(link.order.account)
         return _private(
             render(
                 request,
@@ -81,20 +85,33 @@ def _link_page(request, token: str):
                 status=410,
             )
         )
-    order = with_view_version(Order.objects.filter(pk=link.order_id)).get()
-    context = {
-        **order_page_context(
-            request, order, audience=link.audience, line_public_id=str(link.line.public_id) if link.line_id else ""
+    line_public_id = str(link.line_public_id) if link.line_public_id else ""
+
+    def context() -> dict:
+        order = order_with_version(link.order_id)
+        return {
+            **order_page_context(request, order, audience=link.audience, line_public_id=line_public_id),
+            "brand": account_branding(order.account_id),
+            "link": link,
+            "token": token,
+            "ws_path": f"/ws/s/{token}/",
+            "live_url": reverse("status-link:live", kwargs={"token": token}),
+            "technician": link.audience == LinkAudience.TECHNICIAN,
+            "may_confirm": link.purpose == LinkPurpose.VIEW_CONFIRM,
+        }
+
+    # Links showing the same share the page (the token is put in each time: portal.page_cache).
+    # The opening read the order's version with the link: a cached page costs no further query.
+    parts = (
+        "status-link",
+        order_page_key(
+            request, link.order_public_id, link.order_version, audience=link.audience, line_public_id=line_public_id
         ),
-        "brand": brand,
-        "link": link,
-        "token": token,
-        "ws_path": f"/ws/s/{token}/",
-        "live_url": reverse("status-link:live", kwargs={"token": token}),
-        "technician": link.audience == LinkAudience.TECHNICIAN,
-        "may_confirm": link.purpose == LinkPurpose.VIEW_CONFIRM,
-    }
-    return _private(render(request, "portal/link.html", context))
+        link.audience,
+        link.purpose,
+        link.order_account_id,
+    )
+    return _private(page_render(request, "portal/link.html", context, parts=parts, token=token))
 
 
 def _speak_the_links_language(request, link) -> None:

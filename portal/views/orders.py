@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -13,22 +13,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from orders.models import Order, OrderLine
-from orders.read_models import Audience, localize_change, order_view, with_view_version
+from orders.read_models import Audience, localize_change, order_view
+from orders.read_models.cache import view_version
 from orders.read_models.presentation import customer_labels, customer_summary
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
+from portal.branding import account_branding
 from portal.forms import LinkIssueForm
 from portal.live_times import with_time_texts
 from portal.models import LinkAudience, LinkPurpose, StatusLink
+from portal.page_cache import page_render
 from portal.selectors import (
-    follows_a_dealer,
+    LINKS_SHOWN,
+    customer_links,
     order_rows,
     portal_accounts,
+    portal_order,
     portal_orders,
     views_with_hidden_changes,
 )
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
-from portal.views.common import branding, order_page_context
+from portal.views.common import order_page_context, order_page_key
 
 LOGIN = "portal:login"
 PAGE_SIZE = 25
@@ -74,24 +79,46 @@ def order_list(request):
 
 
 def _order_for(user, public_id):
-    return get_object_or_404(with_view_version(orders_visible_to_customer(user)), public_id=public_id)
+    """The order if the person sees it (else 404), with its view's version and whether the person
+    reads it as a dealer: one query."""
+    order = portal_order(user, public_id)
+    if order is None:
+        raise Http404
+    return order
 
 
 @login_required(login_url=LOGIN)
 def order_detail(request, public_id):
     order = _order_for(request.user, public_id)
-    context = {
-        **order_page_context(request, order, audience=Audience.CUSTOMER),
-        **_live_paths(order),
-        "brand": branding(order.account),
-        "dealer_view": follows_a_dealer(request.user),
-    }
+
+    def context() -> dict:
+        return {
+            **order_page_context(request, order, audience=Audience.CUSTOMER),
+            **_live_paths(order),
+            "brand": account_branding(order.account_id),
+            "dealer_view": order.dealer_view,
+            "link_form": LinkIssueForm(),
+            "links": _links(order),
+            "new_link_url": "",
+        }
+
     if request.method == "POST":
-        return _link_issue(request, order, context)
-    context["link_form"] = LinkIssueForm()
-    context["links"] = _links(order)
-    context["new_link_url"] = _new_link_pop(request, order)
-    return render(request, "portal/order.html", context)
+        return _link_issue(request, order, context())
+    new_link_url = _new_link_pop(request, order)
+    if new_link_url:  # shown once: never kept in a cached page
+        return render(request, "portal/order.html", {**context(), "new_link_url": new_link_url})
+    user = request.user
+    parts = (
+        "portal-order",
+        order_page_key(request, order.public_id, view_version(order), audience=Audience.CUSTOMER),
+        order.dealer_view,
+        user.pk,
+        user.get_username(),
+        user.get_full_name(),
+        order.account_id,
+        order.links_stamp,
+    )
+    return page_render(request, "portal/order.html", context, parts=parts)
 
 
 # A link just made waits here for the order page the action redirects to (post/redirect/get: a
@@ -127,11 +154,7 @@ def _live_paths(order) -> dict:
 
 def _links(order):
     """The order's customer links (a technician's links are the back office's to manage)."""
-    return list(
-        StatusLink.objects.filter(order=order, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True).select_related(
-            "line"
-        )[:50]
-    )
+    return list(customer_links(order.pk).select_related("line")[:LINKS_SHOWN])
 
 
 def _link_issue(request, order, context):
