@@ -1,0 +1,37 @@
+"""How the portal's words read to a person in each language: the expected-arrival label, the
+one-line summary, what the progress bar says it measures, and carriers named as well as coded."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from orders.services.rollup import order_rollup_refresh
+
+pytestmark = pytest.mark.django_db
+
+ARRIVAL = {"de": "Voraussichtlich", "fr": "Arrivée prévue", "es": "Llegada prevista"}
+
+
+def _client(user, language: str = "en") -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es"])
+def test_the_expected_arrival_is_labelled_in_the_persons_language(order, showcase, customer, technician, t0, language):
+    showcase["20"].eta = t0 + timedelta(days=3)
+    showcase["20"].save(update_fields=["eta"])
+    order_rollup_refresh(order_id=order.pk)
+
+    order_page = _client(customer, language).get(f"/portal/orders/{order.public_id}/").content.decode()
+    list_page = _client(customer, language).get("/portal/").content.decode()
+    parts_page = _client(technician, language).get("/tech/").content.decode()
+
+    assert f"<th>{ARRIVAL[language]}</th>" in order_page  # the lines' column
+    assert f'data-label="{ARRIVAL[language]}"' in order_page  # the phone layout's cell label
+    assert f'data-eta="{ARRIVAL[language]}"' in order_page  # what a live update writes
+    assert ARRIVAL[language] in list_page and ARRIVAL[language] in parts_page
+    for page in (order_page, list_page, parts_page):
+        assert ">ETA<" not in page and "· ETA " not in page and '"ETA"' not in page
