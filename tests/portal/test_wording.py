@@ -35,3 +35,22 @@ def test_the_expected_arrival_is_labelled_in_the_persons_language(order, showcas
     assert ARRIVAL[language] in list_page and ARRIVAL[language] in parts_page
     for page in (order_page, list_page, parts_page):
         assert ">ETA<" not in page and "· ETA " not in page and '"ETA"' not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "summary"),
+    [
+        ("en", "2 of 4 lines shipped · Awaiting stock: 1 · Being prepared: 1"),
+        ("de", "2 von 4 Positionen versandt · Warten auf Lagerbestand: 1 · Wird vorbereitet: 1"),
+        ("fr", "2 sur 4 lignes expédiées · En attente de stock : 1 · En préparation : 1"),
+        ("es", "2 de 4 líneas enviadas · Pendiente de stock: 1 · En preparación: 1"),
+    ],
+)
+def test_the_summary_gives_each_status_a_piece_of_its_own(order, showcase, customer, language, summary):
+    client = _client(customer, language)
+
+    order_page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    list_page = client.get("/portal/").content.decode()
+
+    assert f'id="order-summary">{summary}</p>' in order_page
+    assert f'<p class="pt-summary">{summary}' in list_page
