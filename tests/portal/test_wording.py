@@ -54,3 +54,30 @@ def test_the_summary_gives_each_status_a_piece_of_its_own(order, showcase, custo
 
     assert f'id="order-summary">{summary}</p>' in order_page
     assert f'<p class="pt-summary">{summary}' in list_page
+
+
+def _bar(page: str, marker: str = 'class="pt-progress"') -> str:
+    return page.split(marker)[1].split(">")[0]
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Progress towards delivery: {}%"),
+        ("de", "Fortschritt bis zur Lieferung: {} %"),
+        ("fr", "Avancement vers la livraison : {} %"),
+        ("es", "Avance hacia la entrega: {} %"),
+    ],
+)
+def test_the_progress_bar_says_what_it_measures(order, showcase, customer, language, said):
+    client = _client(customer, language)
+
+    order_page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    list_page = client.get("/portal/").content.decode()
+
+    percent = f"{order.progress_percent:.0f}"
+    for bar in (_bar(order_page), _bar(list_page)):
+        assert f'aria-valuenow="{percent}"' in bar
+        assert f'title="{said.format(percent)}"' in bar and f'aria-valuetext="{said.format(percent)}"' in bar
+    # a live update writes the same words with the new figure
+    assert f'data-progress="{said.format("{percent}")}"' in order_page
