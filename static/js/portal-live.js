@@ -104,7 +104,7 @@
     }
     article.textContent = "";
     var first = document.createElement("p");
-    var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier;
+    var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier_display || texts.noCarrier || "";
     first.appendChild(carrier);
     if (shipment.tracking_number) {
       first.appendChild(document.createTextNode(" · " + (texts.tracking || "") + " "));

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from orders.services.rollup import order_rollup_refresh
+from orders.services.shipments import ShipmentData, shipment_record
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,27 @@ def test_the_progress_bar_says_what_it_measures(order, showcase, customer, langu
         assert f'title="{said.format(percent)}"' in bar and f'aria-valuetext="{said.format(percent)}"' in bar
     # a live update writes the same words with the new figure
     assert f'data-progress="{said.format("{percent}")}"' in order_page
+
+
+def test_carriers_are_named_with_their_code_where_the_name_is_known(order, showcase, customer, technician, t0):
+    # line 30 went with a carrier whose name is not known here
+    shipment_record(
+        line_id=showcase["30"].pk,
+        quantity=6,
+        data=ShipmentData(carrier="ZZTL", tracking_number="ZZ-1"),
+        source_system="SAP-ERP",
+        occurred_at=t0 + timedelta(hours=1),
+    )
+    customer_client = _client(customer)
+
+    order_page = customer_client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    part_page = _client(technician).get(f"/tech/parts/{showcase['10.1'].public_id}/").content.decode()
+    live = customer_client.get(f"/portal/orders/{order.public_id}/live/").json()
+
+    assert '<strong class="shipment-carrier">UPS (UPSN)</strong>' in order_page
+    assert '<strong class="shipment-carrier">ZZTL</strong>' in order_page
+    assert '<strong class="shipment-carrier">UPS (UPSN)</strong>' in part_page
+    line_10_1 = part_page.split(f'id="line-{showcase["10.1"].public_id}"')[1].split("</tr>")[0]
+    assert ">UPS (UPSN) 1Z999AA10123456784</td>" in line_10_1  # the technician's carrier column
+    # a live update (polling or websocket: the same change) writes what the page wrote
+    assert [shipment["carrier_display"] for shipment in live["state"]["shipments"]] == ["UPS (UPSN)", "ZZTL"]
