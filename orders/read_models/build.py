@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch
 
+from orders.carriers import carrier_display
 from orders.models import (
     ContactRole,
     EventKind,
@@ -172,6 +173,7 @@ def _line_part(
         part.update(
             site=line.site.name if line.site else "",
             carrier=line.carrier,
+            carrier_display=carrier_display(line.carrier),
             tracking_number=line.tracking_number,
         )
     return part
@@ -189,6 +191,7 @@ def _shipment_part(shipment: Shipment, by_id: dict[int, OrderLine], *, technicia
     part = {
         "public_id": str(shipment.public_id),
         "carrier": shipment.carrier,
+        "carrier_display": carrier_display(shipment.carrier),
         "tracking_number": shipment.tracking_number,
         "tracking_url": tracking_url(shipment.carrier, shipment.tracking_number),
         "eta": _iso(shipment.eta),

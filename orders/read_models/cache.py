@@ -35,9 +35,9 @@ def view_version(order: Order) -> str:
 
 
 # The shape's revision: raised when what a view holds changes (2: a field withdrawn from an
-# audience; 3: lines carry progress and shipped), so that no entry built before is served after
-# a deploy.
-SHAPE = 3
+# audience; 3: lines carry progress and shipped; 4: carriers carry their name), so that no entry
+# built before is served after a deploy.
+SHAPE = 4
 
 
 def _key(order_id: int, audience: str) -> str:

@@ -76,7 +76,8 @@ def _labelled(part: dict, labels: dict) -> dict:
 
 
 def customer_summary(counts: dict, labels: dict) -> str:
-    """ "2 of 3 lines shipped, Being prepared: 1" in customer labels."""
+    """ "2 of 3 lines shipped · Being prepared: 1" in customer labels. Each status label starts a
+    piece of its own, so it may keep its capital in every language (German nouns need it)."""
     if not counts["total"]:
         return _("All lines cancelled")
     pieces = [
@@ -86,4 +87,4 @@ def customer_summary(counts: dict, labels: dict) -> str:
     for status, count in sorted(counts["waiting"].items(), key=lambda item: (-item[1], item[0])):
         label = labels.get(status, {}).get("label", status)
         pieces.append(_("%(label)s: %(count)d") % {"label": label, "count": count})
-    return ", ".join(pieces)
+    return " · ".join(pieces)

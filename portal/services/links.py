@@ -14,14 +14,16 @@ from types import SimpleNamespace
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from orders.models import Order, OrderLine, Shipment
 from orders.read_models.cache import view_version
@@ -33,6 +35,7 @@ RENEWAL_TOPIC = "status_link.renewal_requested"
 RENEWAL_QUIET = timedelta(hours=1)
 USER_AGENT_MAX = 300
 RELOAD_WINDOW = timedelta(seconds=30)
+ISSUE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,12 @@ def status_link_issue(
     expires_in: timedelta | None = None,
     issued_by=None,
     language: str = "",
+    replacing: bool = False,
 ) -> IssuedLink:
     """A new link to the order (or one of its lines) for `audience`; valid for `expires_in`,
-    else the account's portal profile's days (default 14)."""
+    else the account's portal profile's days (default 14). A person (`issued_by`) may issue
+    settings.STATUS_LINK_ISSUES_PER_HOUR links an hour; a link `replacing` one it revokes
+    (a rotation) adds no working link and is not refused."""
     if audience not in LinkAudience.values:
         raise ValidationError({"audience": _("Unknown audience “%(value)s”.") % {"value": audience}})
     if purpose not in LinkPurpose.values:
@@ -75,17 +81,36 @@ def status_link_issue(
     if expires_in <= timedelta(0):
         raise ValidationError({"expires_in": _("A link must be valid for some time.")})
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = StatusLink.objects.create(
-        token_hash=token_hash(token),
-        order=order,
-        line=line,
-        audience=audience,
-        purpose=purpose,
-        issued_by=issued_by,
-        expires_at=timezone.now() + expires_in,
-        language=language if language in dict(settings.LANGUAGES) else "",
-    )
+    with transaction.atomic():
+        if issued_by is not None and not replacing:
+            _issuer_limit_check(issued_by)
+        link = StatusLink.objects.create(
+            token_hash=token_hash(token),
+            order=order,
+            line=line,
+            audience=audience,
+            purpose=purpose,
+            issued_by=issued_by,
+            expires_at=timezone.now() + expires_in,
+            language=language if language in dict(settings.LANGUAGES) else "",
+        )
     return IssuedLink(link=link, path=status_link_path(token))
+
+
+def _issuer_limit_check(person) -> None:
+    """Refuse a link past the person's links of the last hour: a signed-in account must not mint
+    working tokens without end (the links it issued lately are listed on the order page to reuse).
+    The person's row is locked first, so two requests at once cannot both take the last place."""
+    limit = settings.STATUS_LINK_ISSUES_PER_HOUR
+    list(get_user_model().objects.select_for_update().filter(pk=person.pk).values_list("pk", flat=True))
+    issued = StatusLink.objects.filter(issued_by=person, issued_at__gte=timezone.now() - ISSUE_WINDOW).count()
+    if issued >= limit:
+        message = ngettext(
+            "You have reached the limit of %(limit)d status link an hour. Please try again later.",
+            "You have reached the limit of %(limit)d status links an hour. Please try again later.",
+            limit,
+        ) % {"limit": limit}
+        raise ValidationError({NON_FIELD_ERRORS: message})
 
 
 def link_days_for(order: Order) -> int:
@@ -134,6 +159,7 @@ def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:
             purpose=link.purpose,
             issued_by=rotated_by,
             language=link.language,
+            replacing=True,
         )
         link.revoked_at = link.revoked_at or timezone.now()
         link.revoked_by = link.revoked_by or rotated_by

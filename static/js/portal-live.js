@@ -52,6 +52,10 @@
     setTime(section, "#order-eta", order.earliest_eta, order.earliest_eta_text);
     var bar = document.getElementById("order-progress");
     bar.setAttribute("aria-valuenow", Math.round(order.progress));
+    if (texts.progress) {
+      var said = texts.progress.replace("{percent}", Math.round(order.progress));
+      bar.title = said; bar.setAttribute("aria-valuetext", said);
+    }
     bar.firstElementChild.style.width = Math.round(order.progress) + "%";
   }
   function applyLine(line) {
@@ -100,7 +104,7 @@
     }
     article.textContent = "";
     var first = document.createElement("p");
-    var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier;
+    var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier_display || texts.noCarrier || "";
     first.appendChild(carrier);
     if (shipment.tracking_number) {
       first.appendChild(document.createTextNode(" · " + (texts.tracking || "") + " "));

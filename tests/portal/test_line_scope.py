@@ -51,7 +51,7 @@ def test_a_technician_line_link_and_its_polling_fallback_show_the_lines_own_head
 
     # 10.1 in transit (3 pieces), 10.2 awaiting stock (1): the least advanced of the two
     assert _header(page)[0] == "awaiting_part"
-    assert _header(page)[2] == "1 of 2 lines shipped, Awaiting stock: 1"
+    assert _header(page)[2] == "1 of 2 lines shipped · Awaiting stock: 1"
     assert live["state"]["order"]["status"] == "awaiting_part"
     assert live["state"]["order"]["progress"] == pytest.approx((3 * 80 + 1 * 5) / 4)
     assert "on_hold" not in str(live)
@@ -88,11 +88,11 @@ def test_a_line_link_is_pushed_its_own_header_and_nothing_of_other_lines(order, 
     state, other_line_change, own = async_to_sync(follow)()
 
     assert state["state"]["order"]["status"] == "awaiting_part"
-    assert state["state"]["summary"] == "1 of 2 lines shipped, Awaiting stock: 1"
+    assert state["state"]["summary"] == "1 of 2 lines shipped · Awaiting stock: 1"
     assert other_line_change is True
     assert own["order"]["status"] == "allocated"
     assert own["order"]["label"] == "Reserved for you"
-    assert own["summary"] == "1 of 2 lines shipped, Reserved for you: 1"
+    assert own["summary"] == "1 of 2 lines shipped · Reserved for you: 1"
     assert {line["number"] for line in own["lines"]} == {"10", "10.2"}
 
 

@@ -173,6 +173,7 @@ def test_a_carrier_location_update_without_a_status_change_reaches_open_pages(or
 
     assert message["sequence"] == order.outbox_sequence + 1
     assert [s["last_location"] for s in message["shipments"]] == ["Duisburg depot"]
+    assert [s["carrier_display"] for s in message["shipments"]] == ["UPS (UPSN)"]  # as the page names it
 
 
 def test_a_polling_page_sees_a_carrier_update_without_a_status_change(order, showcase, customer):

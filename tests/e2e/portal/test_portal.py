@@ -71,7 +71,7 @@ def test_a_customer_searches_by_po_and_reads_the_order_without_internal_detail(
     expect(page.locator(f"#line-{showcase['10.1'].public_id} .line-number")).to_have_text("10.1")
     expect(page.locator(f"#line-{showcase['10.2'].public_id} .line-number")).to_have_text("10.2")
     expect(page.locator(".pt-shipment .shipment-tracking")).to_have_text("1Z999AA10123456784")
-    expect(page.locator(".pt-shipment .shipment-carrier")).to_have_text("UPSN")
+    expect(page.locator(".pt-shipment .shipment-carrier")).to_have_text("UPS (UPSN)")
     # line 20 is awaiting kitting inside: the customer sees "Being prepared", never the internal status
     expect(page.locator(f"#line-{showcase['20'].public_id} .line-status")).to_have_text("Being prepared")
     body = page.locator("body").inner_text()
@@ -131,11 +131,19 @@ def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(browser, se
     expect(page.locator("html")).to_have_attribute("data-time-zone", "Europe/Berlin")
     expect(page.locator("#timeline li").last.locator("time")).to_contain_text("09:00")
 
+    progress_before = page.locator("#order-progress").get_attribute("aria-valuenow")
+
     # when the warehouse reports line 20 packed through the webhook
     _post_status(server, order=order, line="20", status="packed", occurred_at=t0 + timedelta(hours=3))
 
-    # then the page shows it without a reload
+    # then the page shows it without a reload, the progress bar saying what it measures
     expect(line_20).to_have_text("Versandbereit")
+    bar = page.locator("#order-progress")
+    expect(bar).not_to_have_attribute("aria-valuenow", progress_before)
+    expect(bar).to_have_attribute("title", f"Fortschritt bis zur Lieferung: {bar.get_attribute('aria-valuenow')} %")
+    expect(bar).to_have_attribute(
+        "aria-valuetext", f"Fortschritt bis zur Lieferung: {bar.get_attribute('aria-valuenow')} %"
+    )
     newest = page.locator("#timeline li").first
     expect(newest.locator(".event-status")).to_have_text("Versandbereit")
     expect(newest.locator("time")).to_contain_text("12:00")  # 11:00 UTC in Berlin
