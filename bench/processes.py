@@ -77,6 +77,20 @@ def start_web_server(kind: str, *, port: int, processes: int, env: dict[str, str
     raise RuntimeError(f"{kind} did not answer within 60 s; see {log}")
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU seconds (user and system) spent so far by the live processes of a process group
+    (a server started by spawn: its own session and group), read from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def start_workers(count: int, *, queue: str, env: dict[str, str], log: Path) -> list[subprocess.Popen]:
     workers = []
     for number in range(count):

@@ -7,6 +7,7 @@ from orders.read_models import order_present, order_view
 from orders.read_models.cache import view_version
 from orders.read_models.subset import view_for_line
 from portal.branding import branding  # noqa: F401 (the views import it from here)
+from portal.page_cache import release_digest
 
 
 def client_address(request) -> str:
@@ -44,7 +45,7 @@ def order_page_key(request, order_public_id, version: str, *, audience: str, lin
     the order, its view's version (orders.read_models.cache.view_version), the audience, the line
     of a line's link and how much of the timeline."""
     limit = _timeline_limit(request)
-    return f"{order_public_id}:{audience}:{version}:{line_public_id}:{limit or 'all'}"
+    return f"{release_digest()}:{order_public_id}:{audience}:{version}:{line_public_id}:{limit or 'all'}"
 
 
 def _timeline_limit(request) -> int | None:
