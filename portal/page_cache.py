@@ -19,9 +19,12 @@ Messages waiting for the person (django.contrib.messages) are shown once: a requ
 some renders its page without the cache.
 """
 
+import functools
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -34,19 +37,29 @@ from portal.branding import GENERATION_KEY
 
 # Versions in the key decide freshness; this bounds how long a page nobody reads is kept.
 PAGE_CACHE_SECONDS = 300
-# Raised when what a page holds changes shape (a template change is a deploy: the key carries
-# the shape so that no page rendered before is served after it).
-SHAPE = 1
 
 CSRF_MARK = mark_safe("<@csrf-token@>")
 TOKEN_MARK = mark_safe("<@status-link-token@>")
+
+
+@functools.cache
+def release_digest() -> str:
+    """A digest of what renders pages (templates and compiled translations): a release that
+    changes them never serves a page or fragment the one before it rendered (the cache outlives
+    a deploy)."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for path in sorted([*(root / "templates").rglob("*.html"), *(root / "locale").rglob("*.mo")]):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def page_key(request, parts: tuple, *, token: str = "") -> str:
     path = request.get_full_path()
     described = repr(
         (
-            SHAPE,
+            release_digest(),
             parts,
             translation.get_language(),
             timezone.get_current_timezone_name(),
