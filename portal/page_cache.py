@@ -16,7 +16,8 @@ A page wears its account's brand: an entry carries the brands' generation it was
 (portal.branding), read with it in one round trip; a brand saved since makes it a miss.
 
 Messages waiting for the person (django.contrib.messages) are shown once: a request that has
-some renders its page without the cache.
+some renders its page without the cache. So does a request whose query string holds anything
+but what pages read (?timeline=all): made-up parameters must not fill the cache with pages.
 """
 
 import functools
@@ -37,6 +38,8 @@ from portal.branding import GENERATION_KEY
 
 # Versions in the key decide freshness; this bounds how long a page nobody reads is kept.
 PAGE_CACHE_SECONDS = 300
+# The query strings a cached page may be asked with (portal.views.common's timeline).
+CACHED_QUERIES = frozenset({"", "timeline=all"})
 
 CSRF_MARK = mark_safe("<@csrf-token@>")
 TOKEN_MARK = mark_safe("<@status-link-token@>")
@@ -74,7 +77,7 @@ def page_render(request, template: str, context: Callable[[], dict], *, parts: t
     """The page of `template`, from the cache when it was rendered for the same `parts` (see the
     module's docstring), else rendered with `context()`; `token`: the status link's token, in
     place of TOKEN_MARK."""
-    if _messages_waiting(request):
+    if _messages_waiting(request) or request.META.get("QUERY_STRING", "") not in CACHED_QUERIES:
         return HttpResponse(render_to_string(template, context(), request))
     key = page_key(request, parts, token=token)
     found = cache.get_many([key, GENERATION_KEY])

@@ -239,3 +239,14 @@ def test_a_revoked_link_is_gone_even_when_its_page_was_cached(order, showcase, c
     status_link_revoke(link=issued.link, revoked_by=customer)
 
     assert Client().get(issued.path).status_code == 410
+
+
+def test_made_up_query_parameters_are_answered_but_never_cached(order, showcase, customer):
+    client = _client(customer)
+    _page(client, order)
+    cached = len(_cached_pages())
+
+    for number in range(5):
+        assert "Nordhafen" in _page(client, order, anything=str(number))
+
+    assert len(_cached_pages()) == cached
