@@ -81,7 +81,7 @@ def _context(notification: Notification, folded: list[OrderLine] | None) -> dict
             item_line(item, with_link=notification.channel != "sms") for item in items
         )
         if not notification.order_id:
-            context.update(order_context(folded[0].order, notification.contact))
+            context.update(order_context(_newest_order(notification, folded), notification.contact))
     return context
 
 
@@ -181,6 +181,16 @@ def _zone(name: str):
 
 def _parse(value) -> datetime | None:
     return parse_datetime(value) if value else None
+
+
+def _newest_order(notification: Notification, folded: list[OrderLine]) -> Order:
+    """The order a batch about several orders links to (an SMS has room for one link): that of
+    its newest change, whose contact the batch carries, so the link is that contact's own (one
+    per recipient and order, reused). Without such a contact: the first order listed."""
+    contact = notification.contact
+    if contact is not None and any(line.order_id == contact.order_id for line in folded):
+        return contact.order
+    return folded[0].order
 
 
 def _folded_lines(notification: Notification) -> list[OrderLine]:
