@@ -79,3 +79,20 @@ def test_the_back_office_order_page_shows_the_log_in_words(client, logged, reade
     assert "Provider: undelivered" in page
     assert "The handset is switched off or unreachable (30003)" in page
     assert "· superseded" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "plural"),
+    [("en", "delivery log entries"), ("de", "Zustellprotokolleinträge"), ("fr", "entrées du journal d’envoi")],
+)
+def test_the_admin_counts_log_entries_in_the_readers_language(client, logged, reader, language, plural):
+    client.force_login(reader)
+
+    listing = client.get(
+        reverse("admin:notifications_deliverylogentry_changelist"), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    index = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    # the listing counts its three steps as entries, and the admin's index names the list so
+    assert f"3 {plural}" in listing
+    assert plural.capitalize() in index
