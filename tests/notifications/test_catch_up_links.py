@@ -2,7 +2,7 @@
 other message does: the link they already hold for the order (one per recipient and order), and
 for a catch-up about several orders the link of the newest change, the SMS kept within its limit."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -11,23 +11,12 @@ from freezegun import freeze_time
 from notifications.models import MaintenanceWindow, Notification, RecipientLink
 from notifications.services.batches import notifications_sweep
 from notifications.sms_length import sms_length
-from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import PUBLIC_BASE_URL, status_link_in
+from tests.notifications.conftest import MONDAY_9_UTC, PUBLIC_BASE_URL, move, sms_to, status_link_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# A Monday, 10:00 in Berlin.
-T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SAP = Actor.integration("SAP-ERP")
-
-
-def move(line, status: str, at: datetime):
-    return apply_status_update(line_id=line.pk, status=status, occurred_at=at, actor=SAP)
-
-
-def sms_to(twilio, number: str) -> list[dict]:
-    return [message for message in twilio.sent() if message["to"] == number]
+T = MONDAY_9_UTC
 
 
 def opens(url: str, *, at: datetime) -> int:
