@@ -67,8 +67,12 @@ def _context(notification: Notification, folded: list[OrderLine] | None) -> dict
         context.update(line_context(notification.line, labels=labels, zone=zone))
     folded = _folded_lines(notification) if folded is None else folded
     if folded:
+        contacts = _contacts_by_order(notification)
         items = [
-            {**order_context(line.order, notification.contact), **line_context(line, labels=labels, zone=zone)}
+            {
+                **order_context(line.order, contacts.get(line.order_id, notification.contact)),
+                **line_context(line, labels=labels, zone=zone),
+            }
             for line in folded
         ]
         context["items"] = items
@@ -81,7 +85,7 @@ def _context(notification: Notification, folded: list[OrderLine] | None) -> dict
             item_line(item, with_link=notification.channel != "sms") for item in items
         )
         if not notification.order_id:
-            context.update(order_context(folded[0].order, notification.contact))
+            context.update(order_context(_newest_order(notification, folded), notification.contact))
     return context
 
 
@@ -181,6 +185,26 @@ def _zone(name: str):
 
 def _parse(value) -> datetime | None:
     return parse_datetime(value) if value else None
+
+
+def _contacts_by_order(notification: Notification) -> dict[int, OrderContact | None]:
+    """Whom a batch's messages about each order were for (an order contact belongs to one order):
+    each order's link in the batch is that contact's own, the one their other messages about the
+    order carry, never a second one made for the contact of another order."""
+    if notification.pk is None:
+        return {}
+    folded = Notification.objects.filter(folded_into=notification).select_related("contact").order_by("pk")
+    return {item.order_id: item.contact for item in folded}
+
+
+def _newest_order(notification: Notification, folded: list[OrderLine]) -> Order:
+    """The order a batch about several orders links to (an SMS has room for one link): that of
+    its newest change, whose contact the batch carries, so the link is that contact's own (one
+    per recipient and order, reused). Without such a contact: the first order listed."""
+    contact = notification.contact
+    if contact is not None and any(line.order_id == contact.order_id for line in folded):
+        return contact.order
+    return folded[0].order
 
 
 def _folded_lines(notification: Notification) -> list[OrderLine]:

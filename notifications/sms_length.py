@@ -121,5 +121,8 @@ def sms_shorten(text: str, *, link: str = "", shrinkable: str = "", shortest: in
                     high = middle - 1
             return shrunk(low), True
     if link and text.endswith(link):
-        return sms_fit(text[: -len(link)], keep_end=link), True
+        head = text[: -len(link)]
+        # A space stays before the link: glued to the ellipsis ("re...https://") phones may not see it.
+        gap = " " if head != head.rstrip() else ""
+        return sms_fit(head.rstrip(), keep_end=gap + link), True
     return sms_fit(text), True

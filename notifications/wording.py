@@ -119,7 +119,7 @@ DEFAULTS = {
             "Hello {{ recipient_name }},\n\nduring planned maintenance ({{ window_name }}) we held back our "
             "messages. Where your parts stand now:\n\n{{ items_text }}"
         ),
-        _("After planned maintenance: {{ items_text }}"),
+        _("After planned maintenance: {{ items_text }} {{ status_link }}"),
     ),
     EventKind.TEST: (
         _("Test message"),

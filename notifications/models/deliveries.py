@@ -194,7 +194,7 @@ class DeliveryLogEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("delivery log entry")
-        verbose_name_plural = _("delivery log")
+        verbose_name_plural = _("delivery log entries")
 
     def __str__(self) -> str:
         return f"{self.status_label} · {self.at:%Y-%m-%d %H:%M:%S}"

@@ -6,6 +6,20 @@ from django.urls import path, reverse
 
 from overrides.views.actions import post_action
 
+# What signing out deletes from the browser besides the session: the back-office pages it kept
+# (a shared PC shows the next person no order, case or queue of the one who left). Only the
+# cache: the back office keeps nothing in storage, and "storage" would also delete, without the
+# portal's warning, confirmations a technician's pages on the same site still wait to send.
+CLEAR_SITE_DATA = '"cache"'
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
+
+
 urlpatterns = [
     path(
         "login/",
@@ -16,9 +30,7 @@ urlpatterns = [
     ),
     path(
         "logout/",
-        post_action(lambda request: reverse("backoffice:queue"))(
-            auth_views.LogoutView.as_view(next_page="backoffice:login")
-        ),
+        post_action(lambda request: reverse("backoffice:queue"))(LogoutView.as_view(next_page="backoffice:login")),
         name="logout",
     ),
 ]

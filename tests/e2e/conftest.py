@@ -1,7 +1,8 @@
 """Real-browser tests: Playwright (sync API) driving the system's headless Chromium against
-pytest-django's live_server. Skipped when the browser or Playwright is missing, unless
-REQUIRE_BROWSER_TESTS=1 (CI), where that is a failure."""
+pytest-django's live_server, or the ASGI server (`server`) where websockets count. Skipped when
+the browser or Playwright is missing, unless REQUIRE_BROWSER_TESTS=1 (CI), where that is a failure."""
 
+import contextlib
 import importlib.util
 import os
 from pathlib import Path
@@ -9,11 +10,14 @@ from pathlib import Path
 import pytest
 
 # The notifications' real SMTP server, Twilio fake and shipped rules, for messages seen end to end.
+from tests.e2e.asgi_server import AsgiServer
 from tests.notifications.conftest import contact_for, mailbox, rules, twilio  # noqa: F401
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+# A phone in portrait: 390 CSS pixels wide, touch, a dense screen.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
 def _missing() -> str:
@@ -72,3 +76,34 @@ def log_in(page, live_server):
         page.wait_for_url(f"{live_server.url}{next_path}")
 
     return log_in
+
+
+@pytest.fixture
+def server(browser, settings):
+    """The site over ASGI (HTTP and websockets, tests/e2e/asgi_server.py) on the test database."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    running = AsgiServer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Open a page in a browser context of its own (its own cookies, caches and service worker),
+    in `locale`; `phone=True` for a phone (PHONE), other options as Playwright's new_context
+    takes them. Every context opened is closed after the test, whether it passed or not."""
+    from playwright.sync_api import Error
+
+    contexts = []
+
+    def new_page(*, locale: str = "en-GB", phone: bool = False, **options):
+        context = browser.new_context(locale=locale, **(PHONE if phone else {}), **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield new_page
+    for context in contexts:
+        with contextlib.suppress(Error):  # a test may have closed it already
+            context.close()

@@ -9,23 +9,14 @@ from freezegun import freeze_time
 
 from notifications.services.batches import notifications_sweep
 from orders.services import Actor, apply_status_update
-from tests.e2e.asgi_server import AsgiServer
 from tests.factories import OrderLineFactory
 from tests.notifications.conftest import status_link_in, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def server(browser, settings):
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    running = AsgiServer().start()
-    yield running
-    running.stop()
-
-
 def test_the_emailed_status_link_opens_the_order_in_the_requesters_language(
-    browser,
+    new_page,
     server,
     settings,
     rules,
@@ -58,12 +49,9 @@ def test_the_emailed_status_link_opens_the_order_in_the_requesters_language(
     url = link.replace("https://parts.example.com", server.url)
 
     # and a browser that asks for English opens it as the requester reads: in Spanish
-    context = browser.new_context(locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page()
     response = page.goto(url)
     assert response.status == 200
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator("body")).to_contain_text(line.order.number)
     expect(page.locator("body")).to_contain_text("Enviado")
-    context.close()

@@ -1,22 +1,39 @@
 """Notifications run against real servers on localhost: the fake of Twilio's Messages API (the
-official client talks HTTP to it) and an aiosmtpd SMTP server that keeps what it receives."""
+official client talks HTTP to it) and an aiosmtpd SMTP server that keeps what it receives. Also
+what the tests here share: a source moving a line, the SMS a number got, the people of the admin."""
 
 import email
 import email.policy
 import socket
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from notifications.defaults import default_rules_seed
 from notifications.fake_twilio import FakeTwilio
+from notifications.models import NotificationRule
+from orders.services import Actor, apply_status_update
+from tests.factories import UserFactory
 from tests.notifications.factories import OrderContactFactory
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789"
 FROM_NUMBER = "+15005550006"
 PUBLIC_BASE_URL = "https://parts.example.com"  # behind a proxy: the address Twilio signs for
+# A Monday, 10:00 in Berlin (CET, UTC+1): where the tests with a frozen clock start.
+MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SAP = Actor.integration("SAP-ERP")
+
+
+@pytest.fixture(autouse=True)
+def quick_passwords(settings):
+    """Production-strength hashing costs a good part of a second for every person a test makes."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def free_port() -> int:
@@ -102,3 +119,48 @@ def status_link_in(text: str):
     match = re.search(re.escape(PUBLIC_BASE_URL) + r"/s/([A-Za-z0-9_-]{16,})/", text)
     assert match, f"no status link in {text!r}"
     return match[0], StatusLink.objects.get(token_hash=token_hash(match[1]))
+
+
+def move(line, status: str, at: datetime):
+    """A source says the line reached `status` at `at` (the source's clock is the test's)."""
+    return apply_status_update(line_id=line.pk, status=status, occurred_at=at, actor=SAP)
+
+
+def ship(line) -> None:
+    """The line's goods issue is booked now."""
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=SAP)
+
+
+def sms_to(twilio, number: str) -> list[dict]:
+    """The SMS the fake Twilio took for `number`, oldest first."""
+    return [message for message in twilio.sent() if message["to"] == number]
+
+
+def throttled_sms_rule():
+    """A rule that texts the requester when a part ships, at most once a minute: its SMS waits
+    a minute after the event (a time in which workers may race or die)."""
+    return NotificationRule.objects.create(
+        name="throttled SMS",
+        event_kind="status_reached",
+        statuses=["shipped"],
+        roles=["requester"],
+        channel="sms",
+        throttle=timedelta(minutes=1),
+    )
+
+
+def region_member(role: str, region, *, username: str = "", is_staff: bool = True, **fields):
+    """A person with `role`'s group who works in `region` (an object permission), as the back
+    office sets people up."""
+    user = UserFactory(username=username or f"{role}-person", is_staff=is_staff, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    assign_perm("orders.work_in_region", user, region)
+    return user
+
+
+@pytest.fixture
+def boss(db, client):
+    """A superuser signed in on `client`: the admin with nothing hidden."""
+    user = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return user

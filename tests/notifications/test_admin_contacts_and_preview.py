@@ -4,29 +4,21 @@ email only inside a sandboxed frame, never as part of the admin page."""
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
-from guardian.shortcuts import assign_perm
 
 from notifications.models import MessageTemplate
 from orders.models import OrderContact
 from tests.factories import OrderLineFactory, RegionFactory, UserFactory
+from tests.notifications.conftest import region_member
 from tests.notifications.factories import OrderContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(db):
     emea, americas = RegionFactory(code="emea"), RegionFactory(code="americas", name="Americas")
-    person = UserFactory(username="emea-admin", is_staff=True, email="emea-admin@oem.example")
-    person.groups.add(Group.objects.get(name="admin"))
-    assign_perm("orders.work_in_region", person, emea)
+    person = region_member("admin", emea, username="emea-admin", email="emea-admin@oem.example")
     ours = OrderContactFactory(order=OrderLineFactory(order__account__region=emea).order, name="Anna Amsel")
     theirs = OrderContactFactory(order=OrderLineFactory(order__account__region=americas).order, name="Carl Crane")
     return {"person": person, "ours": ours, "theirs": theirs}

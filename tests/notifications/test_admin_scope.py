@@ -6,30 +6,22 @@ confirmed with a code), a few per hour."""
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from notifications.models import BlockedAddress, MaintenanceWindow, MessageTemplate, Notification, RecipientPreference
-from tests.factories import OrderLineFactory, RegionFactory, UserFactory
+from tests.factories import OrderLineFactory, RegionFactory
+from tests.notifications.conftest import region_member
 from tests.notifications.factories import OrderContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
 def world(db):
     """An EMEA admin; a contact on an EMEA order and one on an Americas order."""
     emea, americas = RegionFactory(code="emea"), RegionFactory(code="americas", name="Americas")
-    admin_person = UserFactory(username="emea-admin", is_staff=True, email="emea-admin@oem.example")
-    admin_person.groups.add(Group.objects.get(name="admin"))
-    assign_perm("orders.work_in_region", admin_person, emea)
+    admin_person = region_member("admin", emea, username="emea-admin", email="emea-admin@oem.example")
     ours = OrderContactFactory(
         order=OrderLineFactory(order__account__region=emea).order, email="Anna@Emea-Customer.example"
     )

@@ -8,16 +8,8 @@ from django.urls import reverse
 from integrations.models import MessageFormat, SourceKind, SourceSystem, Transport
 from notifications.defaults import default_rules_seed
 from notifications.models import MaintenanceWindow, MessageTemplate
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def boss(client):
-    user = UserFactory(username="boss", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return user
 
 
 def test_the_rule_list_says_what_each_rule_covers_in_words(client, boss):

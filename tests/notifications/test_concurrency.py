@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from notifications.defaults import default_rules_seed
 from notifications.handlers import on_change
-from notifications.models import Notification, NotificationRule
+from notifications.models import Notification
 from notifications.services.sending import notification_send
 from orders.models import OutboxEvent
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
+from tests.notifications.conftest import throttled_sms_rule
 
 pytestmark = [
     pytest.mark.postgres,
@@ -86,14 +87,7 @@ def test_a_thousand_concurrent_triggers_of_one_event_send_one_sms(shipped_a_part
 def test_a_thousand_concurrent_sends_of_one_notification_send_one_sms(shipped_a_part, twilio):
     # given an SMS notification waiting one minute (a throttled rule), not sent yet
     event, requester = shipped_a_part
-    NotificationRule.objects.create(
-        name="throttled SMS",
-        event_kind="status_reached",
-        statuses=["shipped"],
-        roles=["requester"],
-        channel="sms",
-        throttle=timedelta(minutes=1),
-    )
+    throttled_sms_rule()
     on_change(event)
     notification = Notification.objects.get(channel="sms", address=requester.phone)
     assert twilio.sent() == []

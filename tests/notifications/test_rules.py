@@ -12,24 +12,10 @@ from freezegun import freeze_time
 
 from notifications.models import MaintenanceWindow, Notification, NotificationStatus, RecipientPreference
 from notifications.services.batches import notifications_sweep
-from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import text_part
+from tests.notifications.conftest import MONDAY_9_UTC, move, sms_to, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# A Monday, 10:00 in Berlin (CET, UTC+1).
-MONDAY_9_UTC = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SAP = Actor.integration("SAP-ERP")
-
-
-def move(line, status: str, at: datetime):
-    """A source says the line reached `status` at `at` (the source's clock is the test's)."""
-    return apply_status_update(line_id=line.pk, status=status, occurred_at=at, actor=SAP)
-
-
-def sms_to(twilio, number: str) -> list[dict]:
-    return [message for message in twilio.sent() if message["to"] == number]
 
 
 def test_an_a_part_that_ships_is_an_sms_at_once(rules, twilio, mailbox, contact_for):

@@ -3,22 +3,16 @@ rows) and on the back-office page of an order, a person sees the messages of the
 scope; others answer 404 and are never listed."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from notifications.models import DeliveryLogEntry, Notification
 from orders.services import Actor, apply_status_update
-from tests.factories import OrderLineFactory, RegionFactory, UserFactory
+from tests.factories import OrderLineFactory, RegionFactory
+from tests.notifications.conftest import region_member
 from tests.notifications.factories import OrderContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -39,17 +33,10 @@ def world(rules, twilio):
     return world
 
 
-def person(role: str, emea, *, is_staff: bool = True):
-    user = UserFactory(username=f"{role}-person", is_staff=is_staff)
-    user.groups.add(Group.objects.get(name=role))
-    assign_perm("orders.work_in_region", user, emea)
-    return user
-
-
 @pytest.mark.parametrize(("model", "key"), [("notification", "notification"), ("deliverylogentry", "log")])
 def test_an_admin_sees_the_delivery_log_of_their_scope_only(client, world, model, key):
     # given an admin-role person working on EMEA only
-    client.force_login(person("admin", world["emea"]))
+    client.force_login(region_member("admin", world["emea"]))
 
     # when they open the list and the records of both regions
     listing = client.get(reverse(f"admin:notifications_{model}_changelist")).content.decode()
@@ -64,7 +51,7 @@ def test_an_admin_sees_the_delivery_log_of_their_scope_only(client, world, model
 
 
 def test_a_person_without_the_delivery_log_permission_may_not_open_it(client, world):
-    client.force_login(person("integration", world["emea"]))
+    client.force_login(region_member("integration", world["emea"]))
 
     answer = client.get(reverse("admin:notifications_notification_change", args=[world["out"]["notification"].pk]))
 
@@ -73,7 +60,7 @@ def test_a_person_without_the_delivery_log_permission_may_not_open_it(client, wo
 
 def test_the_back_office_shows_an_orders_messages_in_scope_and_404_outside(client, world):
     # given a planner of EMEA (no admin access)
-    client.force_login(person("planner", world["emea"], is_staff=False))
+    client.force_login(region_member("planner", world["emea"], is_staff=False))
 
     # when they open the delivery log of both orders
     inside = client.get(reverse("notifications:order", args=[world["in"]["order"].pk]))
@@ -86,7 +73,7 @@ def test_the_back_office_shows_an_orders_messages_in_scope_and_404_outside(clien
 
 
 def test_the_line_page_links_to_its_orders_delivery_log(client, world):
-    client.force_login(person("planner", world["emea"], is_staff=False))
+    client.force_login(region_member("planner", world["emea"], is_staff=False))
     line = world["in"]["order"].lines.first()
 
     page = client.get(reverse("backoffice:line", args=[line.pk])).content.decode()
@@ -111,7 +98,7 @@ def test_the_orders_delivery_log_page_needs_no_more_queries_for_more_messages(cl
     from orders.models import ContactRole
 
     # given a planner looking at an order with one SMS
-    client.force_login(person("planner", world["emea"], is_staff=False))
+    client.force_login(region_member("planner", world["emea"], is_staff=False))
     order = world["in"]["order"]
     url = reverse("notifications:order", args=[order.pk])
     client.get(url)  # caches filled once (content types, permissions)
@@ -159,13 +146,13 @@ def test_a_digest_shows_on_the_pages_of_the_orders_it_carried_and_to_their_peopl
     other_digest = Notification.objects.get(kind="digest", address="carl@customer.example")
 
     # then each order's page lists Anna's digest, with its provider log
-    client.force_login(person("planner", emea, is_staff=False))
+    client.force_login(region_member("planner", emea, is_staff=False))
     for line in (first, second):
         page = client.get(reverse("notifications:order", args=[line.order.pk]))
         assert digest in page.context["notifications"]
 
     # and an EMEA admin finds Anna's digest in the delivery log, not Carl's
-    client.force_login(person("admin", emea))
+    client.force_login(region_member("admin", emea))
     listing = client.get(reverse("admin:notifications_notification_changelist")).content.decode()
     assert reverse("admin:notifications_notification_change", args=[digest.pk]) in listing
     assert reverse("admin:notifications_notification_change", args=[other_digest.pk]) not in listing

@@ -16,16 +16,10 @@ from notifications.channels.sms import sms_send
 from notifications.models import MessageTemplate, Notification, NotificationRule, NotificationStatus
 from notifications.services import sending
 from notifications.services.callbacks import twilio_status_record
-from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import text_part
+from tests.notifications.conftest import ship, text_part, throttled_sms_rule
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SAP = Actor.integration("SAP-ERP")
-
-
-def ship(line) -> None:
-    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=SAP)
 
 
 def wait_for(condition, *, seconds: float = 10) -> None:
@@ -73,14 +67,7 @@ def test_an_email_is_not_sent_twice_when_its_worker_dies_after_handing_it_over(
 def test_a_worker_killed_while_twilio_still_queues_its_sms_sends_no_second_one(rules, twilio, contact_for, settings):
     # given a throttled SMS that a worker handed to Twilio, then died; Twilio still has it
     # queued (no date sent yet)
-    NotificationRule.objects.create(
-        name="throttled SMS",
-        event_kind="status_reached",
-        statuses=["shipped"],
-        roles=["requester"],
-        channel="sms",
-        throttle=timedelta(minutes=1),
-    )
+    throttled_sms_rule()
     line = OrderLineFactory(part__criticality="C")
     requester = contact_for(line)
     ship(line)
@@ -139,14 +126,7 @@ def test_an_undelivered_callback_that_overtakes_the_workers_answer_still_retries
     line = OrderLineFactory(part__criticality="A")
     requester = contact_for(line)
     NotificationRule.objects.all().delete()
-    NotificationRule.objects.create(
-        name="throttled SMS",
-        event_kind="status_reached",
-        statuses=["shipped"],
-        roles=["requester"],
-        channel="sms",
-        throttle=timedelta(minutes=1),
-    )
+    throttled_sms_rule()
     ship(line)
     notification = Notification.objects.get(address=requester.phone)
     claim = sending._claim(notification.pk, now=notification.due_at + timedelta(seconds=1))

@@ -11,7 +11,7 @@ from orders.models import OutboxEvent
 from orders.services import Actor, LineData, OrderData, Provenance, apply_status_update, order_upsert
 from orders.services.outbox import outbox_publish
 from tests.factories import AccountFactory, OrderLineFactory, PartFactory, UserFactory
-from tests.notifications.conftest import status_link_in, text_part
+from tests.notifications.conftest import sms_to, status_link_in, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ETA = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -27,10 +27,6 @@ def upsert(account, part, *, eta: datetime):
         actor=Actor.integration("SAP"),
         provenance=Provenance(source_system="sap"),
     )
-
-
-def sms_to(twilio, number: str) -> list[dict]:
-    return [m for m in twilio.sent() if m["to"] == number]
 
 
 def test_an_eta_that_slips_beyond_the_tolerance_is_an_sms_for_an_a_part(rules, twilio, contact_for):

@@ -13,16 +13,10 @@ from twilio.request_validator import RequestValidator
 
 from notifications.models import BlockedAddress, Notification, NotificationStatus
 from notifications.services.batches import notifications_sweep
-from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, text_part
+from tests.notifications.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, ship, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SAP = Actor.integration("SAP-ERP")
-
-
-def ship(line) -> None:
-    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=SAP)
 
 
 def signed_post(client, path: str, params: dict, *, token: str | None = None, auth_token: str = AUTH_TOKEN):

@@ -11,21 +11,11 @@ from notifications.models import MaintenanceWindow, Notification, NotificationSt
 from notifications.services.batches import notifications_sweep
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import text_part
+from tests.notifications.conftest import MONDAY_9_UTC, move, sms_to, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# A Monday, 10:00 in Berlin.
-T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SAP = Actor.integration("SAP-ERP")
-
-
-def move(line, status: str, at: datetime):
-    return apply_status_update(line_id=line.pk, status=status, occurred_at=at, actor=SAP)
-
-
-def sms_to(twilio, number: str) -> list[dict]:
-    return [message for message in twilio.sent() if message["to"] == number]
+T = MONDAY_9_UTC
 
 
 def test_two_people_sharing_a_site_phone_get_one_catch_up_and_nothing_else_stalls(rules, twilio, mailbox, contact_for):

@@ -92,3 +92,31 @@ def test_signing_out_ends_the_session_and_returns_to_the_login_page(client, plan
     assert response.status_code == 302
     assert response["Location"] == LOGIN
     assert client.get("/backoffice/")["Location"] == f"{LOGIN}?next=/backoffice/"
+
+
+def test_signing_out_tells_the_browser_to_drop_the_back_office_pages_it_kept(client, planner):
+    # given a planner signed in who opened the queue
+    client.force_login(planner)
+    assert client.get("/backoffice/").status_code == 200
+
+    # when they sign out
+    response = client.post("/backoffice/logout/")
+
+    # then the browser is told to delete its cached pages, so the next person on a shared PC
+    # cannot page back through them; storage stays (a technician's unsent confirmations live there)
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache"'
+
+
+def test_opening_the_sign_out_address_signs_no_one_out_and_clears_nothing(client, planner):
+    # given a planner signed in
+    client.force_login(planner)
+
+    # when a reload or a pasted link opens the sign-out address
+    response = client.get("/backoffice/logout/")
+
+    # then they are sent to the queue, still signed in, and the browser keeps its data
+    assert response.status_code == 302
+    assert response["Location"] == "/backoffice/"
+    assert "Clear-Site-Data" not in response
+    assert client.get("/backoffice/").status_code == 200

@@ -2,7 +2,7 @@
 see: a status link revoked, rotated or expired, a person whose permission was withdrawn or who
 signed out. Each case through HTTP or the ORM as an operator would, and the socket as a browser."""
 
-import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -40,12 +40,44 @@ def _link_path(issued) -> str:
     return f"/ws{issued.path}"
 
 
-async def _closed_then_silent(communicator, change) -> tuple[dict, bool]:
-    """What the socket gets after the access ended: the close; then a change pushes nothing."""
-    closing = await communicator.receive_output(timeout=5)
-    await database_sync_to_async(change)()
-    silent = await communicator.receive_nothing(timeout=0.5)
-    return closing, silent
+def _order_path(order) -> str:
+    return f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}"
+
+
+async def _connected(path: str, client: Client | None = None) -> WebsocketCommunicator:
+    communicator = _socket(path, client)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def _after_access_ends(path: str, end_access, change, client: Client | None = None) -> tuple[dict, bool]:
+    """A socket open on `path` (with `client`'s session) while `end_access` ends what lets it
+    follow: what it gets then (the close), and whether the later `change` pushes nothing to it.
+    Both callables are synchronous (HTTP through the test client, the ORM)."""
+
+    async def follow():
+        communicator = await _connected(path, client)
+        await database_sync_to_async(end_access)()
+        closing = await communicator.receive_output(timeout=5)
+        await database_sync_to_async(change)()
+        silent = await communicator.receive_nothing(timeout=0.5)
+        return closing, silent
+
+    return async_to_sync(follow)()
+
+
+def _push_after(path: str, change, client: Client | None = None) -> dict:
+    """The next push a socket open on `path` receives once `change` (synchronous) happened."""
+
+    async def follow():
+        communicator = await _connected(path, client)
+        await database_sync_to_async(change)()
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    return async_to_sync(follow)()
 
 
 def _later_change(showcase, sap, t0):
@@ -59,15 +91,13 @@ def test_a_link_revoked_or_rotated_in_the_portal_closes_its_open_sockets(order, 
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
     portal = _client(customer)
 
-    async def follow():
-        communicator = _socket(_link_path(issued) + f"?since={order.outbox_sequence}")
-        connected, _ = await communicator.connect()
-        assert connected
-        answer = await database_sync_to_async(portal.post)(f"/portal/links/{issued.link.public_id}/{action}/")
+    def act_in_the_portal():
+        answer = portal.post(f"/portal/links/{issued.link.public_id}/{action}/")
         assert answer.status_code in (200, 302)
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
 
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _link_path(issued) + f"?since={order.outbox_sequence}", act_in_the_portal, _later_change(showcase, sap, t0)
+    )
 
     assert closing == CLOSED
     assert silent is True
@@ -76,30 +106,23 @@ def test_a_link_revoked_or_rotated_in_the_portal_closes_its_open_sockets(order, 
 def test_a_link_closes_its_socket_when_it_expires(order, showcase, sap, t0):
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, expires_in=timedelta(seconds=1))
 
-    async def follow():
-        communicator = _socket(_link_path(issued) + f"?since={order.outbox_sequence}")
-        connected, _ = await communicator.connect()
-        assert connected
-        await asyncio.sleep(1.2)
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
-
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _link_path(issued) + f"?since={order.outbox_sequence}",
+        lambda: time.sleep(1.2),
+        _later_change(showcase, sap, t0),
+    )
 
     assert closing == CLOSED
     assert silent is True
 
 
 def test_a_person_whose_permission_is_withdrawn_stops_receiving(order, showcase, customer, customer_account, sap, t0):
-    portal = _client(customer)
-
-    async def follow():
-        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
-        connected, _ = await communicator.connect()
-        assert connected
-        await database_sync_to_async(remove_perm)("orders.follow_account_orders", customer, customer_account)
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
-
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _order_path(order),
+        lambda: remove_perm("orders.follow_account_orders", customer, customer_account),
+        _later_change(showcase, sap, t0),
+        client=_client(customer),
+    )
 
     assert closing == CLOSED
     assert silent is True
@@ -108,32 +131,18 @@ def test_a_person_whose_permission_is_withdrawn_stops_receiving(order, showcase,
 def test_signing_out_closes_the_sessions_sockets(order, showcase, customer, sap, t0):
     portal = _client(customer)
 
-    async def follow():
-        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
-        connected, _ = await communicator.connect()
-        assert connected
-        await database_sync_to_async(portal.post)("/portal/logout/")
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
-
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _order_path(order), lambda: portal.post("/portal/logout/"), _later_change(showcase, sap, t0), client=portal
+    )
 
     assert closing == CLOSED
     assert silent is True
 
 
 def test_a_socket_still_in_scope_keeps_receiving(order, showcase, customer, sap, t0):
-    portal = _client(customer)
+    message = _push_after(_order_path(order), _later_change(showcase, sap, t0), client=_client(customer))
 
-    async def follow():
-        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
-        connected, _ = await communicator.connect()
-        assert connected
-        await database_sync_to_async(_later_change(showcase, sap, t0))()
-        message = await communicator.receive_json_from(timeout=5)
-        await communicator.disconnect()
-        return message
-
-    assert async_to_sync(follow)()["timeline_append"][0]["status"] == "allocated"
+    assert message["timeline_append"][0]["status"] == "allocated"
 
 
 def test_websocket_connects_count_against_the_addresss_limit(order, showcase, settings):
@@ -158,33 +167,25 @@ def test_websocket_connects_count_against_the_addresss_limit(order, showcase, se
 def test_a_technician_taken_off_the_job_stops_receiving(order, showcase, technician, sap, t0):
     from orders.models import OrderContact
 
-    portal = _client(technician)
-
-    async def follow():
-        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
-        connected, _ = await communicator.connect()
-        assert connected
-        await database_sync_to_async(OrderContact.objects.filter(user=technician).delete)()
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
-
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _order_path(order),
+        lambda: OrderContact.objects.filter(user=technician).delete(),
+        _later_change(showcase, sap, t0),
+        client=_client(technician),
+    )
 
     assert closing == CLOSED
     assert silent is True
 
 
 def test_a_dealer_no_longer_serving_the_account_stops_receiving(order, showcase, dealer, customer_account, sap, t0):
-    portal = _client(dealer)
-
-    async def follow():
-        communicator = _socket(f"/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}", portal)
-        connected, _ = await communicator.connect()
-        assert connected
+    def no_longer_the_dealer():
         customer_account.dealer = None
-        await database_sync_to_async(customer_account.save)()
-        return await _closed_then_silent(communicator, _later_change(showcase, sap, t0))
+        customer_account.save()
 
-    closing, silent = async_to_sync(follow)()
+    closing, silent = _after_access_ends(
+        _order_path(order), no_longer_the_dealer, _later_change(showcase, sap, t0), client=_client(dealer)
+    )
 
     assert closing == CLOSED
     assert silent is True
@@ -193,19 +194,13 @@ def test_a_dealer_no_longer_serving_the_account_stops_receiving(order, showcase,
 def test_a_line_links_full_state_push_keeps_the_lines_split_from_it(order, showcase, sap, t0):
     issued = status_link_issue(order=order, line=showcase["10"], audience=LinkAudience.CUSTOMER)
 
-    async def follow():
-        communicator = _socket(_link_path(issued) + f"?since={order.outbox_sequence}")
-        connected, _ = await communicator.connect()
-        assert connected
+    def change_after_the_pushed_view_is_gone():
         # the view pushed before is gone (evicted from the cache; not a flush: with Redis the
         # channel layer shares the database): this push carries the whole state
-        await database_sync_to_async(cache.delete)(f"order-view-pushed:customer:{order.pk}")
-        await database_sync_to_async(_later_change(showcase, sap, t0))()
-        message = await communicator.receive_json_from(timeout=5)
-        await communicator.disconnect()
-        return message
+        cache.delete(f"order-view-pushed:customer:{order.pk}")
+        _later_change(showcase, sap, t0)()
 
-    message = async_to_sync(follow)()
+    message = _push_after(_link_path(issued) + f"?since={order.outbox_sequence}", change_after_the_pushed_view_is_gone)
 
     # whether the whole state or what changed: the link's lines, the ones split from it included
     # (the change moved 10.2, and its parent 10 rolled up with it), and no other line

@@ -6,34 +6,16 @@ import pytest
 
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue
-from tests.e2e.asgi_server import AsgiServer
-from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 LABEL = "(element) => getComputedStyle(element, '::before').content"
 
 
-@pytest.fixture
-def server(browser, settings):
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    running = AsgiServer().start()
-    yield running
-    running.stop()
-
-
-def test_parts_and_links_on_a_german_phone(browser, server, order, showcase, customer):
+def test_parts_and_links_on_a_german_phone(new_page, sign_in, order, showcase, customer):
     status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
-    context = browser.new_context(locale="de-DE", **PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    path = f"/portal/orders/{order.public_id}/"
-    page.goto(f"{server.url}/portal/login/?next={path}")
-    page.fill("#id_username", "customer")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{server.url}{path}")
+    page = new_page(locale="de-DE", phone=True)
+    sign_in(page, "customer", f"/portal/orders/{order.public_id}/")
 
     # the page does not scroll sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -61,4 +43,3 @@ def test_parts_and_links_on_a_german_phone(browser, server, order, showcase, cus
     for name in ("Neues Token", "Entziehen"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, name
-    context.close()

@@ -19,33 +19,13 @@ from orders.models import StatusEvent
 from orders.services import status_event_suppress
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue, status_link_revoke
-from tests.e2e.asgi_server import AsgiServer
-from tests.e2e.conftest import PASSWORD
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
-
-
-@pytest.fixture
-def server(browser, settings):
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    running = AsgiServer().start()
-    yield running
-    running.stop()
-
-
-def _sign_in(page, server, username: str, next_path: str) -> None:
-    page.goto(f"{server.url}/portal/login/?next={next_path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{server.url}{next_path}")
-
 
 def test_a_customer_searches_by_po_and_reads_the_order_without_internal_detail(
-    browser, server, order, showcase, customer
+    new_page, sign_in, server, order, showcase, customer
 ):
     from playwright.sync_api import expect
 
@@ -56,12 +36,10 @@ def test_a_customer_searches_by_po_and_reads_the_order_without_internal_detail(
     status_event_suppress(
         event_id=hidden.pk, user=supervisor, reason_code="wrong", reason_text="Posted on the wrong line"
     )
-    context = browser.new_context(locale="en-GB")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page()
 
     # when the customer signs in and searches by their PO
-    _sign_in(page, server, "customer", "/portal/")
+    sign_in(page, "customer", "/portal/")
     page.fill("#q", "PO-88123")
     page.get_by_role("button", name="Search").click()
 
@@ -78,7 +56,6 @@ def test_a_customer_searches_by_po_and_reads_the_order_without_internal_detail(
     assert "kitting" not in body.lower()
     expect(page.locator(f'#timeline li[data-id="{showcase["10.2"].public_id}:{hidden.sequence}"]')).to_have_count(0)
     expect(page.locator("#timeline li")).not_to_have_count(0)
-    context.close()
 
 
 def _post_status(server, *, order, line: str, status: str, occurred_at) -> None:
@@ -111,13 +88,11 @@ def _post_status(server, *, order, line: str, status: str, occurred_at) -> None:
         assert response.status == 202
 
 
-def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(browser, server, order, showcase, t0):
+def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(new_page, server, order, showcase, t0):
     from playwright.sync_api import expect
 
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
-    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page(locale="de-DE", timezone_id="Europe/Berlin")
 
     # when the link is opened in a German browser
     page.goto(f"{server.url}{issued.path}")
@@ -153,18 +128,17 @@ def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(browser, se
     response = page.goto(f"{server.url}{issued.path}")
     assert response.status == 410
     expect(page.locator("#ask-fresh-link")).to_be_visible()
-    context.close()
 
 
-def test_a_technician_on_a_phone_confirms_delivery_offline_once(browser, server, order, showcase, technician, customer):
+def test_a_technician_on_a_phone_confirms_delivery_offline_once(
+    new_page, sign_in, order, showcase, technician, customer
+):
     from playwright.sync_api import expect
 
     line = showcase["10.1"]  # 3 pieces in transit
-    context = browser.new_context(locale="en-GB", **PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    part_path = f"/tech/parts/{line.public_id}/"
-    _sign_in(page, server, "technician", part_path)
+    page = new_page(phone=True)
+    context = page.context
+    sign_in(page, "technician", f"/tech/parts/{line.public_id}/")
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
     # when the phone loses its connection and the technician confirms delivery
@@ -191,23 +165,20 @@ def test_a_technician_on_a_phone_confirms_delivery_offline_once(browser, server,
     context.close()
 
     # and the customer sees it on their order page
-    customer_context = browser.new_context(locale="en-GB")
-    customer_page = customer_context.new_page()
-    _sign_in(customer_page, server, "customer", f"/portal/orders/{order.public_id}/")
+    customer_page = new_page()
+    sign_in(customer_page, "customer", f"/portal/orders/{order.public_id}/")
     expect(customer_page.locator(f"#line-{line.public_id} .line-status")).to_have_text("Received on site")
-    customer_context.close()
 
 
-def test_after_signing_out_the_phone_keeps_no_technician_page_offline(browser, server, showcase, technician):
+def test_after_signing_out_the_phone_keeps_no_technician_page_offline(new_page, sign_in, server, showcase, technician):
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
 
     line = showcase["10.1"]
-    context = browser.new_context(locale="en-GB", **PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page(phone=True)
+    context = page.context
     part_path = f"/tech/parts/{line.public_id}/"
-    _sign_in(page, server, "technician", part_path)
+    sign_in(page, "technician", part_path)
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now through the service worker, which keeps a copy
     expect(page.locator("body")).to_contain_text("Tomas Field")
@@ -236,7 +207,6 @@ def test_after_signing_out_the_phone_keeps_no_technician_page_offline(browser, s
         except PlaywrightError:  # still navigating
             page.wait_for_timeout(100)
     assert "Tomas Field" not in shown
-    context.close()
 
 
 def test_status_link_revocation_is_checked_before_the_page_is_served(server, order, showcase):

@@ -3,35 +3,18 @@
 
 import pytest
 
-from tests.e2e.asgi_server import AsgiServer
-from tests.e2e.conftest import PASSWORD
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 KEPT = "(url) => caches.match(url).then((answer) => !!answer)"
 PAGE_CACHES = "() => caches.keys().then((keys) => keys.filter((key) => key.startsWith('tech-pages-')).length)"
 
 
-@pytest.fixture
-def server(browser, settings):
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    running = AsgiServer().start()
-    yield running
-    running.stop()
-
-
-def test_parts_are_kept_offline_until_the_technician_logs_out(browser, server, order, showcase, technician):
+def test_parts_are_kept_offline_until_the_technician_logs_out(new_page, sign_in, server, order, showcase, technician):
     from playwright.sync_api import Error, expect
 
-    context = browser.new_context(locale="en-GB", **PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{server.url}/portal/login/?next=/tech/")
-    page.fill("#id_username", "technician")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{server.url}/tech/")
+    page = new_page(phone=True)
+    context = page.context
+    sign_in(page, "technician", "/tech/")
     never_opened = f"/tech/parts/{showcase['20'].public_id}/"
 
     # the list and every part's page are kept as soon as the list was shown once
@@ -56,21 +39,13 @@ def test_parts_are_kept_offline_until_the_technician_logs_out(browser, server, o
     for path in ("/tech/", never_opened):
         with pytest.raises(Error):
             page.goto(f"{server.url}{path}")
-    context.close()
 
 
-def test_a_refused_barcode_leaves_what_was_typed_to_be_corrected(browser, server, order, showcase, technician):
+def test_a_refused_barcode_leaves_what_was_typed_to_be_corrected(new_page, sign_in, order, showcase, technician):
     from playwright.sync_api import expect
 
-    context = browser.new_context(locale="en-GB", **PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    part = f"/tech/parts/{showcase['10.1'].public_id}/"
-    page.goto(f"{server.url}/portal/login/?next={part}")
-    page.fill("#id_username", "technician")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{server.url}{part}")
+    page = new_page(phone=True)
+    sign_in(page, "technician", f"/tech/parts/{showcase['10.1'].public_id}/")
 
     page.fill("#confirm-code", "XX-0000")
     page.fill("#confirm-quantity", "2")
@@ -81,4 +56,3 @@ def test_a_refused_barcode_leaves_what_was_typed_to_be_corrected(browser, server
     expect(page.locator("#confirm-code")).to_have_value("XX-0000")
     expect(page.locator("#confirm-quantity")).to_have_value("2")
     expect(page.locator("#confirm-note")).to_have_value("Handed over at the pit gate")
-    context.close()
