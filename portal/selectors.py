@@ -1,7 +1,8 @@
 """Reads of the portal: search within the viewer's scope, list rows, technicians' incoming parts."""
 
 from collections import Counter, defaultdict
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import connection
@@ -72,31 +73,73 @@ def portal_orders(user, *, query: str = "", account: str = "") -> QuerySet[Order
     )
 
 
-def portal_order(user, public_id) -> Order | None:
-    """The order of `public_id` if the person sees it in the portal (else None), with its view's
-    version, whether the person reads it as a dealer (dealer_view) and the stamp of its links
-    (links_stamp). One query written out: this is every portal order page's scope check."""
+@dataclass(frozen=True)
+class SeenOrder:
+    """What the portal's order page needs of an order the person sees, read by its scope check:
+    enough for the cached page's key (orders.read_models.cache.view_version reads
+    outbox_sequence and shipments_changed_at); the whole order is read only to render."""
+
+    pk: int
+    public_id: UUID
+    account_id: int
+    outbox_sequence: int
+    shipments_changed_at: datetime | None
+    dealer_view: bool  # the person reads it as a dealer (their customers' references)
+    links_stamp: str  # what the page's list of links shows (_links_stamp_sql)
+
+    def order(self) -> Order:
+        """The whole order, with its view's version and the dealer flag as the page shows them."""
+        order = order_with_version(self.pk)
+        order.dealer_view = self.dealer_view
+        return order
+
+
+def portal_order_seen(user, public_id) -> SeenOrder | None:
+    """The order of `public_id` if the person sees it in the portal (else None). One query
+    written out: this is every portal order page's scope check."""
     try:
         public_id = UUID(str(public_id))
     except ValueError:
         return None
     dealer = follows_a_dealer_expression(user)
-    where = "o.public_id = %s"
-    params = [Order._meta.get_field("public_id").get_db_prep_value(public_id, connection)]
+    stamp, stamp_params = _links_stamp_sql()
+    orders, shipments = Order._meta.db_table, Shipment._meta.db_table
+    sql = (
+        f"SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, "
+        f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), {dealer.sql}, {stamp} "
+        f"FROM {orders} o WHERE o.public_id = %s"
+    )
+    params = [
+        *dealer.params,
+        *stamp_params,
+        Order._meta.get_field("public_id").get_db_prep_value(public_id, connection),
+    ]
     followed = followed_account_ids_sql(user)
     if followed is not None:
-        where += f" AND o.account_id IN ({followed[0]})"
+        sql += f" AND o.account_id IN ({followed[0]})"
         params += followed[1]
-    stamp, stamp_params = _links_stamp_sql()
-    order = _order_with_version(
-        where,
-        params,
-        columns=f", {dealer.sql} AS dealer_view, {stamp} AS links_stamp",
-        column_params=(*dealer.params, *stamp_params),
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, found_public_id, account_id, sequence, changed, dealer_view, links_stamp = row
+    return SeenOrder(
+        pk=pk,
+        public_id=UUID(str(found_public_id)),
+        account_id=account_id,
+        outbox_sequence=sequence,
+        shipments_changed_at=_aware(changed),
+        dealer_view=bool(dealer_view),
+        links_stamp=links_stamp or "",
     )
-    if order is not None:
-        order.dealer_view = bool(order.dealer_view)
-    return order
+
+
+def portal_order(user, public_id) -> Order | None:
+    """The whole order of `public_id` if the person sees it in the portal (else None), with its
+    view's version and the dealer flag (dealer_view)."""
+    seen = portal_order_seen(user, public_id)
+    return seen.order() if seen is not None else None
 
 
 def order_with_version(order_id: int) -> Order | None:

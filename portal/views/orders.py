@@ -8,6 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +30,7 @@ from portal.selectors import (
     order_rows,
     portal_accounts,
     portal_order,
+    portal_order_seen,
     portal_orders,
     views_with_hidden_changes,
 )
@@ -89,34 +91,37 @@ def _order_for(user, public_id):
 
 @login_required(login_url=LOGIN)
 def order_detail(request, public_id):
-    order = _order_for(request.user, public_id)
+    seen = portal_order_seen(request.user, public_id)
+    if seen is None:
+        raise Http404
+    order = SimpleLazyObject(seen.order)  # read whole only when the page is rendered
 
     def context() -> dict:
         return {
             **order_page_context(request, order, audience=Audience.CUSTOMER),
-            **_live_paths(order),
-            "brand": account_branding(order.account_id),
-            "dealer_view": order.dealer_view,
+            **_live_paths(seen),
+            "brand": account_branding(seen.account_id),
+            "dealer_view": seen.dealer_view,
             "link_form": LinkIssueForm(),
-            "links": _links(order),
+            "links": _links(seen),
             "new_link_url": "",
         }
 
     if request.method == "POST":
-        return _link_issue(request, order, context())
-    new_link_url = _new_link_pop(request, order)
+        return _link_issue(request, seen.order(), context())
+    new_link_url = _new_link_pop(request, seen)
     if new_link_url:  # shown once: never kept in a cached page
         return render(request, "portal/order.html", {**context(), "new_link_url": new_link_url})
     user = request.user
     parts = (
         "portal-order",
-        order_page_key(request, order.public_id, view_version(order), audience=Audience.CUSTOMER),
-        order.dealer_view,
+        order_page_key(request, seen.public_id, view_version(seen), audience=Audience.CUSTOMER),
+        seen.dealer_view,
         user.pk,
         user.get_username(),
         user.get_full_name(),
-        order.account_id,
-        order.links_stamp,
+        seen.account_id,
+        seen.links_stamp,
     )
     return page_render(request, "portal/order.html", context, parts=parts)
 
