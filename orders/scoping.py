@@ -97,15 +97,19 @@ def followed_account_ids_sql(user) -> tuple[str, tuple] | None:
 
 
 def follows_a_dealer_expression(user) -> RawSQL:
-    """Whether the person follows a dealer's own account (their orders are their customers'), as
-    a column of the query that fetches what they look at: no second query."""
-    if not user.is_authenticated or user.is_superuser:
-        return RawSQL("%s", (False,), output_field=BooleanField())
-    sql, params = _granted_account_ids(user)
+    """Whether the person follows a dealer's account (their orders are their customers'): the
+    rule of portal.selectors.follows_a_dealer, as a column of the query that fetches what they
+    look at (no second query)."""
     account = Account._meta.db_table
+    if not user.is_authenticated:
+        return RawSQL("%s", (False,), output_field=BooleanField())
+    dealer = (Account.Kind.DEALER.value,)
+    if user.is_superuser:  # follows every account
+        return RawSQL(f"EXISTS (SELECT 1 FROM {account} d WHERE d.kind = %s)", dealer, output_field=BooleanField())
+    followed = _followed_account_ids(user)
     return RawSQL(
-        f"EXISTS (SELECT 1 FROM {account} d WHERE d.kind = %s AND d.id IN ({sql}))",
-        (Account.Kind.DEALER.value, *params),
+        f"EXISTS (SELECT 1 FROM {account} d WHERE d.kind = %s AND d.id IN ({followed.sql}))",
+        (*dealer, *followed.params),
         output_field=BooleanField(),
     )
 
@@ -127,9 +131,9 @@ def _granted_account_ids(user) -> tuple[str, tuple]:
         "WHERE t.app_label = %s AND t.model = %s AND p.codename = %s"
     ).format(**tables)
     sql = (
-        "SELECT CAST(u.object_pk AS integer) FROM {user_perm} u "
+        "SELECT CAST(u.object_pk AS bigint) FROM {user_perm} u "
         "WHERE u.user_id = %s AND u.permission_id IN ({permission}) "
-        "UNION SELECT CAST(g.object_pk AS integer) FROM {group_perm} g "
+        "UNION SELECT CAST(g.object_pk AS bigint) FROM {group_perm} g "
         "JOIN {user_groups} m ON m.group_id = g.group_id "
         "WHERE m.user_id = %s AND g.permission_id IN ({permission})"
     ).format(permission=permission, **tables)

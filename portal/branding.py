@@ -4,9 +4,11 @@ own, or the account of a technician's job); before signing in, the brand of the 
 (`next`), else the OEM's. Cached; saving or deleting a profile shows at once."""
 
 import re
+import secrets
 from uuid import UUID
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.functional import SimpleLazyObject
 
@@ -21,20 +23,36 @@ GENERATION_KEY = "portal-branding-generation"
 NEXT_PAGE = re.compile(r"^/(portal/orders|tech/parts)/([0-9a-fA-F-]{36})/")
 
 
-def _generation() -> int:
+def _generation() -> str:
     generation = cache.get(GENERATION_KEY)
     if generation is None:
-        cache.add(GENERATION_KEY, 1, None)
-        generation = cache.get(GENERATION_KEY, 1)
+        cache.add(GENERATION_KEY, _new_generation(), None)
+        generation = cache.get(GENERATION_KEY)
     return generation
 
 
+def _new_generation() -> str:
+    # Random, not counted: a generation lost from the cache never comes back as an earlier one
+    # (whose brands and pages may still be cached).
+    return secrets.token_hex(8)
+
+
 def branding_forget(**kwargs) -> None:
-    """Every cached brand is stale (a profile was saved or deleted): a new generation of keys."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 2, None)
+    """Every cached brand (and page wearing one) is stale: a profile was saved or deleted, or an
+    account moved to another dealer. A new generation now, and again once committed: a page
+    read between the two may have cached the brand as it was before."""
+
+    def forget() -> None:
+        cache.set(GENERATION_KEY, _new_generation(), None)
+
+    forget()
+    transaction.on_commit(forget, robust=True)
+
+
+def _account_saved(sender, instance: Account, created: bool, **kwargs) -> None:
+    """An account moved to another dealer wears that dealer's brand (when it has none itself)."""
+    if not created and getattr(instance, "_dealer_before", instance.dealer_id) != instance.dealer_id:
+        branding_forget()
 
 
 def branding(account) -> dict:
@@ -105,3 +123,5 @@ def brand(request) -> dict:
 def connect() -> None:
     post_save.connect(branding_forget, sender=PortalProfile, dispatch_uid="portal-branding-saved")
     post_delete.connect(branding_forget, sender=PortalProfile, dispatch_uid="portal-branding-deleted")
+    # portal.access remembers the dealer before the save (_dealer_before).
+    post_save.connect(_account_saved, sender=Account, dispatch_uid="portal-branding-account-saved")

@@ -20,8 +20,10 @@ some renders its page without the cache. So does a request whose query string ho
 but what pages read (?timeline=all): made-up parameters must not fill the cache with pages.
 """
 
+import contextlib
 import functools
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +36,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
+from orders.services.preferences import CACHE_ERRORS
 from portal.branding import GENERATION_KEY
+
+logger = logging.getLogger(__name__)
 
 # Versions in the key decide freshness; this bounds how long a page nobody reads is kept.
 PAGE_CACHE_SECONDS = 300
@@ -80,7 +85,11 @@ def page_render(request, template: str, context: Callable[[], dict], *, parts: t
     if _messages_waiting(request) or request.META.get("QUERY_STRING", "") not in CACHED_QUERIES:
         return HttpResponse(render_to_string(template, context(), request))
     key = page_key(request, parts, token=token)
-    found = cache.get_many([key, GENERATION_KEY])
+    try:
+        found = cache.get_many([key, GENERATION_KEY])
+    except CACHE_ERRORS:  # the cache is down: the page is rendered (reading what it can)
+        logger.warning("page %s rendered without the cache: the cache is unavailable", request.path)
+        return HttpResponse(render_to_string(template, context(), request))
     generation, entry = found.get(GENERATION_KEY), found.get(key)
     if entry is not None and entry[0] == generation:
         html = entry[1]
@@ -88,7 +97,8 @@ def page_render(request, template: str, context: Callable[[], dict], *, parts: t
         html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request)
         if token:
             html = html.replace(token, TOKEN_MARK)
-        cache.set(key, (generation, html), PAGE_CACHE_SECONDS)
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.set(key, (generation, html), PAGE_CACHE_SECONDS)
     if CSRF_MARK in html:
         html = html.replace(CSRF_MARK, get_token(request))
     if token:

@@ -1,15 +1,22 @@
 """A person's language and time zone: stored on their profile, read on every request (from the
 cache: saving or deleting a profile forgets the cached copy once committed)."""
 
+import contextlib
 import functools
+import logging
 import zoneinfo
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from redis.exceptions import RedisError
 
 from orders.models import UserProfile
 from orders.models.people import validate_time_zone
+
+logger = logging.getLogger(__name__)
+# What a cache that cannot be reached raises (Redis: connection errors and timeouts).
+CACHE_ERRORS = (ConnectionError, TimeoutError, OSError, RedisError)
 
 
 def user_preferences_update(*, user, language: str, time_zone: str) -> UserProfile:
@@ -46,19 +53,33 @@ def viewer_preferences(user) -> tuple[str, str]:
     if not getattr(user, "is_authenticated", False):
         return "", ""
     key = _preferences_key(user.pk)
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except CACHE_ERRORS:  # the cache is down: the database answers (signing in and out still work)
+        logger.warning("preferences of person %s read from the database: the cache is unavailable", user.pk)
+        return _from_profile(user)
     if found is None:
-        profile = user_preferences(user)
-        found = (profile.language or "", profile.time_zone or "") if profile is not None else ("", "")
-        cache.set(key, found, PREFERENCES_CACHE_SECONDS)
+        found = _from_profile(user)
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.set(key, found, PREFERENCES_CACHE_SECONDS)
     return tuple(found)
+
+
+def _from_profile(user) -> tuple[str, str]:
+    profile = user_preferences(user)
+    return (profile.language or "", profile.time_zone or "") if profile is not None else ("", "")
 
 
 def _preferences_forget(sender, instance: UserProfile, **kwargs) -> None:
     key = _preferences_key(instance.user_id)
-    cache.delete(key)
+
+    def forget() -> None:
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.delete(key)
+
+    forget()
     # Again after commit: a request that read the old row meanwhile may have cached it again.
-    transaction.on_commit(lambda: cache.delete(key), robust=True)
+    transaction.on_commit(forget, robust=True)
 
 
 def preferences_cache_connect() -> None:

@@ -206,6 +206,7 @@ def status_link_open(
     this: the address and the token are counted in one round trip to the cache, the link read in
     one query and its opening written in one statement."""
     hashed = token_hash(token) if token and TOKEN_SHAPE.fullmatch(token) else None
+    user_agent = _storable(user_agent)
     subjects = [_address_subject(ip_address)]
     if hashed is not None and not reload:
         subjects.append(f"token:{hashed}")
@@ -292,6 +293,11 @@ def _opening_record(link: StatusLink, *, opened_at, ip_prefix: str, user_agent: 
         )
         if outcome == LinkOutcome.SHOWN:
             StatusLink.objects.filter(pk=link.pk).update(last_opened_at=opened_at)
+
+
+def _storable(user_agent: str) -> str:
+    """The user agent as its log keeps it: cut, without NUL (no PostgreSQL text holds one)."""
+    return user_agent.replace("\x00", "")[:USER_AGENT_MAX]
 
 
 def _opened_just_now(link: StatusLink, *, ip_address: str, user_agent: str, now) -> bool:
