@@ -9,10 +9,12 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import live
+        from orders.read_models import freshness
         from orders.services.preferences import preferences_cache_connect
 
         live.register()
         preferences_cache_connect()
+        freshness.connect()
         # Reference rows every installation needs, like Django's own permissions.
         post_migrate.connect(_sync_vocabulary, sender=self, dispatch_uid="orders-vocabulary")
 

@@ -2,17 +2,16 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Part, Shipment, ShipmentLine
 from orders.read_models import Audience, order_view
+from orders.read_models.cache import aware
 from orders.scoping import (
     accounts_followed_by,
     followed_account_ids_sql,
@@ -21,7 +20,7 @@ from orders.scoping import (
     orders_visible_to_customer,
 )
 from orders.search_keys import search_key, search_text
-from orders.status import RANK, LineStatus, customer_status
+from orders.status import INTERRUPTIONS, RANK, LineStatus, customer_status
 from portal.models import LinkAudience, StatusLink
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -84,6 +83,7 @@ class SeenOrder:
     account_id: int
     outbox_sequence: int
     shipments_changed_at: datetime | None
+    updated_at: datetime
     dealer_view: bool  # the person reads it as a dealer (their customers' references)
     links_stamp: str  # what the page's list of links shows (_links_stamp_sql)
 
@@ -105,7 +105,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
     stamp, stamp_params = _links_stamp_sql()
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
     sql = (
-        f"SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, "
+        f"SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), {dealer.sql}, {stamp} "
         f"FROM {orders} o WHERE o.public_id = %s"
     )
@@ -123,13 +123,14 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, found_public_id, account_id, sequence, changed, dealer_view, links_stamp = row
+    pk, found_public_id, account_id, sequence, saved, changed, dealer_view, links_stamp = row
     return SeenOrder(
         pk=pk,
         public_id=UUID(str(found_public_id)),
         account_id=account_id,
         outbox_sequence=sequence,
-        shipments_changed_at=_aware(changed),
+        shipments_changed_at=aware(changed),
+        updated_at=aware(saved),
         dealer_view=bool(dealer_view),
         links_stamp=links_stamp or "",
     )
@@ -156,7 +157,7 @@ def _order_with_version(where: str, params: list, *, columns: str = "", column_p
     )
     order = next(iter(Order.objects.raw(sql, [*column_params, *params])), None)
     if order is not None:
-        order.shipments_changed_at = _aware(order.shipments_changed_at)
+        order.shipments_changed_at = aware(order.shipments_changed_at)
     return order
 
 
@@ -181,15 +182,6 @@ def _links_stamp_sql() -> tuple[str, tuple]:
     rows = aggregate.format(row)
     sql = f"(SELECT {rows} FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
     return sql, (LinkAudience.CUSTOMER.value,)
-
-
-def _aware(value):
-    """A datetime a plain query gave (SQLite gives text, naive in UTC), as the ORM would give it."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
 
 
 def follows_a_dealer(user) -> bool:
@@ -217,7 +209,12 @@ def order_rows(orders: list[Order]) -> dict[int, dict]:
     for order in orders:
         active = [(status, path) for status, path in leaves[order.pk] if status != LineStatus.CANCELLED]
         shipped = [item for item in active if RANK.get(item[1], -1) >= SHIPPED_RANK]
-        waiting = Counter(customer_status(status) for status, path in active if (status, path) not in shipped)
+        # A hold or an exception shows on a shipped line too (orders.read_models.header.lines_counts).
+        waiting = Counter(
+            customer_status(status)
+            for status, path in active
+            if (status, path) not in shipped or status in INTERRUPTIONS
+        )
         rows[order.pk] = {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}
     return rows
 

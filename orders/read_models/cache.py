@@ -1,21 +1,28 @@
 """The cached view of an order per audience: built once per change, then one cache hit a read.
 
 The cache key is the order and audience; the entry carries the version it was built at: the
-order's outbox sequence (every status change, split, upsert and suppression publishes one) and
-the time its shipments last changed (carrier tracking updates publish none). A reader fetched
+order's outbox sequence (every status change, split, upsert and suppression publishes one), the
+time its shipments last changed (carrier tracking updates publish none) and the order's last
+save (a header edited in the admin, its contacts changed). A reader fetched
 the order (its scope check) with that version; an entry of another version is rebuilt. The
 version is read before the build, so an entry is never older than its version says. Label
 texts are not part of it: they are applied per request (presentation.py).
 """
 
+from datetime import UTC
+
 from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from orders.models import Order, Shipment
 from orders.read_models.build import order_view_build
 
-# A bound on how long an entry lives unread, not a freshness bound: versions decide freshness.
-CACHE_SECONDS = 3600
+# Versions decide freshness; this bounds how long an entry lives (reads do not extend it), and
+# so how late reference data no version covers shows: a part's description, a site's or an
+# account's name edited.
+CACHE_SECONDS = 600
 
 
 class Audience:
@@ -29,15 +36,28 @@ def with_view_version(queryset: QuerySet[Order]) -> QuerySet[Order]:
     return queryset.select_related("account", "asset").annotate(shipments_changed_at=Subquery(latest_shipment))
 
 
+def aware(value):
+    """A datetime a plain query gave, as the ORM gives it (SQLite gives text, naive in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
+
+
 def view_version(order: Order) -> str:
+    """The order's outbox sequence (status changes, splits, upserts, suppressions), the last
+    change of its shipments (carrier updates publish no event) and the order's own last save
+    (an edit of its header, or of its contacts: orders.read_models.freshness)."""
     changed = getattr(order, "shipments_changed_at", None)
-    return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}"
+    saved = order.updated_at
+    return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}:{saved.timestamp() if saved else 0}"
 
 
 # The shape's revision: raised when what a view holds changes (2: a field withdrawn from an
-# audience; 3: lines carry progress and shipped; 4: carriers carry their name), so that no entry
-# built before is served after a deploy.
-SHAPE = 4
+# audience; 3: lines carry progress and shipped; 4: carriers carry their name; 5: the summary
+# counts a held shipped line), so that no entry built before is served after a deploy.
+SHAPE = 5
 
 
 def _key(order_id: int, audience: str) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from orders.services.rollup import rolled_up_status
-from orders.status import LineStatus
+from orders.status import INTERRUPTIONS, LineStatus
 
 ARRIVED = frozenset({LineStatus.DELIVERED, LineStatus.VERIFIED})
 NOT_COUNTED = frozenset({LineStatus.CANCELLED, LineStatus.RETURNED})
@@ -37,8 +37,10 @@ def lines_header(lines: list[dict]) -> dict:
 
 
 def lines_counts(lines: list[dict]) -> dict:
-    """What the one-line summary says, counted over the leaf lines still active."""
+    """What the one-line summary says, counted over the leaf lines still active: how many have
+    shipped, and the status of each line still waiting or stopped (a hold or an exception shows
+    on a shipped line too: the summary never hides one)."""
     active = [line for line in lines if not line["is_split"] and line["status"] != LineStatus.CANCELLED]
     shipped = [line for line in active if line["shipped"]]
-    waiting = Counter(line["status"] for line in active if not line["shipped"])
+    waiting = Counter(line["status"] for line in active if not line["shipped"] or line["status"] in INTERRUPTIONS)
     return {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}

@@ -6,6 +6,7 @@ import functools
 import logging
 import zoneinfo
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -82,7 +83,16 @@ def _preferences_forget(sender, instance: UserProfile, **kwargs) -> None:
     transaction.on_commit(forget, robust=True)
 
 
+def _person_created(sender, instance, created: bool, **kwargs) -> None:
+    """A new person has chosen nothing: nothing cached under their id may stand (a database
+    rolled back reuses ids, as tests do)."""
+    if created:
+        with contextlib.suppress(*CACHE_ERRORS):
+            cache.delete(_preferences_key(instance.pk))
+
+
 def preferences_cache_connect() -> None:
+    post_save.connect(_person_created, sender=get_user_model(), dispatch_uid="preferences-person-created")
     post_save.connect(_preferences_forget, sender=UserProfile, dispatch_uid="preferences-forget-saved")
     post_delete.connect(_preferences_forget, sender=UserProfile, dispatch_uid="preferences-forget-deleted")
 

@@ -9,7 +9,7 @@ import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from uuid import UUID
 
@@ -21,12 +21,11 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from orders.models import Order, OrderLine, Shipment
-from orders.read_models.cache import view_version
+from orders.read_models.cache import aware, view_version
 from orders.services.outbox import outbox_publish
 from portal.models import LinkAudience, LinkPurpose, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
 
@@ -250,7 +249,7 @@ def _link_of(hashed: str) -> StatusLink | None:
     lines, shipments = OrderLine._meta.db_table, Shipment._meta.db_table
     sql = (
         f"SELECT l.*, o.public_id AS order_public_id, o.account_id AS order_account_id, "
-        f"o.outbox_sequence AS order_outbox_sequence, "
+        f"o.outbox_sequence AS order_outbox_sequence, o.updated_at AS order_updated_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = l.order_id) AS order_shipments_changed_at, "
         f"n.public_id AS line_public_id "
         f"FROM {links} l JOIN {orders} o ON o.id = l.order_id LEFT JOIN {lines} n ON n.id = l.line_id "
@@ -261,15 +260,12 @@ def _link_of(hashed: str) -> StatusLink | None:
         return None
     link.order_public_id = UUID(str(link.order_public_id))
     link.line_public_id = UUID(str(link.line_public_id)) if link.line_public_id is not None else None
-    changed = (
-        parse_datetime(link.order_shipments_changed_at)
-        if isinstance(link.order_shipments_changed_at, str)
-        else link.order_shipments_changed_at
-    )
-    if changed is not None and timezone.is_naive(changed):
-        changed = timezone.make_aware(changed, UTC)
     link.order_version = view_version(
-        SimpleNamespace(outbox_sequence=link.order_outbox_sequence, shipments_changed_at=changed)
+        SimpleNamespace(
+            outbox_sequence=link.order_outbox_sequence,
+            shipments_changed_at=aware(link.order_shipments_changed_at),
+            updated_at=aware(link.order_updated_at),
+        )
     )
     return link
 

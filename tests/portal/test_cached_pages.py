@@ -250,3 +250,53 @@ def test_made_up_query_parameters_are_answered_but_never_cached(order, showcase,
         assert "Nordhafen" in _page(client, order, anything=str(number))
 
     assert len(_cached_pages()) == cached
+
+
+def test_an_order_header_edited_in_the_admin_shows_on_the_next_read(order, showcase, customer):
+    from orders.models import Order
+
+    client = _client(customer)
+    assert "PO-88123" in _page(client, order)
+    edited = Order.objects.get(pk=order.pk)
+
+    edited.customer_reference = "PO-99999"
+    edited.save()  # as the admin's change form saves it
+
+    page = _page(client, order)
+    assert "PO-99999" in page and "PO-88123" not in page
+
+
+def test_a_contact_removed_or_changed_is_gone_from_the_technicians_link_at_once(order, showcase, technician):
+    from orders.models import ContactRole, OrderContact
+
+    colleague = OrderContact.objects.create(
+        order=order, role=ContactRole.REQUESTER, name="Lucía García", email="lucia@example.com"
+    )
+    issued = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN)
+    assert "Lucía García" in Client().get(issued.path).content.decode()
+
+    colleague.delete()
+    contact = OrderContact.objects.get(order=order, role=ContactRole.TECHNICIAN)
+    contact.phone = "+4915199999999"
+    contact.save()
+
+    page = Client().get(issued.path).content.decode()
+    assert "Lucía García" not in page and "lucia@example.com" not in page
+    assert "+4915199999999" in page and "+4915112345678" not in page
+
+
+def test_a_hold_on_a_shipped_line_shows_in_the_summary_and_the_list(order, showcase, customer, sap, t0):
+    apply_status_update(
+        line_id=showcase["10.1"].pk,  # shipped, in transit
+        status="on_hold",
+        occurred_at=t0 + timedelta(hours=6),
+        actor=sap,
+        provenance=Provenance(source_system="SAP-ERP"),
+    )
+    client = _client(customer)
+
+    summary = re.search(r'id="order-summary">([^<]*)<', _page(client, order)).group(1)
+    listed = client.get("/portal/").content.decode()
+
+    assert "On hold: 1" in summary
+    assert "On hold: 1" in listed
