@@ -14,8 +14,7 @@ from orders.read_models import Audience, order_view
 from orders.read_models.cache import aware
 from orders.scoping import (
     accounts_followed_by,
-    followed_account_ids_sql,
-    follows_a_dealer_expression,
+    followed_accounts_with,
     lines_for_technician,
     orders_visible_to_customer,
 )
@@ -101,23 +100,17 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         public_id = UUID(str(public_id))
     except ValueError:
         return None
-    dealer = follows_a_dealer_expression(user)
+    followed, followed_params = followed_accounts_with(user)
     stamp, stamp_params = _links_stamp_sql()
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
     sql = (
-        f"SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, "
-        f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), {dealer.sql}, {stamp} "
-        f"FROM {orders} o WHERE o.public_id = %s"
+        f"{followed} SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, "
+        f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), "
+        "EXISTS (SELECT 1 FROM scope_followed f WHERE f.kind = %s), "
+        f"{stamp} FROM {orders} o WHERE o.public_id = %s AND o.account_id IN (SELECT id FROM scope_followed)"
     )
-    params = [
-        *dealer.params,
-        *stamp_params,
-        Order._meta.get_field("public_id").get_db_prep_value(public_id, connection),
-    ]
-    followed = followed_account_ids_sql(user)
-    if followed is not None:
-        sql += f" AND o.account_id IN ({followed[0]})"
-        params += followed[1]
+    public_id_value = Order._meta.get_field("public_id").get_db_prep_value(public_id, connection)
+    params = [*followed_params, Account.Kind.DEALER.value, *stamp_params, public_id_value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
