@@ -3,21 +3,21 @@ it, and building the ORM's query for it cost more than the query itself. The tab
 data and everything else are Django's (django.contrib.sessions.backends.db)."""
 
 from django.contrib.sessions.backends import db
+from django.db import connection
 from django.utils import timezone
 
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self):
-        table = self.model._meta.db_table
-        session = next(
-            iter(
-                self.model.objects.raw(
-                    f"SELECT * FROM {table} WHERE session_key = %s AND expire_date > %s",
-                    [self.session_key, timezone.now()],
-                )
-            ),
-            None,
-        )
-        if session is None:
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
+                [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
+            )
+            row = cursor.fetchone()
+        if row is None:
             self._session_key = None
-        return session
+            return None
+        # load() reads only the data; the expiry is the one checked here.
+        return self.model(session_key=self.session_key, session_data=row[0])

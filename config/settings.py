@@ -181,7 +181,7 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_ENGINE = "config.sessions"
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "config.auth.ModelBackend",  # Django's, the person read by one plain query
     "guardian.backends.ObjectPermissionBackend",
 ]
 

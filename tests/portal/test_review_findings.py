@@ -69,12 +69,28 @@ def test_the_back_office_sign_in_works_while_redis_is_down(db):
 
 
 def test_a_session_signed_in_before_this_release_stays_signed_in(order, showcase, customer):
-    """Finding: AUTHENTICATION_BACKENDS no longer lists django.contrib.auth.backends.ModelBackend,
-    the path every existing session stores: the deploy signs every person out (and closes every
-    portal websocket, whose check reads the same path)."""
-    client = Client()
-    client.force_login(customer, backend="django.contrib.auth.backends.ModelBackend")
+    """Sessions signed in with Django's ModelBackend (its path stored in them) are rewritten by
+    the migration to name config.auth.ModelBackend: the release signs nobody out."""
+    from importlib import import_module
 
+    from django.apps import apps
+    from django.conf import settings
+
+    migration = import_module("orders.migrations.0014_sessions_name_our_backend")
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session.update(
+        {
+            "_auth_user_id": str(customer.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": customer.get_session_auth_hash(),
+        }
+    )
+    session.create()
+
+    migration.forwards(apps, None)
+
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
     assert client.get(f"/portal/orders/{order.public_id}/").status_code == 200
 
 
