@@ -1,6 +1,7 @@
-"""Who a request's person is: Django's ModelBackend, with the person read by one plain query.
-Every signed-in request reads it (AuthenticationMiddleware), and building the ORM's query for
-it cost more than the query itself. Everything else, signing in included, is Django's.
+"""Who a request's person is: Django's ModelBackend, with the person and their chosen language and
+time zone read by one plain query. Every signed-in request reads both (AuthenticationMiddleware,
+then config.middleware.ViewerPreferencesMiddleware), and building the ORM's query cost more than
+the query itself. Everything else, signing in included, is Django's.
 
 Sessions store the path of the backend that signed their person in: those signed in with
 Django's own ModelBackend before this one was named are rewritten by the migration
@@ -12,8 +13,15 @@ from django.db import connection
 
 class ModelBackend(backends.ModelBackend):
     def get_user(self, user_id):
+        from orders.models import UserProfile
+
         model = get_user_model()
-        table = connection.ops.quote_name(model._meta.db_table)
-        key = connection.ops.quote_name(model._meta.pk.column)
-        user = next(iter(model._default_manager.raw(f"SELECT * FROM {table} WHERE {key} = %s", [user_id])), None)
+        quote = connection.ops.quote_name
+        users, profiles = quote(model._meta.db_table), quote(UserProfile._meta.db_table)
+        key = quote(model._meta.pk.column)
+        sql = (
+            f"SELECT u.*, p.language AS profile_language, p.time_zone AS profile_time_zone "
+            f"FROM {users} u LEFT JOIN {profiles} p ON p.user_id = u.{key} WHERE u.{key} = %s"
+        )
+        user = next(iter(model._default_manager.raw(sql, [user_id])), None)
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -50,9 +50,12 @@ def _preferences_key(user_id: int) -> str:
 
 def viewer_preferences(user) -> tuple[str, str]:
     """(language, time zone name) of the person's profile, "" for what they never chose: what
-    every request of theirs needs, without a database query once cached."""
+    every request of theirs needs. A request's person brings them (config.auth reads both in one
+    query); any other person's are cached."""
     if not getattr(user, "is_authenticated", False):
         return "", ""
+    if hasattr(user, "profile_language"):  # read with the person (config.auth): fresh, no cache
+        return user.profile_language or "", user.profile_time_zone or ""
     key = _preferences_key(user.pk)
     try:
         found = cache.get(key)
