@@ -113,11 +113,14 @@ def _page_load(port: int, path: str, *, cookie: str, clients: int, requests: int
             latencies.extend(mine)
             failures.extend(bad)
 
-    # One request first: the read model is built (cached) before the clock starts.
-    warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    warm.request("GET", path, headers={"Cookie": cookie})
-    warm.getresponse().read()
-    warm.close()
+    # Requests first, each on a connection of its own so that every server process gets some:
+    # the read model and the page are built (cached), and each process has loaded its code,
+    # before the clock starts.
+    for _ in range(clients):
+        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        warm.request("GET", path, headers={"Cookie": cookie, "Accept-Language": "en"})
+        warm.getresponse().read()
+        warm.close()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     cpu_before = processes.group_cpu_seconds(server_group)
     begun = time.perf_counter()
