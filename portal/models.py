@@ -38,6 +38,8 @@ class PortalProfile(models.Model):
     status_link_days = models.PositiveIntegerField(
         _("status links valid for (days)"), default=14, help_text=_("How long a new status link stays valid.")
     )
+    # Part of a cached page's key (portal.page_cache): a brand edited shows on the next read.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("portal profile")

@@ -12,8 +12,12 @@ same characters in data are escaped ("<" becomes "&lt;"), so data can never be m
 mark. Pages of links that show the same (same order, audience, line and purpose) share one
 entry: nothing of the link but its token is on the page.
 
-A page wears its account's brand: an entry carries the brands' generation it was rendered in
-(portal.branding), read with it in one round trip; a brand saved since makes it a miss.
+A page wears its account's brand: what decides it (the portal profiles' last change, the
+account's dealer) comes with the order's query and is part of the key (portal.brand_stamp).
+
+Since the key holds every version, a page is the same wherever it is kept: each process keeps
+the pages it served lately (LOCAL_PAGES_BYTES) in front of the shared cache, so that a page read
+again costs no round trip at all.
 
 Messages waiting for the person (django.contrib.messages) are shown once: a request that has
 some renders its page without the cache. So does a request whose query string holds anything
@@ -24,6 +28,9 @@ import contextlib
 import functools
 import hashlib
 import logging
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +44,6 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from orders.services.preferences import CACHE_ERRORS
-from portal.branding import GENERATION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -85,25 +91,77 @@ def page_render(request, template: str, context: Callable[[], dict], *, parts: t
     if _messages_waiting(request) or request.META.get("QUERY_STRING", "") not in CACHED_QUERIES:
         return HttpResponse(render_to_string(template, context(), request))
     key = page_key(request, parts, token=token)
-    try:
-        found = cache.get_many([key, GENERATION_KEY])
-    except CACHE_ERRORS:  # the cache is down: the page is rendered (reading what it can)
-        logger.warning("page %s rendered without the cache: the cache is unavailable", request.path)
-        return HttpResponse(render_to_string(template, context(), request))
-    generation, entry = found.get(GENERATION_KEY), found.get(key)
-    if entry is not None and entry[0] == generation:
-        html = entry[1]
-    else:
-        html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request)
-        if token:
-            html = html.replace(token, TOKEN_MARK)
-        with contextlib.suppress(*CACHE_ERRORS):
-            cache.set(key, (generation, html), PAGE_CACHE_SECONDS)
+    html = _local.get(key)
+    if html is None:
+        try:
+            html = cache.get(key)
+        except CACHE_ERRORS:  # the cache is down: the page is rendered (reading what it can)
+            logger.warning("page %s rendered without the cache: the cache is unavailable", request.path)
+            return HttpResponse(render_to_string(template, context(), request))
+        if html is None:
+            html = render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request)
+            if token:
+                html = html.replace(token, TOKEN_MARK)
+            with contextlib.suppress(*CACHE_ERRORS):
+                cache.set(key, html, PAGE_CACHE_SECONDS)
+        _local.put(key, html, PAGE_CACHE_SECONDS)
     if CSRF_MARK in html:
         html = html.replace(CSRF_MARK, get_token(request))
     if token:
         html = html.replace(TOKEN_MARK, token)
     return HttpResponse(html)
+
+
+class _LocalPages:
+    """Pages this process served lately, the least recently read dropped first past max_bytes;
+    each for at most its time in the shared cache."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[1] < time.monotonic():
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, html: str, seconds: int) -> None:
+        if len(html) > self._max // 16:  # one page never crowds out the rest
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (html, time.monotonic() + seconds)
+            self._size += len(html)
+            while self._size > self._max:
+                self._drop(next(iter(self._entries)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+    def _drop(self, key: str) -> None:
+        html, _expires = self._entries.pop(key)
+        self._size -= len(html)
+
+
+# Characters of HTML each web process keeps (about as many bytes for these pages).
+LOCAL_PAGES_BYTES = 32 * 1024 * 1024
+_local = _LocalPages(LOCAL_PAGES_BYTES)
+
+
+def local_pages_clear() -> None:
+    """Forget the pages this process keeps (tests: each starts with none)."""
+    _local.clear()
 
 
 def _messages_waiting(request) -> bool:

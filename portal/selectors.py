@@ -20,6 +20,7 @@ from orders.scoping import (
 )
 from orders.search_keys import search_key, search_text
 from orders.status import INTERRUPTIONS, RANK, LineStatus, customer_status
+from portal.brand_stamp import brand_stamp_sql
 from portal.models import LinkAudience, StatusLink
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
@@ -85,6 +86,7 @@ class SeenOrder:
     updated_at: datetime
     dealer_view: bool  # the person reads it as a dealer (their customers' references)
     links_stamp: str  # what the page's list of links shows (_links_stamp_sql)
+    brand_stamp: str  # what decides the page's brand (portal.branding.brand_stamp_sql)
 
     def order(self) -> Order:
         """The whole order, with its view's version and the dealer flag as the page shows them."""
@@ -107,7 +109,8 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         f"{followed} SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), "
         "EXISTS (SELECT 1 FROM scope_followed f WHERE f.kind = %s), "
-        f"{stamp} FROM {orders} o WHERE o.public_id = %s AND o.account_id IN (SELECT id FROM scope_followed)"
+        f"{stamp}, {brand_stamp_sql('o.account_id')} "
+        f"FROM {orders} o WHERE o.public_id = %s AND o.account_id IN (SELECT id FROM scope_followed)"
     )
     public_id_value = Order._meta.get_field("public_id").get_db_prep_value(public_id, connection)
     params = [*followed_params, Account.Kind.DEALER.value, *stamp_params, public_id_value]
@@ -116,7 +119,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, found_public_id, account_id, sequence, saved, changed, dealer_view, links_stamp = row
+    pk, found_public_id, account_id, sequence, saved, changed, dealer_view, links_stamp, brand_stamp = row
     return SeenOrder(
         pk=pk,
         public_id=UUID(str(found_public_id)),
@@ -126,6 +129,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         updated_at=aware(saved),
         dealer_view=bool(dealer_view),
         links_stamp=links_stamp or "",
+        brand_stamp=brand_stamp,
     )
 
 

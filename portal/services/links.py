@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from orders.models import Order, OrderLine, Shipment
 from orders.read_models.cache import aware, view_version
 from orders.services.outbox import outbox_publish
+from portal.brand_stamp import brand_stamp_sql
 from portal.models import LinkAudience, LinkPurpose, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
 
 TOKEN_BYTES = 24
@@ -251,7 +252,7 @@ def _link_of(hashed: str) -> StatusLink | None:
         f"SELECT l.*, o.public_id AS order_public_id, o.account_id AS order_account_id, "
         f"o.outbox_sequence AS order_outbox_sequence, o.updated_at AS order_updated_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = l.order_id) AS order_shipments_changed_at, "
-        f"n.public_id AS line_public_id "
+        f"n.public_id AS line_public_id, {brand_stamp_sql('o.account_id')} AS brand_stamp "
         f"FROM {links} l JOIN {orders} o ON o.id = l.order_id LEFT JOIN {lines} n ON n.id = l.line_id "
         f"WHERE l.token_hash = %s"
     )

@@ -110,6 +110,7 @@ def _link_page(request, token: str):
         link.audience,
         link.purpose,
         link.order_account_id,
+        link.brand_stamp,
     )
     return _private(page_render(request, "portal/link.html", context, parts=parts, token=token))
 

@@ -122,6 +122,7 @@ def order_detail(request, public_id):
         user.get_full_name(),
         seen.account_id,
         seen.links_stamp,
+        seen.brand_stamp,
     )
     return page_render(request, "portal/order.html", context, parts=parts)
 

@@ -16,10 +16,14 @@ from tests.factories import AccountFactory, AssetFactory, OrderFactory, OrderLin
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Views, labels and rate-limit counters of one test never serve another."""
+    """Views, pages, labels and rate-limit counters of one test never serve another."""
+    from portal.page_cache import local_pages_clear
+
     cache.clear()
+    local_pages_clear()
     yield
     cache.clear()
+    local_pages_clear()
 
 
 @pytest.fixture
