@@ -10,6 +10,7 @@ import json
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -38,6 +39,7 @@ from orders.models import (
     StatusEvent,
 )
 from orders.publication import registered_handlers
+from orders.read_models.freshness import views_changed
 from orders.scoping import lines_visible_to, orders_visible_to, sees_every_order
 from orders.services.outbox import outbox_redeliver
 from orders.services.reference import REGIONS, SITES
@@ -272,6 +274,18 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
             return self.readonly_fields
         # Quantities of a line in a split tree must keep adding up: change them by splitting.
         return (*self.readonly_fields, "order", "number", "part", "quantity")
+
+    def save_model(self, request, obj, form, change):
+        # Its site, ETA or tracking number shows on the order's pages: their version changes (the
+        # order first, the line then: the lock order of every change).
+        with transaction.atomic():
+            views_changed(obj.order_id)
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            views_changed(obj.order_id)
+            super().delete_model(request, obj)
 
 
 @admin.register(StatusEvent)

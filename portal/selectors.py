@@ -84,6 +84,7 @@ class SeenOrder:
     outbox_sequence: int
     shipments_changed_at: datetime | None
     updated_at: datetime
+    view_changed_at: datetime | None
     dealer_view: bool  # the person reads it as a dealer (their customers' references)
     links_stamp: str  # what the page's list of links shows (_links_stamp_sql)
     brand_stamp: str  # what decides the page's brand (portal.branding.brand_stamp_sql)
@@ -106,7 +107,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
     stamp, stamp_params = _links_stamp_sql()
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
     sql = (
-        f"{followed} SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, "
+        f"{followed} SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, o.view_changed_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), "
         "EXISTS (SELECT 1 FROM scope_followed f WHERE f.kind = %s), "
         f"{stamp}, {brand_stamp_sql('o.account_id')} "
@@ -119,7 +120,9 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, found_public_id, account_id, sequence, saved, changed, dealer_view, links_stamp, brand_stamp = row
+    pk, found_public_id, account_id, sequence, saved, views_changed, changed, dealer_view, links_stamp, brand_stamp = (
+        row
+    )
     return SeenOrder(
         pk=pk,
         public_id=UUID(str(found_public_id)),
@@ -127,6 +130,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         outbox_sequence=sequence,
         shipments_changed_at=aware(changed),
         updated_at=aware(saved),
+        view_changed_at=aware(views_changed),
         dealer_view=bool(dealer_view),
         links_stamp=links_stamp or "",
         brand_stamp=brand_stamp,

@@ -33,6 +33,9 @@ def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
+    # Each session saved on its own: no long transaction holding the rows of sessions in use.
+    atomic = False
+
     dependencies = [
         ("orders", "0013_search_key_indexes"),
         ("sessions", "0001_initial"),

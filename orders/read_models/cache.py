@@ -21,8 +21,9 @@ from orders.read_models.build import order_view_build
 
 # Versions decide freshness; this bounds how long an entry lives (reads do not extend it), and
 # so how late reference data no version covers shows: a part's description, a site's or an
-# account's name edited.
-CACHE_SECONDS = 600
+# account's name edited shows within three times this (the view, the page's order body and the
+# whole page each live this long: portal.views.common, portal.page_cache).
+CACHE_SECONDS = 300
 
 
 class Audience:
@@ -47,11 +48,11 @@ def aware(value):
 
 def view_version(order: Order) -> str:
     """The order's outbox sequence (status changes, splits, upserts, suppressions), the last
-    change of its shipments (carrier updates publish no event) and the order's own last save
-    (an edit of its header, or of its contacts: orders.read_models.freshness)."""
-    changed = getattr(order, "shipments_changed_at", None)
-    saved = order.updated_at
-    return f"{order.outbox_sequence}:{changed.timestamp() if changed else 0}:{saved.timestamp() if saved else 0}"
+    change of its shipments (carrier updates publish no event), the order's own last save (its
+    header edited) and the last change of what else its views show (its contacts, a line edited
+    in the admin: orders.read_models.freshness)."""
+    stamps = (getattr(order, "shipments_changed_at", None), order.updated_at, order.view_changed_at)
+    return ":".join([str(order.outbox_sequence), *(f"{stamp.timestamp()}" if stamp else "0" for stamp in stamps)])
 
 
 # The shape's revision: raised when what a view holds changes (2: a field withdrawn from an

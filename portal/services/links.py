@@ -251,6 +251,7 @@ def _link_of(hashed: str) -> StatusLink | None:
     sql = (
         f"SELECT l.*, o.public_id AS order_public_id, o.account_id AS order_account_id, "
         f"o.outbox_sequence AS order_outbox_sequence, o.updated_at AS order_updated_at, "
+        f"o.view_changed_at AS order_view_changed_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = l.order_id) AS order_shipments_changed_at, "
         f"n.public_id AS line_public_id, {brand_stamp_sql('o.account_id')} AS brand_stamp "
         f"FROM {links} l JOIN {orders} o ON o.id = l.order_id LEFT JOIN {lines} n ON n.id = l.line_id "
@@ -266,6 +267,7 @@ def _link_of(hashed: str) -> StatusLink | None:
             outbox_sequence=link.order_outbox_sequence,
             shipments_changed_at=aware(link.order_shipments_changed_at),
             updated_at=aware(link.order_updated_at),
+            view_changed_at=aware(link.order_view_changed_at),
         )
     )
     return link

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.utils.functional import SimpleLazyObject
 
 from orders.read_models import order_present, order_view
-from orders.read_models.cache import view_version
+from orders.read_models.cache import CACHE_SECONDS, SHAPE, view_version
 from orders.read_models.subset import view_for_line
 from portal.branding import branding  # noqa: F401 (the views import it from here)
 from portal.page_cache import release_digest
@@ -37,6 +37,7 @@ def order_page_context(request, order, *, audience: str, line_public_id: str = "
             request, order.public_id, view_version(order), audience=audience, line_public_id=line_public_id
         ),
         "order_obj": order,
+        "fragment_seconds": CACHE_SECONDS,
     }
 
 
@@ -45,7 +46,7 @@ def order_page_key(request, order_public_id, version: str, *, audience: str, lin
     the order, its view's version (orders.read_models.cache.view_version), the audience, the line
     of a line's link and how much of the timeline."""
     limit = _timeline_limit(request)
-    return f"{release_digest()}:{order_public_id}:{audience}:{version}:{line_public_id}:{limit or 'all'}"
+    return f"{release_digest()}:{SHAPE}:{order_public_id}:{audience}:{version}:{line_public_id}:{limit or 'all'}"
 
 
 def _timeline_limit(request) -> int | None:
