@@ -23,3 +23,12 @@ class SharedClientRedisCache(RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = SharedClientRedisCacheClient
+
+    def incr_expiring(self, keys: list[str], timeout: int) -> list[int]:
+        """Add one to each counter (created at 1) and give it `timeout` seconds to live; their
+        counts, in one round trip (rate limits count every request)."""
+        full_keys = [self.make_and_validate_key(key) for key in keys]
+        pipeline = self._cache.get_client(full_keys[0], write=True).pipeline(transaction=False)
+        for key in full_keys:
+            pipeline.incr(key).expire(key, timeout)
+        return pipeline.execute()[::2]

@@ -43,7 +43,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from orders.services.preferences import CACHE_ERRORS
+from orders.caching import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

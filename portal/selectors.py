@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 
 from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Part, Shipment, ShipmentLine
-from orders.read_models import Audience, order_view
+from orders.read_models import Audience, order_view, with_view_version
 from orders.read_models.cache import aware
 from orders.scoping import (
     accounts_followed_by,
@@ -144,22 +144,9 @@ def portal_order(user, public_id) -> Order | None:
     return seen.order() if seen is not None else None
 
 
-def order_with_version(order_id: int) -> Order | None:
-    """The order with its view's version (shipments_changed_at, as with_view_version gives it),
-    in one query written out (a status link's page: the link was the scope check)."""
-    return _order_with_version("o.id = %s", [order_id])
-
-
-def _order_with_version(where: str, params: list, *, columns: str = "", column_params=()) -> Order | None:
-    orders, shipments = Order._meta.db_table, Shipment._meta.db_table
-    sql = (
-        f"SELECT o.*, (SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id) AS shipments_changed_at"
-        f"{columns} FROM {orders} o WHERE {where}"
-    )
-    order = next(iter(Order.objects.raw(sql, [*column_params, *params])), None)
-    if order is not None:
-        order.shipments_changed_at = aware(order.shipments_changed_at)
-    return order
+def order_with_version(order_id: int) -> Order:
+    """The whole order with its view's version (a page being rendered: its scope was checked)."""
+    return with_view_version(Order.objects.filter(pk=order_id)).get()
 
 
 # The order page lists an order's newest customer links, at most this many.

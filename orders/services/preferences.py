@@ -10,14 +10,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from redis.exceptions import RedisError
 
+from orders.caching import CACHE_ERRORS
 from orders.models import UserProfile
 from orders.models.people import validate_time_zone
 
 logger = logging.getLogger(__name__)
-# What a cache that cannot be reached raises (Redis: connection errors and timeouts).
-CACHE_ERRORS = (ConnectionError, TimeoutError, OSError, RedisError)
 
 
 def user_preferences_update(*, user, language: str, time_zone: str) -> UserProfile:

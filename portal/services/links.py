@@ -16,7 +16,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
@@ -236,7 +235,7 @@ def status_link_open(
             link,
             opened_at=now,
             ip_prefix=ip_prefix(ip_address),
-            user_agent=user_agent[:USER_AGENT_MAX],
+            user_agent=user_agent,
             outcome=outcome,
         )
     return LinkOpening(link=link, outcome=outcome)
@@ -338,12 +337,8 @@ def _opens_counted(subjects: list[str]) -> list[int]:
     minute = int(timezone.now().timestamp() // 60)
     keys = [f"status-link-opens:{subject}:{minute}" for subject in subjects]
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        full_keys = [backend.make_and_validate_key(key) for key in keys]
-        pipeline = backend._cache.get_client(full_keys[0], write=True).pipeline(transaction=False)
-        for key in full_keys:
-            pipeline.incr(key).expire(key, 90)
-        return pipeline.execute()[::2]
+    if hasattr(backend, "incr_expiring"):  # Redis (config.cache)
+        return backend.incr_expiring(keys, 90)
     return [_counted(key) for key in keys]
 
 

@@ -64,16 +64,21 @@ def page(browser):
     context.close()
 
 
+def sign_in_at(page, base_url: str, login_path: str, username: str, next_path: str) -> None:
+    """Sign `page` in as `username` on the login page at `login_path`, and wait until it lands on `next_path`."""
+    page.goto(f"{base_url}{login_path}?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}{next_path}")
+
+
 @pytest.fixture
 def log_in(page, live_server):
     """Log in through the back-office login page, landing on `next`."""
 
     def log_in(username: str, next_path: str) -> None:
-        page.goto(f"{live_server.url}/backoffice/login/?next={next_path}")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{live_server.url}{next_path}")
+        sign_in_at(page, live_server.url, "/backoffice/login/", username, next_path)
 
     return log_in
 

@@ -32,6 +32,17 @@ def window_ends(window: MaintenanceWindow):
         notifications_sweep()
 
 
+def _both_ship_in_a_window(first, last) -> MaintenanceWindow:
+    """A maintenance window in which `first` ships, then `last` five minutes later; then it ends."""
+    window = MaintenanceWindow.objects.create(name="SAP cutover", starts_at=T, ends_at=T + timedelta(hours=1))
+    with freeze_time(T + timedelta(minutes=5)):
+        move(first, "shipped", T)
+    with freeze_time(T + timedelta(minutes=10)):
+        move(last, "shipped", T + timedelta(minutes=5))
+    window_ends(window)
+    return window
+
+
 def test_the_catch_up_sms_carries_the_link_the_recipient_already_holds(rules, twilio, contact_for):
     # given an A part whose requester got an SMS with their link when it shipped
     line = OrderLineFactory(part__criticality="A", part__description="Hydraulic pump")
@@ -72,14 +83,9 @@ def test_a_catch_up_about_several_orders_links_the_newest_change_within_two_segm
     )
     contact_for(first, phone="+4915199999999", email="anna@site.example")
     ben = contact_for(newest, phone="+4915199999999", email="ben@site.example")
-    window = MaintenanceWindow.objects.create(name="SAP cutover", starts_at=T, ends_at=T + timedelta(hours=1))
 
     # when the first ships during the window, the other a little later, and the window ends
-    with freeze_time(T + timedelta(minutes=5)):
-        move(first, "shipped", T)
-    with freeze_time(T + timedelta(minutes=10)):
-        move(newest, "shipped", T + timedelta(minutes=5))
-    window_ends(window)
+    window = _both_ship_in_a_window(first, newest)
 
     # then the shared phone gets one catch-up, with one link: Ben's to the newest change's order
     [catch_up] = sms_to(twilio, "+4915199999999")
@@ -98,14 +104,9 @@ def test_a_catch_up_email_links_each_order_with_the_link_its_own_messages_carry(
     belt = OrderLineFactory(part__criticality="B", part__description="Drive belt", order__account=pump.order.account)
     on_pump = contact_for(pump, email="anna@site.example")
     on_belt = contact_for(belt, email="anna@site.example")
-    window = MaintenanceWindow.objects.create(name="SAP cutover", starts_at=T, ends_at=T + timedelta(hours=1))
 
     # when both ship during a maintenance window (the belt last), and the window ends
-    with freeze_time(T + timedelta(minutes=5)):
-        move(pump, "shipped", T)
-    with freeze_time(T + timedelta(minutes=10)):
-        move(belt, "shipped", T + timedelta(minutes=5))
-    window_ends(window)
+    window = _both_ship_in_a_window(pump, belt)
 
     # then the one catch-up email gives each order the link of that order's own contact
     [catch_up] = mailbox.to("anna@site.example")

@@ -6,12 +6,28 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from orders.models import Account, ContactRole, OrderContact, OrderLine
 from orders.services import Provenance, SplitPart, apply_status_update, split_line
 from orders.services.shipments import ShipmentData, shipment_record
 from tests.factories import AccountFactory, AssetFactory, OrderFactory, OrderLineFactory, UserFactory
+
+
+def signed_in(user, language: str = "en") -> Client:
+    """A browser signed in as `user`, asking for pages in `language`."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+def order_and_list_pages(client, order) -> tuple[str, str]:
+    """The order's portal page and the portal's order list, as `client` reads them."""
+    return (
+        client.get(f"/portal/orders/{order.public_id}/").content.decode(),
+        client.get("/portal/").content.decode(),
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -6,15 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from django.test import Client
 
 from orders.services import apply_status_update
 from portal.models import LinkAudience, LinkPurpose
 from portal.services.links import status_link_issue
 from tests.factories import OrderLineFactory
-from tests.portal.test_live import _link_socket
+from tests.portal.test_live import line_link_follows
 
 
 def _hold_line_20(showcase, sap, t0):
@@ -72,20 +70,13 @@ def test_the_technicians_part_page_shows_the_parts_own_status(order, showcase, t
 def test_a_line_link_is_pushed_its_own_header_and_nothing_of_other_lines(order, showcase, sap, t0):
     issued = status_link_issue(order=order, line=showcase["10"], audience=LinkAudience.CUSTOMER)
 
-    async def follow():
-        communicator = _link_socket(issued.path)
-        await communicator.connect()
-        state = await communicator.receive_json_from(timeout=5)
-        await database_sync_to_async(_hold_line_20)(showcase, sap, t0)
-        other_line_change = await communicator.receive_nothing(timeout=0.5)
-        await database_sync_to_async(apply_status_update)(
+    state, other_line_change, own = line_link_follows(
+        issued.path,
+        other_line_changes=lambda: _hold_line_20(showcase, sap, t0),
+        own_line_changes=lambda: apply_status_update(
             line_id=showcase["10.2"].pk, status="allocated", occurred_at=t0 + timedelta(hours=3), actor=sap
-        )
-        own = await communicator.receive_json_from(timeout=5)
-        await communicator.disconnect()
-        return state, other_line_change, own
-
-    state, other_line_change, own = async_to_sync(follow)()
+        ),
+    )
 
     assert state["state"]["order"]["status"] == "awaiting_part"
     assert state["state"]["summary"] == "1 of 2 lines shipped · Awaiting stock: 1"

@@ -4,24 +4,18 @@ order page's form says why (in the person's language), and no link is made."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from portal.models import StatusLink
+from tests.portal.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db
 
 ISSUE = {"audience": "customer", "purpose": "view", "line": ""}
 
 
-def _client(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
-
-
 def test_the_31st_link_in_an_hour_is_refused_with_a_reason_and_makes_nothing(order, showcase, customer, dealer):
-    client = _client(customer)
+    client = signed_in(customer)
     page = f"/portal/orders/{order.public_id}/"
     for _ in range(30):
         assert client.post(page, ISSUE).status_code == 302
@@ -32,7 +26,7 @@ def test_the_31st_link_in_an_hour_is_refused_with_a_reason_and_makes_nothing(ord
     assert "You have reached the limit of 30 status links an hour. Please try again later." in refused.content.decode()
     assert StatusLink.objects.filter(issued_by=customer).count() == 30
     # another person of the account is not held back by it
-    assert _client(dealer).post(page, ISSUE).status_code == 302
+    assert signed_in(dealer).post(page, ISSUE).status_code == 302
     # rotating a link replaces it (no more working links): still allowed
     link = StatusLink.objects.filter(issued_by=customer).first()
     assert client.post(f"/portal/links/{link.public_id}/rotate/").status_code == 302
@@ -42,7 +36,7 @@ def test_the_31st_link_in_an_hour_is_refused_with_a_reason_and_makes_nothing(ord
 
 def test_links_issued_over_an_hour_ago_no_longer_count(order, showcase, customer, settings):
     settings.STATUS_LINK_ISSUES_PER_HOUR = 2
-    client = _client(customer, "de")
+    client = signed_in(customer, "de")
     page = f"/portal/orders/{order.public_id}/"
     client.post(page, ISSUE)
     client.post(page, ISSUE)

@@ -102,25 +102,35 @@ def test_a_client_behind_gets_the_state_first(order, showcase, customer):
     assert message["state"]["summary"]
 
 
-def test_a_line_link_follows_its_line_only(order, showcase, sap, t0):
-    issued = status_link_issue(order=order, line=showcase["20"], audience=LinkAudience.CUSTOMER)
+def line_link_follows(path: str, *, other_line_changes, own_line_changes) -> tuple[dict, bool, dict]:
+    """A socket on a line link: (the state it is sent first, whether it got nothing when
+    `other_line_changes` ran, the change it is sent when `own_line_changes` runs)."""
 
     async def follow():
-        communicator = _link_socket(issued.path)
+        communicator = _link_socket(path)
         await communicator.connect()
         state = await communicator.receive_json_from(timeout=5)
-        await database_sync_to_async(apply_status_update)(
-            line_id=showcase["10.2"].pk, status="allocated", occurred_at=t0 + timedelta(hours=2), actor=sap
-        )
+        await database_sync_to_async(other_line_changes)()
         other_line_change = await communicator.receive_nothing(timeout=0.5)
-        await database_sync_to_async(apply_status_update)(
-            line_id=showcase["20"].pk, status="packed", occurred_at=t0 + timedelta(hours=3), actor=sap
-        )
+        await database_sync_to_async(own_line_changes)()
         own = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return state, other_line_change, own
 
-    state, other_line_change, own = async_to_sync(follow)()
+    return async_to_sync(follow)()
+
+
+def test_a_line_link_follows_its_line_only(order, showcase, sap, t0):
+    issued = status_link_issue(order=order, line=showcase["20"], audience=LinkAudience.CUSTOMER)
+
+    def move(line, status, hours):
+        return lambda: apply_status_update(
+            line_id=showcase[line].pk, status=status, occurred_at=t0 + timedelta(hours=hours), actor=sap
+        )
+
+    state, other_line_change, own = line_link_follows(
+        issued.path, other_line_changes=move("10.2", "allocated", 2), own_line_changes=move("20", "packed", 3)
+    )
 
     assert [line["number"] for line in state["state"]["lines"]] == ["20"]
     assert other_line_change is True

@@ -4,20 +4,14 @@ one-line summary, what the progress bar says it measures, and carriers named as 
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from orders.services.rollup import order_rollup_refresh
 from orders.services.shipments import ShipmentData, shipment_record
+from tests.portal.fixtures import order_and_list_pages, signed_in
 
 pytestmark = pytest.mark.django_db
 
 ARRIVAL = {"de": "Voraussichtlich", "fr": "Arrivée prévue", "es": "Llegada prevista"}
-
-
-def _client(user, language: str = "en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("language", ["de", "fr", "es"])
@@ -26,9 +20,9 @@ def test_the_expected_arrival_is_labelled_in_the_persons_language(order, showcas
     showcase["20"].save(update_fields=["eta"])
     order_rollup_refresh(order_id=order.pk)
 
-    order_page = _client(customer, language).get(f"/portal/orders/{order.public_id}/").content.decode()
-    list_page = _client(customer, language).get("/portal/").content.decode()
-    parts_page = _client(technician, language).get("/tech/").content.decode()
+    order_page = signed_in(customer, language).get(f"/portal/orders/{order.public_id}/").content.decode()
+    list_page = signed_in(customer, language).get("/portal/").content.decode()
+    parts_page = signed_in(technician, language).get("/tech/").content.decode()
 
     assert f"<th>{ARRIVAL[language]}</th>" in order_page  # the lines' column
     assert f'data-label="{ARRIVAL[language]}"' in order_page  # the phone layout's cell label
@@ -48,10 +42,7 @@ def test_the_expected_arrival_is_labelled_in_the_persons_language(order, showcas
     ],
 )
 def test_the_summary_gives_each_status_a_piece_of_its_own(order, showcase, customer, language, summary):
-    client = _client(customer, language)
-
-    order_page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
-    list_page = client.get("/portal/").content.decode()
+    order_page, list_page = order_and_list_pages(signed_in(customer, language), order)
 
     assert f'id="order-summary">{summary}</p>' in order_page
     assert f'<p class="pt-summary">{summary}' in list_page
@@ -71,10 +62,7 @@ def _bar(page: str, marker: str = 'class="pt-progress"') -> str:
     ],
 )
 def test_the_progress_bar_says_what_it_measures(order, showcase, customer, language, said):
-    client = _client(customer, language)
-
-    order_page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
-    list_page = client.get("/portal/").content.decode()
+    order_page, list_page = order_and_list_pages(signed_in(customer, language), order)
 
     percent = f"{order.progress_percent:.0f}"
     for bar in (_bar(order_page), _bar(list_page)):
@@ -93,10 +81,10 @@ def test_carriers_are_named_with_their_code_where_the_name_is_known(order, showc
         source_system="SAP-ERP",
         occurred_at=t0 + timedelta(hours=1),
     )
-    customer_client = _client(customer)
+    customer_client = signed_in(customer)
 
     order_page = customer_client.get(f"/portal/orders/{order.public_id}/").content.decode()
-    part_page = _client(technician).get(f"/tech/parts/{showcase['10.1'].public_id}/").content.decode()
+    part_page = signed_in(technician).get(f"/tech/parts/{showcase['10.1'].public_id}/").content.decode()
     live = customer_client.get(f"/portal/orders/{order.public_id}/live/").json()
 
     assert '<strong class="shipment-carrier">UPS (UPSN)</strong>' in order_page

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import sign_in_at
 from tests.portal.fixtures import (  # noqa: F401
     customer,
     customer_account,
@@ -21,10 +21,6 @@ def sign_in(server):
     """Sign `page` in on the portal's login page as `username`, and wait until it lands on `next_path`."""
 
     def sign_in(page, username: str, next_path: str) -> None:
-        page.goto(f"{server.url}/portal/login/?next={next_path}")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{server.url}{next_path}")
+        sign_in_at(page, server.url, "/portal/login/", username, next_path)
 
     return sign_in
