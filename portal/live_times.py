@@ -11,7 +11,7 @@ from django.utils.formats import get_format
 
 from orders.services.preferences import time_zone_named
 
-TIME_FIELDS = ("earliest_eta", "latest_eta", "eta", "at", "last_location_at")
+TIME_FIELDS = ("earliest_eta", "latest_eta", "eta", "delivered_at", "at", "last_location_at")
 
 
 def viewer_time_text(value: datetime) -> str:

@@ -9,9 +9,22 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 
-from orders.models import Account, EventSuppression, LineReference, Order, OrderLine, Part, Shipment, ShipmentLine
+from orders.models import (
+    Account,
+    EventOutcome,
+    EventSuppression,
+    LineReference,
+    Order,
+    OrderLine,
+    Part,
+    Shipment,
+    ShipmentLine,
+    StatusEvent,
+)
 from orders.read_models import Audience, order_view, with_view_version
+from orders.read_models.build import AT_DESTINATION, arrival_time, shown_eta
 from orders.read_models.cache import aware
+from orders.read_models.header import leaves_expected
 from orders.scoping import (
     accounts_followed_by,
     followed_accounts_with,
@@ -187,24 +200,44 @@ def portal_accounts(user) -> list[Account]:
 
 
 def order_rows(orders: list[Order]) -> dict[int, dict]:
-    """What a list row says beside the order (counts for the summary), for a page of orders in one query."""
-    leaves = defaultdict(list)
-    for order_id, status, before in OrderLine.objects.filter(
-        order_id__in=[order.pk for order in orders], is_split=False
-    ).values_list("order_id", "status", "status_before_interruption"):
+    """What a list row says beside the order, for a page of orders in two queries: {"counts"}
+    for the summary and {"expected"} when its parts are, by the rules of its page's header
+    (orders.read_models.header.leaves_expected, with the ETAs its lines show)."""
+    order_ids = [order.pk for order in orders]
+    # The carrier's ETA of the newest shipment with one carrying the line (as its page shows).
+    carrier_etas = dict(
+        ShipmentLine.objects.filter(shipment__order_id__in=order_ids, shipment__eta__isnull=False)
+        .order_by("shipment__created_at", "shipment_id", "line_id")
+        .values_list("line_id", "shipment__eta")
+    )
+    leaves, shown = defaultdict(list), defaultdict(list)
+    for line_id, order_id, status, before, eta in OrderLine.objects.filter(
+        order_id__in=order_ids, is_split=False
+    ).values_list("id", "order_id", "status", "status_before_interruption", "eta"):
         leaves[order_id].append((status, before or status))
-    rows = {}
-    for order in orders:
-        active = [(status, path) for status, path in leaves[order.pk] if status != LineStatus.CANCELLED]
-        shipped = [item for item in active if RANK.get(item[1], -1) >= SHIPPED_RANK]
-        # A hold or an exception shows on a shipped line too (orders.read_models.header.lines_counts).
-        waiting = Counter(
-            customer_status(status)
-            for status, path in active
-            if (status, path) not in shipped or status in INTERRUPTIONS
+        eta = shown_eta(
+            planned=eta,
+            carrier=carrier_etas.get(line_id),
+            status=status,
+            progress_status=before or status,
+            is_split=False,
         )
-        rows[order.pk] = {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}
-    return rows
+        shown[order_id].append({"status": customer_status(status), "eta": eta.isoformat() if eta else None})
+    return {
+        order.pk: {"counts": _counts(leaves[order.pk]), "expected": leaves_expected(shown[order.pk])}
+        for order in orders
+    }
+
+
+def _counts(leaves: list[tuple[str, str]]) -> dict:
+    """The summary's counts of an order's leaf lines, (status, path status) each."""
+    active = [(status, path) for status, path in leaves if status != LineStatus.CANCELLED]
+    shipped = [item for item in active if RANK.get(item[1], -1) >= SHIPPED_RANK]
+    # A hold or an exception shows on a shipped line too (orders.read_models.header.lines_counts).
+    waiting = Counter(
+        customer_status(status) for status, path in active if (status, path) not in shipped or status in INTERRUPTIONS
+    )
+    return {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}
 
 
 def views_with_hidden_changes(orders: list[Order]) -> dict[int, dict]:
@@ -229,3 +262,21 @@ def incoming_parts(user) -> list[OrderLine]:
         .prefetch_related(Prefetch("shipment_lines", queryset=shipments))
     )
     return sorted(lines, key=lambda line: (line.status == LineStatus.VERIFIED, line.eta is None, line.eta, line.pk))
+
+
+def arrival_times(lines: list[OrderLine]) -> dict[int, datetime | None]:
+    """{line id: when it reached its destination} of the leaf lines there (delivered or verified
+    on site), in one query: the time their order's page shows (orders.read_models.build)."""
+    arrived = [line for line in lines if line.status in AT_DESTINATION and not line.is_split]
+    if not arrived:
+        return {}
+    events = (
+        StatusEvent.objects.filter(line_id__in=[line.pk for line in arrived], outcome=EventOutcome.APPLIED)
+        .exclude(Exists(EventSuppression.objects.filter(event=OuterRef("pk"))))
+        .only("line_id", "sequence", "to_status", "occurred_at", "kind", "from_status", "reason_code", "actor_kind")
+        .order_by("occurred_at", "line_id", "sequence")
+    )
+    per_line = defaultdict(list)
+    for event in events:
+        per_line[event.line_id].append(event)
+    return {line.pk: arrival_time(per_line[line.pk]) or line.status_occurred_at for line in arrived}

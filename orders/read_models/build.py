@@ -8,6 +8,8 @@ customer view plus what a technician may know: fulfilling site, carrier and trac
 and the order's contacts.
 """
 
+from collections.abc import Iterable
+from datetime import datetime
 from urllib.parse import quote
 
 from django.conf import settings
@@ -26,11 +28,11 @@ from orders.models import (
     ShipmentLine,
     StatusEvent,
 )
-from orders.read_models.header import lines_counts, lines_header
+from orders.read_models.header import Expected, lines_counts, lines_header
 from orders.selectors import _line_sort_key
 from orders.services.facts import event_kind
 from orders.services.rollup import rolled_up_status
-from orders.status import PROGRESS_WEIGHT, RANK, LineStatus, customer_status
+from orders.status import INTERRUPTIONS, PROGRESS_WEIGHT, RANK, LineStatus, customer_status
 
 # Changes a customer sees on the timeline (a line's start is shown once, for lines not split off).
 TIMELINE_KINDS = frozenset({EventKind.START, EventKind.FACT, EventKind.OVERRIDE, EventKind.HELD_OVERRIDE})
@@ -56,16 +58,19 @@ def order_view_build(order: Order, *, audience: str) -> dict:
         .order_by("occurred_at", "line_id", "sequence")
     )
     technician = audience == TECHNICIAN
+    visible = [event for event in events if not event.hidden]
     shown = _shown_statuses(lines, events)
+    arrived = _arrival_times(lines, shown, visible)
     carrier_etas = _carrier_etas(shipments)
     line_parts = [
-        _line_part(line, by_id, shown[line.pk], carrier_etas.get(line.pk), technician=technician) for line in lines
+        _line_part(line, by_id, shown[line.pk], carrier_etas.get(line.pk), arrived.get(line.pk), technician=technician)
+        for line in lines
     ]
     view = {
         "order": {**_order_part(order), **(lines_header(line_parts) if line_parts else {})},
         "lines": line_parts,
         "shipments": [_shipment_part(shipment, by_id, technician=technician) for shipment in shipments],
-        "timeline": _timeline([event for event in events if not event.hidden], by_id),
+        "timeline": _timeline(visible, by_id),
         "counts": lines_counts(line_parts),
     }
     if technician:
@@ -95,6 +100,7 @@ def _order_part(order: Order) -> dict:
         ),
         "status": customer_status(order.status),
         "progress": float(order.progress_percent),
+        "expected": Expected.NOTHING,  # an order without lines; else its lines' (lines_header)
         "earliest_eta": _iso(order.earliest_eta),
         "latest_eta": _iso(order.latest_eta),
         "promised_date": _iso(order.promised_date),
@@ -132,6 +138,59 @@ def _shown_statuses(lines: list[OrderLine], events: list[StatusEvent]) -> dict[i
     return shown
 
 
+def arrival_time(events: Iterable[StatusEvent]) -> datetime | None:
+    """When a line reached its destination (delivered, or verified on site), by the source's
+    clock: of its visible applied events in source order, the first that put it there since it
+    was last on its way (a hold or an exception meanwhile does not undo an arrival). None when
+    its last status change left it elsewhere."""
+    arrived = None
+    for event in events:
+        if event_kind(event) not in TIMELINE_KINDS:
+            continue
+        if event.to_status in AT_DESTINATION:
+            arrived = arrived or event.occurred_at
+        elif event.to_status not in INTERRUPTIONS:
+            arrived = None
+    return arrived
+
+
+def _arrival_times(
+    lines: list[OrderLine], shown: dict[int, tuple[str, str]], visible: list[StatusEvent]
+) -> dict[int, datetime | None]:
+    """{line id: when it reached its destination} of the lines shown there. A split line
+    arrived with the last of its children."""
+    per_line: dict[int, list[StatusEvent]] = {}
+    for event in visible:
+        per_line.setdefault(event.line_id, []).append(event)
+    children: dict[int, list[int]] = {}
+    for line in lines:
+        if line.parent_id is not None:
+            children.setdefault(line.parent_id, []).append(line.pk)
+    arrived: dict[int, datetime | None] = {}
+    for line in reversed(lines):  # children sort after their parents: each is known before its parent
+        status = shown[line.pk][0]
+        if status not in AT_DESTINATION:
+            continue
+        if line.is_split:
+            times = [arrived.get(child) for child in children.get(line.pk, [])]
+            arrived[line.pk] = max((time for time in times if time is not None), default=None)
+        else:
+            # A line without events of its own (made at its destination) counts from its status.
+            fallback = line.status_occurred_at if status == line.status else None
+            arrived[line.pk] = arrival_time(per_line.get(line.pk, [])) or fallback
+    return arrived
+
+
+def shown_eta(*, planned, carrier, status: str, progress_status: str, is_split: bool):
+    """The ETA a line shows: none once it is at its destination (it shows when it arrived);
+    once the part is with the carrier, the carrier's ETA where there is one; else the planned."""
+    if status in AT_DESTINATION:
+        return None
+    if carrier is not None and not is_split and RANK.get(progress_status, -1) >= SHIPPED_RANK:
+        return carrier
+    return planned
+
+
 def _carrier_etas(shipments: list[Shipment]) -> dict[int, object]:
     """{line id: the carrier's ETA} of the newest shipment with an ETA carrying the line."""
     etas = {}
@@ -143,15 +202,22 @@ def _carrier_etas(shipments: list[Shipment]) -> dict[int, object]:
 
 
 def _line_part(
-    line: OrderLine, by_id: dict[int, OrderLine], shown: tuple[str, str], carrier_eta, *, technician: bool
+    line: OrderLine,
+    by_id: dict[int, OrderLine],
+    shown: tuple[str, str],
+    carrier_eta,
+    arrived_at,
+    *,
+    technician: bool,
 ) -> dict:
     depth, parent = 0, line.parent_id
     while parent is not None:
         depth, parent = depth + 1, by_id[parent].parent_id
     status, progress_status = shown
     shipped = RANK.get(progress_status, -1) >= SHIPPED_RANK
-    # Once the part is with the carrier, the carrier's ETA is the one that counts.
-    eta = carrier_eta if shipped and carrier_eta is not None and not line.is_split else line.eta
+    eta = shown_eta(
+        planned=line.eta, carrier=carrier_eta, status=status, progress_status=progress_status, is_split=line.is_split
+    )
     part = {
         "public_id": str(line.public_id),
         "number": line.number,
@@ -162,6 +228,8 @@ def _line_part(
         "quantity": line.quantity,
         "status": customer_status(status),
         "eta": _iso(eta),
+        # When it reached its destination (source clock); only for a line shown there.
+        "delivered_at": _iso(arrived_at),
         "is_split": line.is_split,
         "delivered_quantity": line.quantity if status in AT_DESTINATION and not line.is_split else 0,
         # The line's share of the way to the customer (%), and whether it has left the site:

@@ -14,8 +14,17 @@ ARRIVED = frozenset({LineStatus.DELIVERED, LineStatus.VERIFIED})
 NOT_COUNTED = frozenset({LineStatus.CANCELLED, LineStatus.RETURNED})
 
 
+class Expected:
+    """What an order's header promises about delivery (its "expected" field)."""
+
+    COMPLETE = "complete"  # every part still to come has an ETA: complete by the latest of them
+    NOT_KNOWN = "not_known"  # a part still to come has no ETA: no completion date is promised
+    DELIVERED = "delivered"  # every part is at its destination
+    NOTHING = ""  # nothing to deliver (every line cancelled or returned)
+
+
 def lines_header(lines: list[dict]) -> dict:
-    """{"status", "progress", "earliest_eta", "latest_eta"} of the lines' leaves."""
+    """{"status", "progress", "expected", "earliest_eta", "latest_eta"} of the lines' leaves."""
     leaves = [line for line in lines if not line["is_split"]]
     counted = [line for line in leaves if line["status"] not in NOT_COUNTED]
     total_quantity = sum(line["quantity"] for line in counted)
@@ -23,16 +32,33 @@ def lines_header(lines: list[dict]) -> dict:
     if total_quantity:
         weighted = sum(Decimal(line["quantity"]) * Decimal(str(line["progress"])) for line in counted)
         progress = (weighted / total_quantity).quantize(Decimal("0.01"))
-    open_etas = sorted(
-        (datetime.fromisoformat(line["eta"]), line["eta"])
-        for line in counted
-        if line["eta"] and line["status"] not in ARRIVED
-    )
     return {
         "status": rolled_up_status([line["status"] for line in leaves]),
         "progress": float(progress),
-        "earliest_eta": open_etas[0][1] if open_etas else None,
-        "latest_eta": open_etas[-1][1] if open_etas else None,
+        **leaves_expected(leaves),
+    }
+
+
+def leaves_expected(leaves: list[dict]) -> dict:
+    """{"expected", "earliest_eta", "latest_eta"}: when the parts still to come are expected
+    (leaf lines' customer "status" and shown "eta"). A customer reads the date as the day the
+    order is complete, so it is the latest ETA, and only when every part still to come has one;
+    the earliest is the next part's."""
+    counted = [line for line in leaves if line["status"] not in NOT_COUNTED]
+    to_come = [line for line in counted if line["status"] not in ARRIVED]
+    etas = sorted((datetime.fromisoformat(line["eta"]), line["eta"]) for line in to_come if line["eta"])
+    if not counted:
+        expected = Expected.NOTHING
+    elif not to_come:
+        expected = Expected.DELIVERED
+    elif len(etas) == len(to_come):
+        expected = Expected.COMPLETE
+    else:
+        expected = Expected.NOT_KNOWN
+    return {
+        "expected": expected,
+        "earliest_eta": etas[0][1] if etas else None,
+        "latest_eta": etas[-1][1] if etas else None,
     }
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from orders.models import StatusDefinition
 
 LABELS_CACHE_SECONDS = 300
-TIME_KEYS = frozenset({"at", "eta", "earliest_eta", "latest_eta", "last_location_at"})
+TIME_KEYS = frozenset({"at", "eta", "delivered_at", "earliest_eta", "latest_eta", "last_location_at"})
 
 
 def customer_labels(language: str | None = None) -> dict[str, dict[str, str]]:
@@ -62,6 +62,16 @@ def order_present(view: dict, *, labels: dict | None = None, timeline_limit: int
         contacts=view.get("contacts", []),
         timeline_hidden=len(view["timeline"]) - len(timeline),
     )
+
+
+def expected_present(part: dict) -> dict:
+    """What the header says of when the parts are expected (leaves_expected's answer, or an
+    order's view), with datetimes: templates/portal/includes/expected.html shows it."""
+    return {
+        "expected": part.get("expected", ""),
+        "earliest_eta": parse_datetime(part["earliest_eta"]) if part.get("earliest_eta") else None,
+        "latest_eta": parse_datetime(part["latest_eta"]) if part.get("latest_eta") else None,
+    }
 
 
 def _labelled(part: dict, labels: dict) -> dict:

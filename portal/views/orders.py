@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from orders.models import Order, OrderLine
 from orders.read_models import Audience, localize_change, order_view
 from orders.read_models.cache import view_version
-from orders.read_models.presentation import customer_labels, customer_summary
+from orders.read_models.presentation import customer_labels, customer_summary, expected_present
 from orders.scoping import orders_visible_to_customer
 from orders.status import customer_status
 from portal.branding import account_branding
@@ -61,7 +61,7 @@ def order_list(request):
     if query and page.paginator.count == 1:
         return redirect("portal:order", public_id=page.object_list[0].public_id)
     labels = customer_labels()
-    counts = order_rows(list(page.object_list))
+    listed = order_rows(list(page.object_list))
     views = views_with_hidden_changes(list(page.object_list))
     rows = []
     for order in page.object_list:
@@ -71,7 +71,8 @@ def order_list(request):
         rows.append(
             {
                 "order": order,
-                "summary": customer_summary(view["counts"] if view else counts[order.pk], labels),
+                "summary": customer_summary(view["counts"] if view else listed[order.pk]["counts"], labels),
+                "expected": expected_present(view["order"] if view else listed[order.pk]["expected"]),
                 "label": labels[status]["label"],
                 "progress": view["order"]["progress"] if view else order.progress_percent,
             }

@@ -39,6 +39,30 @@
     element.textContent = "";
     if (iso) element.appendChild(timeElement(iso, text)); else if (selector !== ".line-eta") element.textContent = "—";
   }
+  // A translated text whose {complete} and {next} stand for times, written into `element`.
+  function fillTimes(element, template, times) {
+    element.textContent = "";
+    template.split(/(\{complete\}|\{next\})/).forEach(function (piece) {
+      var time = times[piece];
+      if (time) element.appendChild(timeElement(time[0], time[1]));
+      else if (piece) element.appendChild(document.createTextNode(piece));
+    });
+  }
+  // When the parts are expected, as templates/portal/includes/expected.html writes it: complete
+  // by the latest ETA only when every part still to come has one, the next part by the earliest.
+  function applyExpected(order) {
+    var element = document.getElementById("order-eta");
+    if (!element) return;
+    var next = [order.earliest_eta, order.earliest_eta_text || formatTime(order.earliest_eta)];
+    var complete = [order.latest_eta, order.latest_eta_text || formatTime(order.latest_eta)];
+    var template = "";
+    if (order.expected === "delivered") template = texts.allDelivered;
+    else if (order.expected === "complete") template = next[1] !== complete[1] ? texts.completeNext : texts.complete;
+    else if (order.expected === "not_known") template = order.earliest_eta ? texts.notKnownNext : texts.notKnown;
+    element.dataset.expected = order.expected || "";
+    if (template) fillTimes(element, template, {"{complete}": complete, "{next}": next});
+    else element.textContent = "—";
+  }
   function showState(kind) {
     if (!liveState) return;
     liveState.textContent = liveState.dataset[kind] || "";
@@ -49,7 +73,7 @@
     var status = document.getElementById("order-status");
     status.textContent = order.label; status.dataset.status = order.status;
     setText(section, "#order-status-help", order.description || "");
-    setTime(section, "#order-eta", order.earliest_eta, order.earliest_eta_text);
+    applyExpected(order);
     var bar = document.getElementById("order-progress");
     bar.setAttribute("aria-valuenow", Math.round(order.progress));
     if (texts.progress) {
@@ -89,8 +113,14 @@
     setText(row, ".line-quantity", line.quantity);
     var status = setText(row, ".line-status", line.label);
     status.dataset.status = line.status; status.title = line.description || "";
-    setTime(row, ".line-eta", line.eta, line.eta_text);
-    setText(row, ".line-delivered", line.is_split ? "" : line.delivered_quantity);
+    // A part at its destination shows when it arrived there, never an ETA.
+    var arrived = line.status === "delivered" || line.status === "verified";
+    setTime(row, ".line-eta", arrived ? null : line.eta, line.eta_text);
+    var delivered = setText(row, ".line-delivered", line.is_split ? "" : line.delivered_quantity);
+    if (arrived && line.delivered_at) {
+      if (!line.is_split) delivered.appendChild(document.createTextNode(" · "));
+      delivered.appendChild(timeElement(line.delivered_at, line.delivered_at_text));
+    }
   }
   function applyShipment(shipment) {
     var container = document.getElementById("shipments");

@@ -16,6 +16,7 @@ from django.utils import timezone
 from integrations.models import MessageFormat, SourceKind, SourceSystem, Transport
 from integrations.signatures import signature_header
 from orders.models import StatusEvent
+from orders.read_models.freshness import views_changed
 from orders.services import status_event_suppress
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue, status_link_revoke
@@ -91,6 +92,11 @@ def _post_status(server, *, order, line: str, status: str, occurred_at) -> None:
 def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(new_page, server, order, showcase, t0):
     from playwright.sync_api import expect
 
+    # lines 10.1, 10.2 and 20 are planned for the 4th, 7th and 5th of November
+    for number, days in (("10.1", 2), ("10.2", 5), ("20", 3)):
+        showcase[number].eta = t0 + timedelta(days=days)
+        showcase[number].save(update_fields=["eta"])
+    views_changed(order.pk)
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
     page = new_page(locale="de-DE", timezone_id="Europe/Berlin")
 
@@ -122,6 +128,19 @@ def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(new_page, s
     newest = page.locator("#timeline li").first
     expect(newest.locator(".event-status")).to_have_text("Versandbereit")
     expect(newest.locator("time")).to_contain_text("12:00")  # 11:00 UTC in Berlin
+
+    # when the carrier delivers line 10.1, the part expected first
+    order_eta = page.locator("#order-eta")
+    expect(order_eta).to_contain_text("nächstes Teil: 4. November 2026")
+    _post_status(server, order=order, line="10.1", status="delivered", occurred_at=t0 + timedelta(hours=4))
+
+    # then its row says when it arrived instead of an ETA, and the header expects the next part
+    line_10_1 = page.locator(f"#line-{showcase['10.1'].public_id}")
+    expect(line_10_1.locator(".line-delivered")).to_contain_text("3 · ")
+    expect(line_10_1.locator(".line-delivered time")).to_contain_text("13:00")  # 12:00 UTC in Berlin
+    expect(line_10_1.locator(".line-eta")).to_have_text("")
+    expect(order_eta).to_contain_text("Voraussichtlich vollständig: 7. November 2026")
+    expect(order_eta).to_contain_text("nächstes Teil: 5. November 2026")
 
     # when the link is revoked, the same link answers 410 with a way to a fresh link
     status_link_revoke(link=issued.link)
