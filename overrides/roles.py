@@ -26,7 +26,7 @@ PLANNER = [
     "overrides.add_overriderequest",
     "overrides.change_stalealert",  # acknowledge
     "overrides.change_discrepancy",  # take, resolve
-    "portal.change_statuslink",  # revoke a status link, or give it a new token
+    "portal.change_statuslink",  # revoke or replace a status link
 ]
 SUPERVISOR = [
     *PLANNER,

@@ -3,13 +3,16 @@ fresh-link requests and technicians' confirmations, each limited to the person's
 orders they may see) like every order-related page. Links are revoked and rotated here too."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from orders.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 from orders.scoping import orders_visible_to
 from portal.models import DeliveryConfirmation, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
-from portal.services.links import status_link_revoke, status_link_rotate
+from portal.services.links import status_link_expiry_change, status_link_revoke, status_link_rotate
+
+REPLACE_LINKS = _("Replace the selected links (a new address each; the old one stops working)")
 
 
 @admin.register(PortalProfile)
@@ -30,11 +33,14 @@ class StatusLinkOpenInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(StatusLink)
 class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """A link's expiry is the one thing staff who may change links edit here (a revoked link's
+    stays as it is); everything else is what was issued. The token's hash is never shown."""
+
     list_display = ["public_id", "order", "line", "audience", "purpose", "expires_at", "revoked_at", "last_opened_at"]
     list_filter = ["audience", "purpose"]
     search_fields = ["order__number", "=public_id"]
     list_select_related = ["order", "line"]
-    readonly_fields = [
+    fields = [
         "public_id",
         "order",
         "line",
@@ -48,9 +54,24 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "replaced_by",
         "last_opened_at",
     ]
-    fields = readonly_fields
+    readonly_fields = [field for field in fields if field != "expires_at"]
     inlines = [StatusLinkOpenInline]
     actions = ["revoke", "rotate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.revoked_at is not None:
+            return self.fields
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the expiry, through the service: a revocation or an opening saved since the form
+        # was read is never written back over.
+        if "expires_at" not in form.changed_data:
+            return
+        try:
+            status_link_expiry_change(link=obj, expires_at=form.cleaned_data["expires_at"])
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
 
     def scope_queryset(self, request, queryset):
         return queryset.filter(order__in=orders_visible_to(request.user))
@@ -66,7 +87,7 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
             status_link_revoke(link=link, revoked_by=request.user)
         self.message_user(request, _("Links revoked."), messages.SUCCESS)
 
-    @admin.action(description=_("Rotate the selected links (new token, old one revoked)"), permissions=["change"])
+    @admin.action(description=REPLACE_LINKS, permissions=["change"])
     def rotate(self, request, queryset):
         rotated = []
         for link in queryset.filter(revoked_at__isnull=True).select_related("order"):
@@ -76,7 +97,7 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
         # the messages cookie or the session until it is shown.
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Rotate the selected links (new token, old one revoked)"),
+            "title": REPLACE_LINKS,
             "rotated": rotated,
             "opts": self.model._meta,
         }

@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import LinkAudience, LinkPurpose
+from portal.models import LINK_ALLOWS, LINK_FOR_WHOM, LinkAudience, LinkPurpose
 
 PHOTO_EXTENSIONS = FileExtensionValidator(["jpg", "jpeg", "png", "webp", "heic"])
 
@@ -15,14 +15,21 @@ class LinkIssueForm(forms.Form):
     delivery: those come from the back office and the technician's messages), to view only."""
 
     audience = forms.ChoiceField(
-        label=_("For"), choices=[(LinkAudience.CUSTOMER.value, LinkAudience.CUSTOMER.label)], required=False
+        label=_("Who it is for"),
+        choices=[(LinkAudience.CUSTOMER.value, LINK_FOR_WHOM[LinkAudience.CUSTOMER])],
+        required=False,
     )
     purpose = forms.ChoiceField(
-        label=_("Allows"), choices=[(LinkPurpose.VIEW.value, LinkPurpose.VIEW.label)], required=False
+        label=_("What it allows"), choices=[(LinkPurpose.VIEW.value, LINK_ALLOWS[LinkPurpose.VIEW])], required=False
     )
     # A line number as printed ("20", "10.1"); blank: the whole order. Typed rather than chosen
     # from a list: an order of hundreds of lines would load and render them all on every view.
-    line = forms.CharField(label=_("Line"), required=False, max_length=20)
+    line = forms.CharField(
+        label=_("Line"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": _("The whole order")}),
+    )
 
 
 class ConfirmationForm(forms.Form):

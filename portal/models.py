@@ -78,6 +78,25 @@ class LinkPurpose(models.TextChoices):
     VIEW_CONFIRM = "view_confirm", _("View and confirm delivery")  # a technician may confirm on site
 
 
+# The same, as the portal says them to a customer (the labels above are the back office's).
+LINK_FOR_WHOM = {
+    LinkAudience.CUSTOMER: _("Anyone you send it to"),
+    LinkAudience.TECHNICIAN: _("A field technician"),
+}
+LINK_ALLOWS = {
+    LinkPurpose.VIEW: _("See the order's progress"),
+    LinkPurpose.VIEW_CONFIRM: _("See the progress and confirm delivery on site"),
+}
+
+
+class LinkState(models.TextChoices):
+    """What a link does now: derived from its expiry and revocation, never stored."""
+
+    ACTIVE = "active", _("Active")  # opens the order (or line)
+    EXPIRED = "expired", _("Expired")  # its time is over: answers 410, offering a fresh link
+    REVOKED = "revoked", _("Revoked")  # stopped by a person, or replaced by a new link: answers 410
+
+
 class StatusLink(models.Model):
     """A link that shows one order or one line without signing in. Only the token's SHA-256 is
     stored; the token itself exists in the link sent and nowhere else."""
@@ -136,9 +155,20 @@ class StatusLink(models.Model):
     def __str__(self) -> str:
         return f"{self.get_audience_display()} {self.public_id}"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.expires_at and self.issued_at and self.expires_at <= self.issued_at:
+            raise ValidationError({"expires_at": _("A link must expire after it was issued.")})
+
     def is_usable(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.revoked_at is None and self.expires_at > now
+        return self.state(now) == LinkState.ACTIVE
+
+    def state(self, now=None) -> LinkState:
+        if self.revoked_at is not None:
+            return LinkState.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return LinkState.EXPIRED
+        return LinkState.ACTIVE
 
 
 class StatusLinkOpen(models.Model):

@@ -21,13 +21,17 @@ again costs no round trip at all.
 
 Messages waiting for the person (django.contrib.messages) are shown once: a request that has
 some renders its page without the cache. So does a request whose query string holds anything
-but what pages read (?timeline=all): made-up parameters must not fill the cache with pages.
+but what pages read, written as the pages' own links write it (?timeline=all, and a later page
+of the order page's list of links, ?links_page=2 up to its last page, after the timeline when
+both): made-up parameters and page numbers must not fill the cache with pages. The query string
+is part of the key (the path asked for), so each page of the list is a page of its own.
 """
 
 import contextlib
 import functools
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -49,8 +53,11 @@ logger = logging.getLogger(__name__)
 
 # Versions in the key decide freshness; this bounds how long a page nobody reads is kept.
 PAGE_CACHE_SECONDS = 300
-# The query strings a cached page may be asked with (portal.views.common's timeline).
+# The query strings a cached page may be asked with (portal.views.common's timeline); and the
+# parameter of a later page of a list (query_is_cached).
 CACHED_QUERIES = frozenset({"", "timeline=all"})
+LIST_PAGE_PARAMETER = "links_page"
+_LIST_PAGE_QUERY = re.compile(rf"(?:timeline=all&)?{LIST_PAGE_PARAMETER}=([1-9][0-9]{{0,5}})")
 
 CSRF_MARK = mark_safe("<@csrf-token@>")
 TOKEN_MARK = mark_safe("<@status-link-token@>")
@@ -84,11 +91,23 @@ def page_key(request, parts: tuple, *, token: str = "") -> str:
     return f"portal-page:{hashlib.sha256(described.encode()).hexdigest()}"
 
 
-def page_render(request, template: str, context: Callable[[], dict], *, parts: tuple, token: str = "") -> HttpResponse:
+def query_is_cached(query: str, *, list_pages: int = 1) -> bool:
+    """Whether a page asked with the query string `query` may be cached: one of CACHED_QUERIES,
+    or page 2 up to `list_pages` of the page's list, as its pager writes it."""
+    if query in CACHED_QUERIES:
+        return True
+    asked = _LIST_PAGE_QUERY.fullmatch(query)
+    return asked is not None and 2 <= int(asked.group(1)) <= list_pages
+
+
+def page_render(
+    request, template: str, context: Callable[[], dict], *, parts: tuple, token: str = "", list_pages: int = 1
+) -> HttpResponse:
     """The page of `template`, from the cache when it was rendered for the same `parts` (see the
     module's docstring), else rendered with `context()`; `token`: the status link's token, in
-    place of TOKEN_MARK."""
-    if _messages_waiting(request) or request.META.get("QUERY_STRING", "") not in CACHED_QUERIES:
+    place of TOKEN_MARK; `list_pages`: how many pages the page's list has now (query_is_cached)."""
+    query = request.META.get("QUERY_STRING", "")
+    if _messages_waiting(request) or not query_is_cached(query, list_pages=list_pages):
         return HttpResponse(render_to_string(template, context(), request))
     key = page_key(request, parts, token=token)
     html = _local.get(key)

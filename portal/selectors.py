@@ -8,6 +8,8 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import (
     Account,
@@ -34,7 +36,7 @@ from orders.scoping import (
 from orders.search_keys import search_key, search_text
 from orders.status import INTERRUPTIONS, RANK, LineStatus, customer_status
 from portal.brand_stamp import brand_stamp_sql
-from portal.models import LinkAudience, StatusLink
+from portal.models import LINK_ALLOWS, LINK_FOR_WHOM, LinkAudience, LinkState, StatusLink
 
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 
@@ -100,6 +102,7 @@ class SeenOrder:
     view_changed_at: datetime | None
     dealer_view: bool  # the person reads it as a dealer (their customers' references)
     links_stamp: str  # what the page's list of links shows (_links_stamp_sql)
+    links_count: int  # how many links the list holds, on every page of it
     brand_stamp: str  # what decides the page's brand (portal.branding.brand_stamp_sql)
 
     def order(self) -> Order:
@@ -117,25 +120,41 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
     except ValueError:
         return None
     followed, followed_params = followed_accounts_with(user)
-    stamp, stamp_params = _links_stamp_sql()
+    stamp, stamp_params = _links_stamp_sql(timezone.now())
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
     sql = (
         f"{followed} SELECT o.id, o.public_id, o.account_id, o.outbox_sequence, o.updated_at, o.view_changed_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = o.id), "
         "EXISTS (SELECT 1 FROM scope_followed f WHERE f.kind = %s), "
-        f"{stamp}, {brand_stamp_sql('o.account_id')} "
+        f"{stamp}, {_links_count_sql()}, {brand_stamp_sql('o.account_id')} "
         f"FROM {orders} o WHERE o.public_id = %s AND o.account_id IN (SELECT id FROM scope_followed)"
     )
     public_id_value = Order._meta.get_field("public_id").get_db_prep_value(public_id, connection)
-    params = [*followed_params, Account.Kind.DEALER.value, *stamp_params, public_id_value]
+    params = [
+        *followed_params,
+        Account.Kind.DEALER.value,
+        *stamp_params,
+        LinkAudience.CUSTOMER.value,
+        public_id_value,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, found_public_id, account_id, sequence, saved, views_changed, changed, dealer_view, links_stamp, brand_stamp = (
-        row
-    )
+    (
+        pk,
+        found_public_id,
+        account_id,
+        sequence,
+        saved,
+        views_changed,
+        changed,
+        dealer_view,
+        links_stamp,
+        links_count,
+        brand_stamp,
+    ) = row
     return SeenOrder(
         pk=pk,
         public_id=UUID(str(found_public_id)),
@@ -146,6 +165,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         view_changed_at=aware(views_changed),
         dealer_view=bool(dealer_view),
         links_stamp=links_stamp or "",
+        links_count=links_count,
         brand_stamp=brand_stamp,
     )
 
@@ -162,27 +182,84 @@ def order_with_version(order_id: int) -> Order:
     return with_view_version(Order.objects.filter(pk=order_id)).get()
 
 
-# The order page lists an order's newest customer links, at most this many.
-LINKS_SHOWN = 50
+# The order page lists an order's customer links, newest first, this many a page.
+LINKS_PAGE_SIZE = 20
 
 
 def customer_links(order_id: int) -> QuerySet[StatusLink]:
-    """An order's customer links in use (a technician's links are the back office's to manage)."""
-    return StatusLink.objects.filter(order_id=order_id, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True)
+    """An order's customer links in use (a technician's links are the back office's to manage),
+    newest first."""
+    return StatusLink.objects.filter(
+        order_id=order_id, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True
+    ).order_by("-issued_at", "-id")
 
 
-def _links_stamp_sql() -> tuple[str, tuple]:
+def links_pages(links_count: int) -> int:
+    return max(1, -(-links_count // LINKS_PAGE_SIZE))
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A status link as the portal's table says it, in a customer's words."""
+
+    link: StatusLink
+    state: LinkState
+    for_whom: str
+    made_by: str
+    allows: str
+    shows: str
+
+
+def customer_link_rows(order_id: int, *, page: int, viewer_id: int, now: datetime) -> list[LinkRow]:
+    """Page `page` (from 1) of the order's customer links (customer_links), each said as the
+    portal's table says it to the person `viewer_id`: one query."""
+    start = (page - 1) * LINKS_PAGE_SIZE
+    links = customer_links(order_id).select_related("line")[start : start + LINKS_PAGE_SIZE]
+    return [
+        LinkRow(
+            link=link,
+            state=link.state(now),
+            for_whom=LINK_FOR_WHOM[link.audience],
+            made_by=_made_by(link, viewer_id),
+            allows=LINK_ALLOWS[link.purpose],
+            shows=(_("Line %(number)s only") % {"number": link.line.number} if link.line else _("The whole order")),
+        )
+        for link in links
+    ]
+
+
+def _made_by(link: StatusLink, viewer_id: int) -> str:
+    # Never a name: a link made by the service team must not show who they are.
+    if link.issued_by_id is None:
+        return _("Sent by our service team")
+    if link.issued_by_id == viewer_id:
+        return _("Made by you")
+    return _("Made by someone else")
+
+
+def _links_stamp_sql(now: datetime) -> tuple[str, tuple]:
     """A column of the order's query: what its page's list of links shows of each link
-    (customer_links), so that a new, revoked, rotated or opened link, or an expiry edited, makes
-    another stamp (and another cached page)."""
+    (customer_link_rows), so that a new, revoked, rotated or opened link, an expiry edited, or a
+    link expired since `now`, makes another stamp (and another cached page)."""
     links = StatusLink._meta.db_table
-    fields = ("l.line_id", "l.revoked_at", "l.expires_at", "l.last_opened_at")
-    row = " || ':' || ".join(["CAST(l.id AS text)", *(f"COALESCE(CAST({field} AS text), '-')" for field in fields)])
+    fields = ("l.line_id", "l.issued_by_id", "l.revoked_at", "l.expires_at", "l.last_opened_at")
+    expired = "CASE WHEN l.expires_at <= %s THEN 'expired' ELSE 'active' END"
+    row = " || ':' || ".join(
+        ["CAST(l.id AS text)", *(f"COALESCE(CAST({field} AS text), '-')" for field in fields), expired]
+    )
     # The same rows in the same order on each engine: PostgreSQL's aggregate, or SQLite's.
     aggregate = "string_agg({}, ',' ORDER BY l.id)" if connection.vendor == "postgresql" else "group_concat({}, ',')"
     rows = aggregate.format(row)
     sql = f"(SELECT {rows} FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
-    return sql, (LinkAudience.CUSTOMER.value,)
+    now_value = StatusLink._meta.get_field("expires_at").get_db_prep_value(now, connection)
+    return sql, (now_value, LinkAudience.CUSTOMER.value)
+
+
+def _links_count_sql() -> str:
+    """A column of the order's query: how many links its page's list holds (one parameter: the
+    customer audience)."""
+    links = StatusLink._meta.db_table
+    return f"(SELECT COUNT(*) FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
 
 
 def follows_a_dealer(user) -> bool:

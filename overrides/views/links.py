@@ -1,5 +1,5 @@
-"""Back-office actions on an order's status links: revoke one, or give it a new token (the old one
-stops working). Both go through the portal's link services; who did it is kept on the link.
+"""Back-office actions on an order's status links: revoke one, or replace it (a new address; the
+old one stops working). Both go through the portal's link services; who did it is kept on the link.
 
 The new link is shown once, on the order page the action redirects to (post/redirect/get): it
 waits in the session until that page is shown, and is removed from it there."""
@@ -69,7 +69,7 @@ def link_revoke(request, public_id):
 def link_rotate(request, public_id):
     link = _link_for(request.user, public_id)
     if link.revoked_at is not None or link.replaced_by_id is not None:
-        messages.error(request, _("This link is revoked already: it cannot get a new token."))
+        messages.error(request, _("This link is revoked already: it cannot be replaced."))
     else:
         issued = status_link_rotate(link=link, rotated_by=request.user)
         request.session[NEW_LINK_SESSION_KEY] = {

@@ -146,6 +146,21 @@ def status_link_revoke(*, link: StatusLink, revoked_by=None) -> StatusLink:
     return link
 
 
+def status_link_expiry_change(*, link: StatusLink, expires_at) -> StatusLink:
+    """Give the link another expiry (staff, in the admin), and change nothing else: a revocation
+    or an opening saved meanwhile stays as it is. A revoked link keeps its expiry (it never opens
+    again, whatever the date says)."""
+    with transaction.atomic():
+        link = StatusLink.objects.select_for_update().get(pk=link.pk)
+        if link.revoked_at is not None:
+            raise ValidationError({"expires_at": _("The link is revoked: its expiry no longer matters.")})
+        if expires_at <= link.issued_at:
+            raise ValidationError({"expires_at": _("A link must expire after it was issued.")})
+        link.expires_at = expires_at
+        link.save(update_fields=["expires_at"])
+    return link
+
+
 def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:
     """A new token for the same order or line, audience and purpose, valid as long as a new link
     would be; the old one is revoked and points to its successor."""

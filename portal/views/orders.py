@@ -23,10 +23,10 @@ from portal.branding import account_branding
 from portal.forms import LinkIssueForm
 from portal.live_times import with_time_texts
 from portal.models import LinkAudience, LinkPurpose, StatusLink
-from portal.page_cache import page_render
+from portal.page_cache import LIST_PAGE_PARAMETER, page_render
 from portal.selectors import (
-    LINKS_SHOWN,
-    customer_links,
+    customer_link_rows,
+    links_pages,
     order_rows,
     portal_accounts,
     portal_order,
@@ -96,6 +96,8 @@ def order_detail(request, public_id):
     if seen is None:
         raise Http404
     order = SimpleLazyObject(seen.order)  # read whole only when the page is rendered
+    pages = links_pages(seen.links_count)
+    links_page = _links_page_asked(request, pages)
 
     def context() -> dict:
         return {
@@ -104,7 +106,8 @@ def order_detail(request, public_id):
             "brand": account_branding(seen.account_id),
             "dealer_view": seen.dealer_view,
             "link_form": LinkIssueForm(),
-            "links": _links(seen),
+            "link_rows": customer_link_rows(seen.pk, page=links_page, viewer_id=request.user.pk, now=timezone.now()),
+            "links_pager": _links_pager(request, links_page, pages),
             "new_link_url": "",
         }
 
@@ -125,7 +128,7 @@ def order_detail(request, public_id):
         seen.links_stamp,
         seen.brand_stamp,
     )
-    return page_render(request, "portal/order.html", context, parts=parts)
+    return page_render(request, "portal/order.html", context, parts=parts, list_pages=pages)
 
 
 # A link just made waits here for the order page the action redirects to (post/redirect/get: a
@@ -148,8 +151,37 @@ def _new_link_pop(request, order) -> str:
     return new.get("url", "")
 
 
-def _to_links(order):
-    return redirect(reverse("portal:order", kwargs={"public_id": order.public_id}) + "#status-links")
+def _to_links(order, links_page: int = 1):
+    query = f"?{LIST_PAGE_PARAMETER}={links_page}" if links_page > 1 else ""
+    return redirect(reverse("portal:order", kwargs={"public_id": order.public_id}) + query + "#status-links")
+
+
+def _links_page_asked(request, pages: int) -> int:
+    """The page of the list of links asked for: the first when none or nonsense is, the last
+    when one past it is (a link revoked elsewhere)."""
+    try:
+        number = int(request.GET.get(LIST_PAGE_PARAMETER, "1"))
+    except ValueError:
+        return 1
+    return min(max(number, 1), pages)
+
+
+def _links_pager(request, number: int, pages: int) -> dict:
+    """Where the pager's links go: the same page at another page of links, keeping the timeline
+    asked for and nothing else (written as portal.page_cache caches it)."""
+
+    def url(page: int) -> str:
+        query = ["timeline=all"] if request.GET.get("timeline") == "all" else []
+        if page > 1:
+            query.append(f"{LIST_PAGE_PARAMETER}={page}")
+        return request.path + ("?" + "&".join(query) if query else "") + "#status-links"
+
+    return {
+        "number": number,
+        "pages": pages,
+        "previous_url": url(number - 1) if number > 1 else "",
+        "next_url": url(number + 1) if number < pages else "",
+    }
 
 
 def _live_paths(order) -> dict:
@@ -157,11 +189,6 @@ def _live_paths(order) -> dict:
         "ws_path": f"/ws/portal/orders/{order.public_id}/",
         "live_url": reverse("portal:order-live", kwargs={"public_id": order.public_id}),
     }
-
-
-def _links(order):
-    """The order's customer links (a technician's links are the back office's to manage)."""
-    return list(customer_links(order.pk).select_related("line")[:LINKS_SHOWN])
 
 
 def _link_issue(request, order, context):
@@ -187,7 +214,7 @@ def _link_issue(request, order, context):
             # Shown once, on the order page: the token is kept nowhere after that.
             _new_link_keep(request, order, issued)
             return _to_links(order)
-    context.update(link_form=form, links=_links(order))
+    context.update(link_form=form)
     return render(request, "portal/order.html", context, status=400)
 
 
@@ -207,7 +234,11 @@ def _link_for(user, public_id) -> StatusLink:
 def link_revoke(request, public_id):
     link = _link_for(request.user, public_id)
     status_link_revoke(link=link, revoked_by=request.user)
-    return redirect("portal:order", public_id=link.order.public_id)
+    try:  # back to the page of links the person was reading
+        links_page = min(max(int(request.POST.get(LIST_PAGE_PARAMETER, "1")), 1), 10_000)
+    except ValueError:
+        links_page = 1
+    return _to_links(link.order, links_page)
 
 
 @require_POST

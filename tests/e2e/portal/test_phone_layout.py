@@ -40,6 +40,24 @@ def test_parts_and_links_on_a_german_phone(new_page, sign_in, order, showcase, c
     assert len(lefts) == 1
 
     # the link's buttons are on the screen
-    for name in ("Neues Token", "Entziehen"):
+    for name in ("Link ersetzen", "Entziehen"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, name
+
+
+@pytest.mark.parametrize("phone", [True, False], ids=["phone", "laptop"])
+def test_the_link_forms_errors_read_across_the_whole_section(new_page, sign_in, order, showcase, customer, phone):
+    page = new_page(locale="de-DE", phone=phone)
+    sign_in(page, "customer", f"/portal/orders/{order.public_id}/")
+
+    page.fill("#id_line", "99")
+    page.get_by_role("button", name="Link erstellen").click()
+
+    errors = page.locator("#link-form-errors")
+    section = page.locator("#status-links").bounding_box()
+    box = errors.bounding_box()
+    assert errors.get_attribute("role") == "alert"
+    assert "Position: Dieser Auftrag hat keine Position 99." in errors.inner_text()
+    assert box["width"] >= section["width"] - 2  # the section's whole width, not one of the form's columns
+    assert box["y"] + box["height"] <= page.locator("#link-form").bounding_box()["y"]  # above the form
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]

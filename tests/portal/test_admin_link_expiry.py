@@ -1,0 +1,136 @@
+"""A status link's expiry, edited in the admin by staff who may change links: the one thing they
+edit there (the token's hash never shown, nothing else of the link writable), a revoked link's
+left alone, and the new expiry on the portal's cached order page at the next read."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.utils import timezone
+
+from portal.models import LinkAudience, StatusLink
+from portal.services.links import status_link_issue, status_link_revoke
+from tests.factories import UserFactory
+from tests.portal.fixtures import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _staff(*codenames: str):
+    """Staff in every region (a global grant of the scope) with the link permissions named."""
+    user = UserFactory(username="staff-" + "-".join(codenames), is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=[*codenames, "work_in_region"]))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def link_changer():
+    return _staff("view_statuslink", "change_statuslink")
+
+
+def _change_url(link) -> str:
+    return f"/admin/portal/statuslink/{link.pk}/change/"
+
+
+def _save(client, link, expires: datetime, **other):
+    """The change form as the admin's browser posts it (the site's zone: UTC in tests)."""
+    return client.post(
+        _change_url(link),
+        {
+            "expires_at_0": expires.strftime("%Y-%m-%d"),
+            "expires_at_1": expires.strftime("%H:%M:%S"),
+            "opens-TOTAL_FORMS": "0",
+            "opens-INITIAL_FORMS": str(link.opens.count()),
+            "opens-MIN_NUM_FORMS": "0",
+            "opens-MAX_NUM_FORMS": "0",
+            **other,
+        },
+    )
+
+
+def _row(page: str, link) -> str:
+    return page.split(f'id="link-{link.public_id}"')[1].split("</tr>")[0]
+
+
+def test_staff_who_may_change_links_edit_the_expiry_and_nothing_else(order, showcase, link_changer, customer):
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    token_hash, audience = link.token_hash, link.audience
+
+    form = link_changer.get(_change_url(link)).content.decode()
+    answer = _save(
+        link_changer,
+        link,
+        datetime(2036, 3, 1, 12, 0, tzinfo=UTC),
+        token_hash="0" * 64,
+        audience=LinkAudience.TECHNICIAN,
+        revoked_at_0="2026-01-01",
+        revoked_at_1="00:00:00",
+        order=str(order.pk),
+    )
+
+    assert 'name="expires_at_0"' in form
+    for field in ("token_hash", "audience", "purpose", "order", "line", "revoked_at", "issued_at", "issued_by"):
+        assert f'name="{field}' not in form
+    assert token_hash not in form and "token hash" not in form.lower()
+    assert answer.status_code == 302
+    link.refresh_from_db()
+    assert link.expires_at == datetime(2036, 3, 1, 12, 0, tzinfo=UTC)
+    assert (link.token_hash, link.audience, link.revoked_at, link.order_id) == (token_hash, audience, None, order.pk)
+
+
+def test_staff_who_only_view_links_cannot_edit_the_expiry(order, showcase):
+    viewer = _staff("view_statuslink")
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    expires_at = link.expires_at
+
+    form = viewer.get(_change_url(link)).content.decode()
+    answer = _save(viewer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+
+    assert 'name="expires_at_0"' not in form
+    assert answer.status_code == 403
+    link.refresh_from_db()
+    assert link.expires_at == expires_at
+
+
+def test_a_revoked_links_expiry_stays_as_it_is(order, showcase, link_changer):
+    link = status_link_revoke(link=status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link)
+    expires_at = link.expires_at
+
+    form = link_changer.get(_change_url(link)).content.decode()
+    _save(link_changer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+
+    assert 'name="expires_at_0"' not in form
+    link.refresh_from_db()
+    assert link.expires_at == expires_at
+
+
+def test_an_expiry_before_the_link_was_issued_is_refused(order, showcase, link_changer):
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    expires_at = link.expires_at
+
+    answer = _save(link_changer, link, link.issued_at - timedelta(days=1))
+
+    assert answer.status_code == 200
+    assert "A link must expire after it was issued." in answer.content.decode()
+    link.refresh_from_db()
+    assert link.expires_at == expires_at
+
+
+def test_an_expiry_edited_in_the_admin_shows_on_the_cached_portal_page(order, showcase, link_changer, customer):
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    StatusLink.objects.filter(pk=link.pk).update(issued_at=timezone.now() - timedelta(days=1))
+    portal = signed_in(customer)
+    portal.get(f"/portal/orders/{order.public_id}/")
+    before = portal.get(f"/portal/orders/{order.public_id}/").content.decode()  # from the cache
+    assert "<strong>Active</strong>" in _row(before, link)
+
+    _save(link_changer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+    later = _row(portal.get(f"/portal/orders/{order.public_id}/").content.decode(), link)
+    _save(link_changer, link, timezone.now() - timedelta(minutes=1))
+    ended = _row(portal.get(f"/portal/orders/{order.public_id}/").content.decode(), link)
+
+    assert 'datetime="2036-03-01T12:00:00+00:00"' in later and "<strong>Active</strong>" in later
+    assert "<strong>Expired</strong>" in ended

@@ -1,0 +1,165 @@
+"""The order page's table of status links, as a customer reads it: whom each link is for, what it
+allows and shows, in plain words in their language; whether it still works (active, expired,
+revoked) and until when, in their time zone; the form's errors readable above the form; and
+"Replace link" where it once said "New token"."""
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from portal.models import LinkAudience, StatusLink
+from portal.services.links import status_link_issue, status_link_revoke
+from tests.factories import UserFactory
+from tests.portal.fixtures import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(client, order, **params) -> str:
+    response = client.get(f"/portal/orders/{order.public_id}/", params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _row(page: str, link: StatusLink) -> str:
+    return page.split(f'id="link-{link.public_id}"')[1].split("</tr>")[0]
+
+
+def _cell(row: str, css_class: str) -> str:
+    return re.search(rf'class="{css_class}">(.*?)</td>', row, re.S).group(1)
+
+
+def test_each_link_says_whom_it_is_for_what_it_allows_and_what_it_shows(order, showcase, customer, customer_account):
+    colleague = UserFactory(username="kim.colleague", first_name="Kim", last_name="Colleague")
+    assign_perm("orders.follow_account_orders", colleague, customer_account)
+    mine = status_link_issue(order=order, line=showcase["20"], audience=LinkAudience.CUSTOMER, issued_by=customer)
+    sent = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)  # by a message, or the service team
+    theirs = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=colleague)
+
+    page = _page(signed_in(customer), order)
+
+    assert "<th>Who it is for</th><th>What it allows</th><th>What it shows</th>" in page
+    mine_row, sent_row, theirs_row = (_row(page, issued.link) for issued in (mine, sent, theirs))
+    assert "Anyone you send it to" in mine_row and "Made by you" in mine_row
+    assert "See the order&#x27;s progress" in mine_row and "Line 20 only" in mine_row
+    assert "Sent by our service team" in sent_row and "The whole order" in sent_row
+    assert "Made by someone else" in theirs_row
+    assert "Kim" not in theirs_row and "kim.colleague" not in theirs_row  # nobody is named
+    for row in (mine_row, sent_row, theirs_row):
+        assert ">Customer<" not in row and ">View<" not in row  # the back office's words
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("de", ["Für wen", "Alle, denen Sie ihn senden", "Von Ihnen erstellt", "Nur Position 20", "Aktiv"]),
+        ("fr", ["Pour qui", "Toute personne à qui vous l’envoyez", "Créé par vous", "Ligne 20 uniquement", "Actif"]),
+        ("es", ["Para quién", "Cualquiera a quien lo envíe", "Creado por usted", "Solo la línea 20", "Activo"]),
+    ],
+)
+def test_the_table_speaks_the_persons_language(order, showcase, customer, language, words):
+    issued = status_link_issue(order=order, line=showcase["20"], audience=LinkAudience.CUSTOMER, issued_by=customer)
+
+    page = _page(signed_in(customer, language), order)
+
+    row = _row(page, issued.link)
+    for word in words:
+        assert word in page
+    assert "Active" not in row and "Anyone you send it to" not in row
+
+
+def test_each_link_says_whether_it_still_works(order, showcase, customer):
+    active = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    expired = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    StatusLink.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    revoked = status_link_revoke(
+        link=status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link,
+        revoked_by=customer,
+    )
+
+    page = _page(signed_in(customer), order)
+
+    assert "<strong>Active</strong>" in _cell(_row(page, active), "link-state")
+    assert "<strong>Expired</strong>" in _cell(_row(page, expired), "link-state")
+    assert "<strong>Revoked</strong>" in _cell(_row(page, revoked), "link-state")
+    # an expired link can be replaced (a working one instead), a revoked one is done with
+    assert "/rotate/" in _row(page, expired) and "/revoke/" not in _row(page, expired)
+    assert "/rotate/" not in _row(page, revoked) and "/revoke/" not in _row(page, revoked)
+
+
+def test_the_expiry_is_shown_in_the_viewers_time_zone(order, showcase, customer):
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    StatusLink.objects.filter(pk=link.pk).update(expires_at=datetime(2036, 1, 10, 20, 0, tzinfo=UTC))
+    client = signed_in(customer)
+    client.cookies["tz"] = "Asia/Tokyo"
+
+    expiry = _cell(_row(_page(client, order), link), "link-expiry")
+
+    assert 'datetime="2036-01-10T20:00:00+00:00"' in expiry
+    assert "Jan. 11, 2036, 5 a.m. JST" in expiry  # the next morning in Tokyo
+
+
+def test_a_link_that_expires_while_its_page_is_cached_shows_expired(order, showcase, customer):
+    link = status_link_issue(
+        order=order, audience=LinkAudience.CUSTOMER, issued_by=customer, expires_in=timedelta(seconds=2)
+    ).link
+    client = signed_in(customer)
+    assert "<strong>Active</strong>" in _row(_page(client, order), link)
+    assert "<strong>Active</strong>" in _row(_page(client, order), link)  # the cached page
+
+    time.sleep(max(0, (link.expires_at - timezone.now()).total_seconds()) + 0.1)
+
+    assert "<strong>Expired</strong>" in _row(_page(client, order), link)
+
+
+def test_the_forms_errors_are_one_full_width_block_above_the_form_naming_the_field(order, showcase, customer):
+    response = signed_in(customer).post(
+        f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": "99"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    errors = page.split('id="link-form-errors"')[1].split("</div>")[0]
+    form = page.split('id="link-form"')[1].split("</form>")[0]
+    assert page.index('id="link-form-errors"') < page.index('id="link-form"')
+    assert '<div class="pt-form-errors" id="link-form-errors" role="alert"' in page
+    assert '<label for="id_line">Line</label>: This order has no line 99.' in errors
+    assert "This order has no line 99." not in form and "errorlist" not in form  # not in a grid column
+    assert 'aria-invalid="true"' in re.search(r'<input[^>]*name="line"[^>]*>', form).group(0)
+
+
+def test_a_link_limit_reached_is_said_above_the_form_too(order, showcase, customer, settings):
+    settings.STATUS_LINK_ISSUES_PER_HOUR = 1
+    client = signed_in(customer)
+    client.post(f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": ""})
+
+    page = client.post(
+        f"/portal/orders/{order.public_id}/", {"audience": "customer", "purpose": "view", "line": ""}
+    ).content.decode()
+
+    errors = page.split('id="link-form-errors"')[1].split("</div>")[0]
+    assert "You have reached the limit of 1 status link an hour." in errors
+
+
+REPLACE = {"en": "Replace link", "de": "Link ersetzen", "fr": "Remplacer le lien", "es": "Reemplazar el enlace"}
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "es"])
+def test_replace_link_says_what_it_does_in_the_portal_and_the_back_office(order, showcase, customer, language):
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer)
+    planner = UserFactory(username="planner")
+    planner.groups.add(Group.objects.get(name="planner"))
+    assign_perm("orders.work_for_account", planner, order.account)
+
+    portal_page = _page(signed_in(customer, language), order)
+    back_office_page = signed_in(planner, language).get(f"/backoffice/orders/{order.pk}/").content.decode()
+
+    for page in (portal_page, back_office_page):
+        assert f'<button type="submit">{REPLACE[language]}</button>' in _row(page, issued.link)
+        for jargon in ("New token", "Neues Token", "Nouveau jeton", "Token nuevo", "new token"):
+            assert jargon not in page
