@@ -390,4 +390,5 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # per minute (over it: 429).
 STATUS_LINK_OPENS_PER_MINUTE = env.int("STATUS_LINK_OPENS_PER_MINUTE", default=30)
 STATUS_LINK_OPENS_PER_MINUTE_PER_IP = env.int("STATUS_LINK_OPENS_PER_MINUTE_PER_IP", default=120)
+STATUS_LINK_MAX_DAYS = env.int("STATUS_LINK_MAX_DAYS", default=90)  # an account's default and the admin's edits
 STATUS_LINK_ISSUES_PER_HOUR = env.int("STATUS_LINK_ISSUES_PER_HOUR", default=30)  # per person; past it: a form error

@@ -2,6 +2,7 @@
 requests, and technicians' delivery confirmations."""
 
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -57,6 +58,23 @@ class PortalProfile(models.Model):
         super().clean()
         if self.logo_url and not logo_url_is_safe(self.logo_url):
             raise ValidationError({"logo_url": _("Enter a path on this site (/…) or an https:// URL.")})
+        if self.status_link_days is not None and self.status_link_days > settings.STATUS_LINK_MAX_DAYS:
+            raise ValidationError({"status_link_days": link_lifetime_limit()})
+
+
+def link_lifetime_limit() -> str:
+    return _("A status link may stay valid at most %(days)d days after it was issued.") % {
+        "days": settings.STATUS_LINK_MAX_DAYS
+    }
+
+
+def link_expiry_check(*, issued_at, expires_at) -> None:
+    """A link expires after it was issued, and at most STATUS_LINK_MAX_DAYS later (whoever sets
+    the date: an account's default, staff in the admin)."""
+    if expires_at <= issued_at:
+        raise ValidationError({"expires_at": _("A link must expire after it was issued.")})
+    if expires_at > issued_at + timedelta(days=settings.STATUS_LINK_MAX_DAYS):
+        raise ValidationError({"expires_at": link_lifetime_limit()})
 
 
 def logo_url_is_safe(url: str) -> bool:
@@ -157,8 +175,8 @@ class StatusLink(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.expires_at and self.issued_at and self.expires_at <= self.issued_at:
-            raise ValidationError({"expires_at": _("A link must expire after it was issued.")})
+        if self.expires_at and self.issued_at:
+            link_expiry_check(issued_at=self.issued_at, expires_at=self.expires_at)
 
     def is_usable(self, now=None) -> bool:
         return self.state(now) == LinkState.ACTIVE

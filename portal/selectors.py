@@ -6,14 +6,13 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import (
     Account,
-    EventOutcome,
     EventSuppression,
     LineReference,
     Order,
@@ -21,10 +20,9 @@ from orders.models import (
     Part,
     Shipment,
     ShipmentLine,
-    StatusEvent,
 )
 from orders.read_models import Audience, order_view, with_view_version
-from orders.read_models.build import AT_DESTINATION, arrival_time, shown_eta
+from orders.read_models.build import AT_DESTINATION, shown_eta
 from orders.read_models.cache import aware
 from orders.read_models.header import leaves_expected
 from orders.scoping import (
@@ -214,7 +212,11 @@ def customer_link_rows(order_id: int, *, page: int, viewer_id: int, now: datetim
     """Page `page` (from 1) of the order's customer links (customer_links), each said as the
     portal's table says it to the person `viewer_id`: one query."""
     start = (page - 1) * LINKS_PAGE_SIZE
-    links = customer_links(order_id).select_related("line")[start : start + LINKS_PAGE_SIZE]
+    links = (
+        customer_links(order_id)
+        .select_related("line")
+        .annotate(issued_by_staff=F("issued_by__is_staff"))[start : start + LINKS_PAGE_SIZE]
+    )
     return [
         LinkRow(
             link=link,
@@ -229,11 +231,12 @@ def customer_link_rows(order_id: int, *, page: int, viewer_id: int, now: datetim
 
 
 def _made_by(link: StatusLink, viewer_id: int) -> str:
-    # Never a name: a link made by the service team must not show who they are.
-    if link.issued_by_id is None:
-        return _("Sent by our service team")
+    # Never a name: a link made by the service team must not show who they are. Staff who
+    # replaced a link made it anew: it is still the service team's, not a colleague's.
     if link.issued_by_id == viewer_id:
         return _("Made by you")
+    if link.issued_by_id is None or link.issued_by_staff:
+        return _("Sent by our service team")
     return _("Made by someone else")
 
 
@@ -343,17 +346,6 @@ def incoming_parts(user) -> list[OrderLine]:
 
 def arrival_times(lines: list[OrderLine]) -> dict[int, datetime | None]:
     """{line id: when it reached its destination} of the leaf lines there (delivered or verified
-    on site), in one query: the time their order's page shows (orders.read_models.build)."""
-    arrived = [line for line in lines if line.status in AT_DESTINATION and not line.is_split]
-    if not arrived:
-        return {}
-    events = (
-        StatusEvent.objects.filter(line_id__in=[line.pk for line in arrived], outcome=EventOutcome.APPLIED)
-        .exclude(Exists(EventSuppression.objects.filter(event=OuterRef("pk"))))
-        .only("line_id", "sequence", "to_status", "occurred_at", "kind", "from_status", "reason_code", "actor_kind")
-        .order_by("occurred_at", "line_id", "sequence")
-    )
-    per_line = defaultdict(list)
-    for event in events:
-        per_line[event.line_id].append(event)
-    return {line.pk: arrival_time(per_line[line.pk]) or line.status_occurred_at for line in arrived}
+    on site): the source's time behind their status, as their order's page shows it
+    (orders.read_models.build), the same whatever order the facts arrived in."""
+    return {line.pk: line.status_occurred_at for line in lines if line.status in AT_DESTINATION and not line.is_split}

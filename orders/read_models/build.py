@@ -8,7 +8,6 @@ customer view plus what a technician may know: fulfilling site, carrier and trac
 and the order's contacts.
 """
 
-from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -32,7 +31,7 @@ from orders.read_models.header import Expected, lines_counts, lines_header
 from orders.selectors import _line_sort_key
 from orders.services.facts import event_kind
 from orders.services.rollup import rolled_up_status
-from orders.status import INTERRUPTIONS, PROGRESS_WEIGHT, RANK, LineStatus, customer_status
+from orders.status import PROGRESS_WEIGHT, RANK, LineStatus, customer_status
 
 # Changes a customer sees on the timeline (a line's start is shown once, for lines not split off).
 TIMELINE_KINDS = frozenset({EventKind.START, EventKind.FACT, EventKind.OVERRIDE, EventKind.HELD_OVERRIDE})
@@ -138,30 +137,18 @@ def _shown_statuses(lines: list[OrderLine], events: list[StatusEvent]) -> dict[i
     return shown
 
 
-def arrival_time(events: Iterable[StatusEvent]) -> datetime | None:
-    """When a line reached its destination (delivered, or verified on site), by the source's
-    clock: of its visible applied events in source order, the first that put it there since it
-    was last on its way (a hold or an exception meanwhile does not undo an arrival). None when
-    its last status change left it elsewhere."""
-    arrived = None
-    for event in events:
-        if event_kind(event) not in TIMELINE_KINDS:
-            continue
-        if event.to_status in AT_DESTINATION:
-            arrived = arrived or event.occurred_at
-        elif event.to_status not in INTERRUPTIONS:
-            arrived = None
-    return arrived
-
-
 def _arrival_times(
     lines: list[OrderLine], shown: dict[int, tuple[str, str]], visible: list[StatusEvent]
 ) -> dict[int, datetime | None]:
-    """{line id: when it reached its destination} of the lines shown there. A split line
-    arrived with the last of its children."""
-    per_line: dict[int, list[StatusEvent]] = {}
-    for event in visible:
-        per_line.setdefault(event.line_id, []).append(event)
+    """{line id: when it reached its destination} of the lines shown there (delivered, or
+    verified on site): the source's time the decision keeps behind the line's status, the same
+    whatever order the facts arrived in (the earliest of the facts that confirmed it). A line
+    whose last change is hidden from this audience shows the time of the last visible change
+    that put it there. A split line arrived with the last of its children."""
+    last_visible: dict[int, StatusEvent] = {}
+    for event in sorted(visible, key=lambda event: event.sequence):
+        if event_kind(event) in TIMELINE_KINDS:
+            last_visible[event.line_id] = event
     children: dict[int, list[int]] = {}
     for line in lines:
         if line.parent_id is not None:
@@ -174,10 +161,11 @@ def _arrival_times(
         if line.is_split:
             times = [arrived.get(child) for child in children.get(line.pk, [])]
             arrived[line.pk] = max((time for time in times if time is not None), default=None)
+        elif status == line.status:
+            arrived[line.pk] = line.status_occurred_at
         else:
-            # A line without events of its own (made at its destination) counts from its status.
-            fallback = line.status_occurred_at if status == line.status else None
-            arrived[line.pk] = arrival_time(per_line.get(line.pk, [])) or fallback
+            event = last_visible.get(line.pk)
+            arrived[line.pk] = event.occurred_at if event is not None and event.to_status == status else None
     return arrived
 
 

@@ -55,6 +55,9 @@ class LineChange:
     changed_lines: list[OrderLine] = field(default_factory=list)
     touched_lines: list[OrderLine] = field(default_factory=list)
     outbox: OutboxEvent | None = None
+    # The status stayed but its source time moved (an earlier fact confirming it arrived late):
+    # the order's views show that time, so they are stale though nothing was published.
+    view_moved: bool = False
 
 
 def line_state(line: OrderLine) -> LineState:
@@ -193,6 +196,7 @@ def fact_take(
                 kind=EventKind.RESEQUENCED,
             )
         )
+    change.view_moved = not changed and new.status_at != state.status_at
     if changed:
         line.status_changed_at = now
         change.changed_lines.append(line)

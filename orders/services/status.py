@@ -17,6 +17,7 @@ from django_fsm import has_transition_perm
 from orders.clocks import clock_tolerances
 from orders.models import ActorKind, EventKind, EventOutcome, Order, OrderLine, StatusEvent
 from orders.publication import status_change_hooks_run
+from orders.read_models.freshness import views_changed
 from orders.services.decide import Fact
 from orders.services.events import Actor, Provenance, fact_key, unique_fact_key
 from orders.services.facts import LINE_STATUS_FIELDS, ORDER_ROLLUP_FIELDS, LineChange, event_payload, fact_take
@@ -189,6 +190,8 @@ def changes_write(*, locked_orders: list[LockedOrder], changes: list[LineChange]
         # Derived fields only: the event log says why they changed, so no history rows for them.
         rows_update(model=Order, objects=orders, fields=ORDER_ROLLUP_FIELDS)
         outbox_rows_create([row for row, _key in outbox])
+    for order_id in sorted({change.line.order_id for change in changes if change.view_moved} - written):
+        views_changed(order_id)
     # In this transaction: what other apps must change with the status (a stale alert it ends).
     status_change_hooks_run([changed[pk] for pk in sorted(changed)])
 

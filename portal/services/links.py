@@ -27,7 +27,15 @@ from orders.models import Order, OrderLine, Shipment
 from orders.read_models.cache import aware, view_version
 from orders.services.outbox import outbox_publish
 from portal.brand_stamp import brand_stamp_sql
-from portal.models import LinkAudience, LinkPurpose, LinkRenewalRequest, PortalProfile, StatusLink, StatusLinkOpen
+from portal.models import (
+    LinkAudience,
+    LinkPurpose,
+    LinkRenewalRequest,
+    PortalProfile,
+    StatusLink,
+    StatusLinkOpen,
+    link_expiry_check,
+)
 
 TOKEN_BYTES = 24
 RENEWAL_TOPIC = "status_link.renewal_requested"
@@ -154,8 +162,7 @@ def status_link_expiry_change(*, link: StatusLink, expires_at) -> StatusLink:
         link = StatusLink.objects.select_for_update().get(pk=link.pk)
         if link.revoked_at is not None:
             raise ValidationError({"expires_at": _("The link is revoked: its expiry no longer matters.")})
-        if expires_at <= link.issued_at:
-            raise ValidationError({"expires_at": _("A link must expire after it was issued.")})
+        link_expiry_check(issued_at=link.issued_at, expires_at=expires_at)
         link.expires_at = expires_at
         link.save(update_fields=["expires_at"])
     return link

@@ -2,19 +2,23 @@
 edit there (the token's hash never shown, nothing else of the link writable), a revoked link's
 left alone, and the new expiry on the portal's cached order page at the next read."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from portal.models import LinkAudience, StatusLink
+from portal.models import LinkAudience, PortalProfile, StatusLink
 from portal.services.links import status_link_issue, status_link_revoke
 from tests.factories import UserFactory
 from tests.portal.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db
+
+# Two months on, noon: within the longest a link may live (STATUS_LINK_MAX_DAYS, 90 by default).
+LATER = (timezone.now() + timedelta(days=60)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def _staff(*codenames: str):
@@ -63,7 +67,7 @@ def test_staff_who_may_change_links_edit_the_expiry_and_nothing_else(order, show
     answer = _save(
         link_changer,
         link,
-        datetime(2036, 3, 1, 12, 0, tzinfo=UTC),
+        LATER,
         token_hash="0" * 64,
         audience=LinkAudience.TECHNICIAN,
         revoked_at_0="2026-01-01",
@@ -77,7 +81,7 @@ def test_staff_who_may_change_links_edit_the_expiry_and_nothing_else(order, show
     assert token_hash not in form and "token hash" not in form.lower()
     assert answer.status_code == 302
     link.refresh_from_db()
-    assert link.expires_at == datetime(2036, 3, 1, 12, 0, tzinfo=UTC)
+    assert link.expires_at == LATER
     assert (link.token_hash, link.audience, link.revoked_at, link.order_id) == (token_hash, audience, None, order.pk)
 
 
@@ -87,7 +91,7 @@ def test_staff_who_only_view_links_cannot_edit_the_expiry(order, showcase):
     expires_at = link.expires_at
 
     form = viewer.get(_change_url(link)).content.decode()
-    answer = _save(viewer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+    answer = _save(viewer, link, LATER)
 
     assert 'name="expires_at_0"' not in form
     assert answer.status_code == 403
@@ -100,7 +104,7 @@ def test_a_revoked_links_expiry_stays_as_it_is(order, showcase, link_changer):
     expires_at = link.expires_at
 
     form = link_changer.get(_change_url(link)).content.decode()
-    _save(link_changer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+    _save(link_changer, link, LATER)
 
     assert 'name="expires_at_0"' not in form
     link.refresh_from_db()
@@ -119,6 +123,29 @@ def test_an_expiry_before_the_link_was_issued_is_refused(order, showcase, link_c
     assert link.expires_at == expires_at
 
 
+def test_an_expiry_past_the_longest_a_link_may_live_is_refused(order, showcase, link_changer, settings):
+    settings.STATUS_LINK_MAX_DAYS = 30
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    expires_at = link.expires_at
+
+    answer = _save(link_changer, link, link.issued_at + timedelta(days=31))
+
+    assert answer.status_code == 200
+    assert "A status link may stay valid at most 30 days after it was issued." in answer.content.decode()
+    link.refresh_from_db()
+    assert link.expires_at == expires_at
+
+
+def test_an_accounts_link_lifetime_past_the_longest_is_refused(customer_account, settings):
+    settings.STATUS_LINK_MAX_DAYS = 90
+    profile = PortalProfile(account=customer_account, brand_name="Acme service", status_link_days=120)
+
+    with pytest.raises(ValidationError) as refused:
+        profile.full_clean()
+
+    assert "status_link_days" in refused.value.message_dict
+
+
 def test_an_expiry_edited_in_the_admin_shows_on_the_cached_portal_page(order, showcase, link_changer, customer):
     link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
     StatusLink.objects.filter(pk=link.pk).update(issued_at=timezone.now() - timedelta(days=1))
@@ -127,10 +154,10 @@ def test_an_expiry_edited_in_the_admin_shows_on_the_cached_portal_page(order, sh
     before = portal.get(f"/portal/orders/{order.public_id}/").content.decode()  # from the cache
     assert "<strong>Active</strong>" in _row(before, link)
 
-    _save(link_changer, link, datetime(2036, 3, 1, 12, 0, tzinfo=UTC))
+    _save(link_changer, link, LATER)
     later = _row(portal.get(f"/portal/orders/{order.public_id}/").content.decode(), link)
     _save(link_changer, link, timezone.now() - timedelta(minutes=1))
     ended = _row(portal.get(f"/portal/orders/{order.public_id}/").content.decode(), link)
 
-    assert 'datetime="2036-03-01T12:00:00+00:00"' in later and "<strong>Active</strong>" in later
+    assert f'datetime="{LATER.isoformat()}"' in later and "<strong>Active</strong>" in later
     assert "<strong>Expired</strong>" in ended

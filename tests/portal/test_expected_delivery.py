@@ -12,11 +12,11 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from orders.models import StatusEvent
 from orders.read_models.freshness import views_changed
 from orders.read_models.header import leaves_expected
-from orders.services import apply_status_update
+from orders.services import Actor, apply_status_update
 from orders.services.shipments import ShipmentData, shipment_track
+from orders.services.status import line_status_override
 from portal.consumers import PortalOrderConsumer
 from tests.portal.fixtures import order_and_list_pages, signed_in
 
@@ -50,10 +50,6 @@ def _row(page: str, line) -> str:
 
 def _cell(row: str, name: str) -> str:
     return _text(re.search(rf'<td class="{name}"[^>]*>(.*?)</td>', row, re.S).group(1))
-
-
-def _delivered_at(line):
-    return StatusEvent.objects.get(line=line, to_status="delivered").occurred_at
 
 
 def test_with_every_part_dated_the_order_is_expected_complete_by_the_latest(order, showcase, customer, t0):
@@ -109,23 +105,67 @@ def test_what_the_header_expects_of_the_lines_still_to_come(statuses, etas, expe
 
 
 def test_a_part_on_site_shows_when_it_arrived_and_no_eta(order, showcase, customer, technician, sap, t0):
-    # given line 30 was delivered, then confirmed on site by the technician a day later; its ETA stayed
+    # given line 30 (delivered, its ETA kept) was confirmed on site by the technician a day later
     _planned(order, showcase, t0, **{"30": 1})
-    apply_status_update(line_id=showcase["30"].pk, status="verified", occurred_at=t0 + timedelta(days=1), actor=sap)
-    arrived = _delivered_at(showcase["30"])
+    confirmed = t0 + timedelta(days=1, minutes=5)
+    apply_status_update(line_id=showcase["30"].pk, status="verified", occurred_at=confirmed, actor=sap)
 
     page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
     parts = signed_in(technician).get("/tech/").content.decode()
     live = signed_in(customer).get(f"/portal/orders/{order.public_id}/live/").json()
 
+    # then it shows when it was received on site, by the source's clock, and no ETA
     row = _row(page, showcase["30"])
     assert _cell(row, "line-eta") == ""
-    assert _cell(row, "line-delivered") == "6 · Nov. 2, 2026, 8:12 a.m. UTC"  # delivered, not confirmed
-    assert f'<time datetime="{arrived.isoformat()}">' in row
+    assert _cell(row, "line-delivered") == "6 · Nov. 3, 2026, 8:05 a.m. UTC"
+    assert f'<time datetime="{confirmed.isoformat()}">' in row
     listed = re.search(rf'id="part-{showcase["30"].public_id}".*?</li>', parts, re.S).group(0)
-    assert "Delivered Nov. 2, 2026, 8:12 a.m. UTC" in _text(listed) and "ETA" not in listed
+    assert "Delivered Nov. 3, 2026, 8:05 a.m. UTC" in _text(listed) and "ETA" not in listed
     line = next(line for line in live["state"]["lines"] if line["number"] == "30")
-    assert (line["eta"], line["delivered_at"]) == (None, arrived.isoformat())
+    assert (line["eta"], line["delivered_at"]) == (None, confirmed.isoformat())
+
+
+@pytest.mark.parametrize("arrival", ["in source order", "the later scan first"])
+def test_a_parts_arrival_time_is_the_same_whatever_order_the_scans_came_in(
+    order, showcase, customer, technician, sap, t0, arrival
+):
+    # given the carrier scanned line 10.1 delivered twice, at 9:10 and 9:20 by its own clock, and
+    # the customer's page was read (and cached) between the two scans reaching us
+    line, client = showcase["10.1"], signed_in(customer)
+    scans = [t0 + timedelta(hours=1, minutes=10), t0 + timedelta(hours=1, minutes=20)]
+    if arrival == "the later scan first":
+        scans.reverse()
+    apply_status_update(line_id=line.pk, status="delivered", occurred_at=scans[0], actor=sap)
+    client.get(f"/portal/orders/{order.public_id}/")
+
+    # when the other scan arrives
+    apply_status_update(line_id=line.pk, status="delivered", occurred_at=scans[1], actor=sap)
+
+    # then the page (not a cached copy) and the technician's parts say it arrived at 9:10
+    page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
+    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 9:10 a.m. UTC"
+    parts = signed_in(technician).get("/tech/").content.decode()
+    listed = re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
+    assert "Delivered Nov. 2, 2026, 9:10 a.m. UTC" in _text(listed)
+
+
+def test_a_carriers_earlier_scan_outweighs_a_supervisors_click(order, showcase, customer, supervisor, sap, t0):
+    # given a supervisor marked line 10.1 delivered (at the moment of their click, today)
+    line = showcase["10.1"]
+    line_status_override(
+        line_id=line.pk,
+        status="delivered",
+        actor=Actor.person(supervisor),
+        reason_code="wrong_goods_issue",
+        reason_text="The customer phoned: the part is on site.",
+    )
+
+    # when the carrier's delivery scan of a month earlier (by its clock) arrives
+    apply_status_update(line_id=line.pk, status="delivered", occurred_at=t0 + timedelta(hours=2), actor=sap)
+
+    # then the page says the part arrived when the carrier delivered it
+    page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 10 a.m. UTC"
 
 
 @pytest.mark.django_db(transaction=True)

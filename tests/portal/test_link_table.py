@@ -13,7 +13,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from portal.models import LinkAudience, StatusLink
-from portal.services.links import status_link_issue, status_link_revoke
+from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
 from tests.factories import UserFactory
 from tests.portal.fixtures import signed_in
 
@@ -52,6 +52,18 @@ def test_each_link_says_whom_it_is_for_what_it_allows_and_what_it_shows(order, s
     assert "Kim" not in theirs_row and "kim.colleague" not in theirs_row  # nobody is named
     for row in (mine_row, sent_row, theirs_row):
         assert ">Customer<" not in row and ">View<" not in row  # the back office's words
+
+
+def test_a_link_the_service_team_replaced_is_the_service_teams(order, showcase, customer):
+    # given the customer made a link, and a planner in the back office replaced it
+    planner = UserFactory(username="pat.planner", first_name="Pat", is_staff=True)
+    made = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer)
+    replacement = status_link_rotate(link=made.link, rotated_by=planner)
+
+    row = _row(_page(signed_in(customer), order), replacement.link)
+
+    assert "Sent by our service team" in row and "Pat" not in row
+    assert "Made by someone else" not in row
 
 
 @pytest.mark.parametrize(
