@@ -1,7 +1,7 @@
 """Who a request's person is: Django's ModelBackend, with the person and their chosen language and
-time zone read by one plain query. Every signed-in request reads both (AuthenticationMiddleware,
-then config.middleware.ViewerPreferencesMiddleware), and building the ORM's query cost more than
-the query itself. Everything else, signing in included, is Django's.
+time zone read by one plain query, prepared (orders.prepared). Every signed-in request reads both
+(AuthenticationMiddleware, then config.middleware.ViewerPreferencesMiddleware), and building the
+ORM's query cost more than the query itself. Everything else, signing in included, is Django's.
 
 Sessions store the path of the backend that signed their person in: those signed in with
 Django's own ModelBackend before this one was named are rewritten by the migration
@@ -9,6 +9,8 @@ orders/0014_sessions_name_our_backend, so nobody is signed out by the release.""
 
 from django.contrib.auth import backends, get_user_model
 from django.db import connection
+
+from orders.prepared import model_columns, prepared_instance
 
 
 class ModelBackend(backends.ModelBackend):
@@ -20,8 +22,8 @@ class ModelBackend(backends.ModelBackend):
         users, profiles = quote(model._meta.db_table), quote(UserProfile._meta.db_table)
         key = quote(model._meta.pk.column)
         sql = (
-            f"SELECT u.*, p.language AS profile_language, p.time_zone AS profile_time_zone "
+            f"SELECT {model_columns(model, 'u')}, p.language, p.time_zone "
             f"FROM {users} u LEFT JOIN {profiles} p ON p.user_id = u.{key} WHERE u.{key} = %s"
         )
-        user = next(iter(model._default_manager.raw(sql, [user_id])), None)
+        user = prepared_instance(model, sql, [user_id], extra=("profile_language", "profile_time_zone"))
         return user if user is not None and self.user_can_authenticate(user) else None

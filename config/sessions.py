@@ -1,5 +1,5 @@
-"""Django's database sessions, the session read by one plain query: every signed-in request reads
-it, and building the ORM's query for it cost more than the query itself. The table, the stored
+"""Django's database sessions, the session read by one plain query, prepared (orders.prepared):
+every signed-in request reads it, and building the ORM's query for it cost more than the query. The table, the stored
 data and everything else are Django's (django.contrib.sessions.backends.db).
 
 A session that names Django's own ModelBackend (signed in before config.auth.ModelBackend, or
@@ -9,6 +9,8 @@ saved so: nobody is signed out by the release (orders/0014 rewrites those stored
 from django.contrib.sessions.backends import db
 from django.db import connection
 from django.utils import timezone
+
+from orders.prepared import prepared_cursor
 
 BACKEND_SESSION_KEY = "_auth_user_backend"
 DJANGO_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -25,7 +27,7 @@ class SessionStore(db.SessionStore):
 
     def _get_session_from_db(self):
         table = connection.ops.quote_name(self.model._meta.db_table)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
                 [self.session_key, connection.ops.adapt_datetimefield_value(timezone.now())],

@@ -169,6 +169,10 @@ else:
     _options.setdefault("keepalives_idle", env.int("DATABASE_KEEPALIVES_IDLE", default=10))
     _options.setdefault("keepalives_interval", 5)
     _options.setdefault("keepalives_count", 3)
+    # Django binds parameters on the client, so nothing of its own is ever prepared; the queries
+    # every page read makes are prepared explicitly (orders.prepared). psycopg prepares nothing
+    # unless a threshold is set: one no statement reaches, so that it never prepares on its own.
+    _options.setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

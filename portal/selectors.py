@@ -21,6 +21,7 @@ from orders.models import (
     Shipment,
     ShipmentLine,
 )
+from orders.prepared import prepared_cursor
 from orders.read_models import Audience, order_view, with_view_version
 from orders.read_models.build import AT_DESTINATION, shown_eta
 from orders.read_models.cache import aware
@@ -135,7 +136,7 @@ def portal_order_seen(user, public_id) -> SeenOrder | None:
         LinkAudience.CUSTOMER.value,
         public_id_value,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from orders.models import Order, OrderLine, Shipment
+from orders.prepared import model_columns, prepared_cursor, prepared_instance
 from orders.read_models.cache import aware, view_version
 from orders.services.outbox import outbox_publish
 from portal.brand_stamp import brand_stamp_sql
@@ -270,7 +271,7 @@ def _link_of(hashed: str) -> StatusLink | None:
     links, orders = StatusLink._meta.db_table, Order._meta.db_table
     lines, shipments = OrderLine._meta.db_table, Shipment._meta.db_table
     sql = (
-        f"SELECT l.*, o.public_id AS order_public_id, o.account_id AS order_account_id, "
+        f"SELECT {model_columns(StatusLink, 'l')}, o.public_id AS order_public_id, o.account_id AS order_account_id, "
         f"o.outbox_sequence AS order_outbox_sequence, o.updated_at AS order_updated_at, "
         f"o.view_changed_at AS order_view_changed_at, "
         f"(SELECT MAX(s.updated_at) FROM {shipments} s WHERE s.order_id = l.order_id) AS order_shipments_changed_at, "
@@ -278,7 +279,17 @@ def _link_of(hashed: str) -> StatusLink | None:
         f"FROM {links} l JOIN {orders} o ON o.id = l.order_id LEFT JOIN {lines} n ON n.id = l.line_id "
         f"WHERE l.token_hash = %s"
     )
-    link = next(iter(StatusLink.objects.raw(sql, [hashed])), None)
+    extra = (
+        "order_public_id",
+        "order_account_id",
+        "order_outbox_sequence",
+        "order_updated_at",
+        "order_view_changed_at",
+        "order_shipments_changed_at",
+        "line_public_id",
+        "brand_stamp",
+    )
+    link = prepared_instance(StatusLink, sql, [hashed], extra=extra)
     if link is None:
         return None
     link.order_public_id = UUID(str(link.order_public_id))
@@ -299,7 +310,7 @@ def _opening_record(link: StatusLink, *, opened_at, ip_prefix: str, user_agent: 
     statement on PostgreSQL, one transaction elsewhere."""
     if outcome == LinkOutcome.SHOWN and connection.vendor == "postgresql":
         opens, links = StatusLinkOpen._meta.db_table, StatusLink._meta.db_table
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 f"WITH opened AS (INSERT INTO {opens} (link_id, opened_at, ip_prefix, user_agent, outcome) "
                 f"VALUES (%s, %s, %s, %s, %s) RETURNING link_id) "
