@@ -22,7 +22,7 @@ class ModelBackend(backends.ModelBackend):
         users, profiles = quote(model._meta.db_table), quote(UserProfile._meta.db_table)
         key = quote(model._meta.pk.column)
         sql = (
-            f"SELECT {model_columns(model, 'u')}, p.language, p.time_zone "
+            f"SELECT {model_columns(model, 'u')}, p.language AS profile_language, p.time_zone AS profile_time_zone "
             f"FROM {users} u LEFT JOIN {profiles} p ON p.user_id = u.{key} WHERE u.{key} = %s"
         )
         user = prepared_instance(model, sql, [user_id], extra=("profile_language", "profile_time_zone"))

@@ -26,6 +26,9 @@ class SessionStore(db.SessionStore):
         return data
 
     def _get_session_from_db(self):
+        if "\x00" in self.session_key:  # a forged cookie: no stored key holds one, and no query takes it
+            self._session_key = None
+            return None
         table = connection.ops.quote_name(self.model._meta.db_table)
         with prepared_cursor() as cursor:
             cursor.execute(

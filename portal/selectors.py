@@ -23,7 +23,7 @@ from orders.models import (
 )
 from orders.prepared import prepared_cursor
 from orders.read_models import Audience, order_view, with_view_version
-from orders.read_models.build import AT_DESTINATION, shown_eta
+from orders.read_models.build import AT_DESTINATION, arrival_time, destination_confirmations, shown_eta
 from orders.read_models.cache import aware
 from orders.read_models.header import leaves_expected
 from orders.scoping import (
@@ -347,6 +347,10 @@ def incoming_parts(user) -> list[OrderLine]:
 
 def arrival_times(lines: list[OrderLine]) -> dict[int, datetime | None]:
     """{line id: when it reached its destination} of the leaf lines there (delivered or verified
-    on site): the source's time behind their status, as their order's page shows it
-    (orders.read_models.build), the same whatever order the facts arrived in."""
-    return {line.pk: line.status_occurred_at for line in lines if line.status in AT_DESTINATION and not line.is_split}
+    on site), in one query: the time their order's page shows (orders.read_models.build)."""
+    confirmations = destination_confirmations(lines)
+    return {
+        line.pk: arrival_time(line.status_occurred_at, line.status, confirmations.get(line.pk, ()))
+        for line in lines
+        if line.status in AT_DESTINATION and not line.is_split
+    }

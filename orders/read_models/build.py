@@ -59,7 +59,7 @@ def order_view_build(order: Order, *, audience: str) -> dict:
     technician = audience == TECHNICIAN
     visible = [event for event in events if not event.hidden]
     shown = _shown_statuses(lines, events)
-    arrived = _arrival_times(lines, shown, visible)
+    arrived = _arrival_times(lines, shown, visible, destination_confirmations(lines, shown))
     carrier_etas = _carrier_etas(shipments)
     line_parts = [
         _line_part(line, by_id, shown[line.pk], carrier_etas.get(line.pk), arrived.get(line.pk), technician=technician)
@@ -137,12 +137,50 @@ def _shown_statuses(lines: list[OrderLine], events: list[StatusEvent]) -> dict[i
     return shown
 
 
+def destination_confirmations(lines: list[OrderLine], shown: dict[int, tuple[str, str]] | None = None) -> dict:
+    """{line id: [(status, source time, hidden)]} of the facts that put each leaf line shown at its
+    destination there or confirmed it there (applied or confirmed unchanged), in one query; no
+    query when no line is there."""
+    there = [
+        line.pk
+        for line in lines
+        if not line.is_split and (shown[line.pk][0] if shown is not None else line.status) in AT_DESTINATION
+    ]
+    if not there:
+        return {}
+    confirmations: dict[int, list] = {}
+    events = (
+        StatusEvent.objects.filter(
+            line_id__in=there,
+            to_status__in=AT_DESTINATION,
+            outcome__in=[EventOutcome.APPLIED, EventOutcome.UNCHANGED],
+        )
+        .annotate(hidden=Exists(EventSuppression.objects.filter(event=OuterRef("pk"))))
+        .values_list("line_id", "to_status", "occurred_at", "hidden")
+    )
+    for line_id, status, occurred_at, hidden in events:
+        confirmations.setdefault(line_id, []).append((status, occurred_at, hidden))
+    return confirmations
+
+
+def arrival_time(decided: datetime | None, status: str, confirmations) -> datetime | None:
+    """When a leaf line reached its destination as its viewers may see it: the source's time the
+    decision keeps behind its status (the earliest fact confirming it, whatever order the facts
+    came in), unless only hidden facts bear that time; then the earliest visible one."""
+    times = [(occurred_at, hidden) for to_status, occurred_at, hidden in confirmations if to_status == status]
+    if not times or (decided, False) in times:
+        return decided
+    return min((occurred_at for occurred_at, hidden in times if not hidden), default=None)
+
+
 def _arrival_times(
-    lines: list[OrderLine], shown: dict[int, tuple[str, str]], visible: list[StatusEvent]
+    lines: list[OrderLine],
+    shown: dict[int, tuple[str, str]],
+    visible: list[StatusEvent],
+    confirmations: dict,
 ) -> dict[int, datetime | None]:
     """{line id: when it reached its destination} of the lines shown there (delivered, or
-    verified on site): the source's time the decision keeps behind the line's status, the same
-    whatever order the facts arrived in (the earliest of the facts that confirmed it). A line
+    verified on site): arrival_time. A line
     whose last change is hidden from this audience shows the time of the last visible change
     that put it there. A split line arrived with the last of its children."""
     last_visible: dict[int, StatusEvent] = {}
@@ -162,7 +200,7 @@ def _arrival_times(
             times = [arrived.get(child) for child in children.get(line.pk, [])]
             arrived[line.pk] = max((time for time in times if time is not None), default=None)
         elif status == line.status:
-            arrived[line.pk] = line.status_occurred_at
+            arrived[line.pk] = arrival_time(line.status_occurred_at, status, confirmations.get(line.pk, ()))
         else:
             event = last_visible.get(line.pk)
             arrived[line.pk] = event.occurred_at if event is not None and event.to_status == status else None

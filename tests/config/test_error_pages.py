@@ -33,3 +33,13 @@ def test_a_server_error_under_the_api_is_json_and_elsewhere_plain_text(client, s
     assert (api.status_code, api.json()) == (500, {"error": "Server error."})
     assert (page.status_code, page["Content-Type"]) == (500, "text/plain; charset=utf-8")
     assert handler500 == "config.errors.server_error"
+
+
+@pytest.mark.django_db
+def test_a_session_cookie_with_a_nul_is_no_session_not_a_server_error(client):
+    # Django's cookie parser turns "\000" into a NUL, which no database query takes
+    client.cookies.load('sessionid="abcdefgh\\000ij"')
+
+    response = client.get("/portal/")
+
+    assert response.status_code == 302 and "/login" in response["Location"]

@@ -11,13 +11,16 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Permission
 
 from orders.read_models.freshness import views_changed
 from orders.read_models.header import leaves_expected
 from orders.services import Actor, apply_status_update
 from orders.services.shipments import ShipmentData, shipment_track
 from orders.services.status import line_status_override
+from orders.services.suppression import status_event_suppress
 from portal.consumers import PortalOrderConsumer
+from tests.factories import UserFactory
 from tests.portal.fixtures import order_and_list_pages, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +150,26 @@ def test_a_parts_arrival_time_is_the_same_whatever_order_the_scans_came_in(
     parts = signed_in(technician).get("/tech/").content.decode()
     listed = re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
     assert "Delivered Nov. 2, 2026, 9:10 a.m. UTC" in _text(listed)
+
+
+def test_a_hidden_scans_time_is_never_shown(order, showcase, customer, technician, sap, t0):
+    # given line 10.1 was delivered at 11:00, then a scan of 9:10 arrived late, and a supervisor
+    # hid that scan from customers (posted on the wrong line)
+    line = showcase["10.1"]
+    apply_status_update(line_id=line.pk, status="delivered", occurred_at=t0 + timedelta(hours=3), actor=sap)
+    late = apply_status_update(
+        line_id=line.pk, status="delivered", occurred_at=t0 + timedelta(hours=1, minutes=10), actor=sap
+    )
+    supervisor = UserFactory(username="supervisor-hides")
+    supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
+    status_event_suppress(event_id=late.event.pk, user=supervisor, reason_code="wrong", reason_text="Wrong line")
+
+    # then the page and the technician's parts show the visible delivery's time
+    page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 11 a.m. UTC"
+    parts = signed_in(technician).get("/tech/").content.decode()
+    listed = re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
+    assert "Delivered Nov. 2, 2026, 11 a.m. UTC" in _text(listed) and "9:10" not in listed
 
 
 def test_a_carriers_earlier_scan_outweighs_a_supervisors_click(order, showcase, customer, supervisor, sap, t0):
