@@ -1,6 +1,9 @@
 """Shared fixtures: times, actors and personas."""
 
 import itertools
+import os
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +12,33 @@ from django.contrib.auth.models import Permission
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory, UserFactory
 
+_exit_status = pytest.StashKey[int]()
+
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+# How long the run may take to exit after its summary before the threads still running are left.
+EXIT_GRACE_SECONDS = 60
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_exit_status] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """A test that timed out can leave a thread that never ends (an event loop waiting forever);
+    Python waits for such threads at exit, so the run would never end and CI would lose its whole
+    time. Once the summary is printed, the run gets EXIT_GRACE_SECONDS to exit; then it exits
+    with its own status, naming the threads it left."""
+    status = config.stash.get(_exit_status, 1)
+
+    def leave_them() -> None:
+        names = [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon]
+        sys.stderr.write(f"\nthe run had not exited {EXIT_GRACE_SECONDS} s after its summary; left running: {names}\n")
+        sys.stderr.flush()
+        os._exit(status)
+
+    watchdog = threading.Timer(EXIT_GRACE_SECONDS, leave_them)
+    watchdog.daemon = True
+    watchdog.start()
 
 
 @pytest.fixture
