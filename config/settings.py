@@ -151,6 +151,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the scheduler share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 else:
+    # Django's backend with a health check that polls the socket instead of a round trip.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     # 0 by default: ASGI serves each request from its own thread, and persistent connections per
     # thread run PostgreSQL out of connections. Workers and WSGI servers may set CONN_MAX_AGE.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
