@@ -14,7 +14,7 @@ from django.utils import translation
 from notifications.recipient_links import recipient_link_path, recipient_link_token
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose, StatusLink
-from portal.services.links import status_link_rekey, token_hash
+from portal.services.links import status_link_rekey, status_link_sent_record, token_hash
 
 
 def link_language(locale: str) -> str:
@@ -99,6 +99,16 @@ def links_sealed(text: str) -> str:
         return f"{match.group(1)}[status-link:{references[token]}]" if token in references else match.group(0)
 
     return TOKEN_IN_LINK.sub(reference, text)
+
+
+def links_sent_record(*texts: str, channel: str, address: str) -> None:
+    """Note on each link the sealed texts of a message refer to that our messages sent it, by
+    `channel` to `address` (kept masked: the portal's table of links says whom it went to)."""
+    public_ids = {match.group(2) for text in texts for match in LINK_REFERENCE.finditer(text or "")}
+    if not public_ids:
+        return
+    for link in StatusLink.objects.filter(public_id__in=public_ids):
+        status_link_sent_record(link=link, channel=channel, address=address)
 
 
 def links_opened(*texts: str) -> list[str]:

@@ -33,8 +33,10 @@ class StatusLinkOpenInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(StatusLink)
 class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """A link's expiry is the one thing staff who may change links edit here (a revoked link's
-    stays as it is); everything else is what was issued. The token's hash is never shown."""
+    """A link's expiry is the one thing staff who may change links edit here (a revoked or
+    replaced link's stays as it is: it never opens again); the link records the change (when, by
+    whom, the expiry before), as it records a revocation. Everything else is what was issued. The
+    token's hash is never shown."""
 
     list_display = ["public_id", "order", "line", "audience", "purpose", "expires_at", "revoked_at", "last_opened_at"]
     list_filter = ["audience", "purpose"]
@@ -52,6 +54,11 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "revoked_at",
         "revoked_by",
         "replaced_by",
+        "expiry_changed_at",
+        "expiry_changed_by",
+        "expires_at_before_change",
+        "sent_by_email_to",
+        "sent_by_sms_to",
         "last_opened_at",
     ]
     readonly_fields = [field for field in fields if field != "expires_at"]
@@ -69,7 +76,7 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if "expires_at" not in form.changed_data:
             return
         try:
-            status_link_expiry_change(link=obj, expires_at=form.cleaned_data["expires_at"])
+            status_link_expiry_change(link=obj, expires_at=form.cleaned_data["expires_at"], changed_by=request.user)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
 

@@ -112,7 +112,8 @@ class LinkState(models.TextChoices):
 
     ACTIVE = "active", _("Active")  # opens the order (or line)
     EXPIRED = "expired", _("Expired")  # its time is over: answers 410, offering a fresh link
-    REVOKED = "revoked", _("Revoked")  # stopped by a person, or replaced by a new link: answers 410
+    REVOKED = "revoked", _("Revoked")  # stopped by a person (or by our messages sending a newer one): answers 410
+    REPLACED = "replaced", _("Replaced")  # a new link took its place ("Replace link"): answers 410
 
 
 class StatusLink(models.Model):
@@ -157,6 +158,21 @@ class StatusLink(models.Model):
     replaced_by = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces", verbose_name=_("rotated to")
     )
+    # The latest change of the expiry after issue (staff, in the admin): when, by whom, from what.
+    expiry_changed_at = models.DateTimeField(_("expiry changed at"), null=True, blank=True)
+    expiry_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("expiry changed by"),
+    )
+    expires_at_before_change = models.DateTimeField(_("expiry before the change"), null=True, blank=True)
+    # A link our messages sent (notifications.recipient_links): to what address on each channel,
+    # masked (the order page shows it to everyone who follows the account). Blank: not sent so.
+    sent_by_email_to = models.CharField(_("sent by email to"), max_length=254, blank=True, editable=False)
+    sent_by_sms_to = models.CharField(_("sent by SMS to"), max_length=32, blank=True, editable=False)
     last_opened_at = models.DateTimeField(_("last opened at"), null=True, blank=True)
     # The recipient's language (a link sent in a message): its pages speak it unless the visitor
     # chose another. Blank: the browser's.
@@ -178,10 +194,20 @@ class StatusLink(models.Model):
         if self.expires_at and self.issued_at:
             link_expiry_check(issued_at=self.issued_at, expires_at=self.expires_at)
 
+    def sent_by_our_messages(self) -> bool:
+        return bool(self.sent_by_email_to or self.sent_by_sms_to)
+
+    def revived_by_expiry_change(self) -> bool:
+        """The latest expiry change gave a link that had expired a new life."""
+        changed, before = self.expiry_changed_at, self.expires_at_before_change
+        return changed is not None and before is not None and before <= changed
+
     def is_usable(self, now=None) -> bool:
         return self.state(now) == LinkState.ACTIVE
 
     def state(self, now=None) -> LinkState:
+        if self.replaced_by_id is not None:
+            return LinkState.REPLACED
         if self.revoked_at is not None:
             return LinkState.REVOKED
         if self.expires_at <= (now or timezone.now()):

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import EndsWith, Exact, StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -186,11 +187,18 @@ LINKS_PAGE_SIZE = 20
 
 
 def customer_links(order_id: int) -> QuerySet[StatusLink]:
-    """An order's customer links in use (a technician's links are the back office's to manage),
-    newest first."""
-    return StatusLink.objects.filter(
-        order_id=order_id, audience=LinkAudience.CUSTOMER, replaced_by__isnull=True
-    ).order_by("-issued_at", "-id")
+    """An order's customer links (a technician's links are the back office's to manage), as
+    links_listed orders them."""
+    return links_listed(StatusLink.objects.filter(order_id=order_id, audience=LinkAudience.CUSTOMER))
+
+
+def links_listed(links: QuerySet[StatusLink]) -> QuerySet[StatusLink]:
+    """Links as a table lists them: newest first, a replaced link right after the link that
+    replaced it (its successor's public id beside it, as successor_public_id)."""
+    return links.annotate(
+        listed_at=Coalesce(F("replaced_by__issued_at"), F("issued_at")),
+        successor_public_id=F("replaced_by__public_id"),
+    ).order_by("-listed_at", "-issued_at", "-id")
 
 
 def links_pages(links_count: int) -> int:
@@ -207,28 +215,54 @@ class LinkRow:
     made_by: str
     allows: str
     shows: str
+    successor_public_id: UUID | None = None  # the link that replaced it
 
 
 def customer_link_rows(order_id: int, *, page: int, viewer_id: int, now: datetime) -> list[LinkRow]:
     """Page `page` (from 1) of the order's customer links (customer_links), each said as the
     portal's table says it to the person `viewer_id`: one query."""
     start = (page - 1) * LINKS_PAGE_SIZE
-    links = (
-        customer_links(order_id)
-        .select_related("line")
-        .annotate(issued_by_staff=F("issued_by__is_staff"))[start : start + LINKS_PAGE_SIZE]
+    links = customer_links(order_id).select_related("line").annotate(issued_by_staff=F("issued_by__is_staff"))
+    return [customer_link_row(link, viewer_id=viewer_id, now=now) for link in links[start : start + LINKS_PAGE_SIZE]]
+
+
+def customer_link(public_id) -> StatusLink | None:
+    """A customer link with what customer_link_row says of it (whatever its order: the caller
+    checks the person sees it)."""
+    return (
+        StatusLink.objects.filter(public_id=public_id, audience=LinkAudience.CUSTOMER)
+        .select_related("order", "line")
+        .annotate(issued_by_staff=F("issued_by__is_staff"), successor_public_id=F("replaced_by__public_id"))
+        .first()
     )
-    return [
-        LinkRow(
-            link=link,
-            state=link.state(now),
-            for_whom=LINK_FOR_WHOM[link.audience],
-            made_by=_made_by(link, viewer_id),
-            allows=LINK_ALLOWS[link.purpose],
-            shows=(_("Line %(number)s only") % {"number": link.line.number} if link.line else _("The whole order")),
-        )
-        for link in links
-    ]
+
+
+def customer_link_row(link: StatusLink, *, viewer_id: int, now: datetime) -> LinkRow:
+    """The link (with issued_by_staff and successor_public_id) as the portal says it to `viewer_id`."""
+    return LinkRow(
+        link=link,
+        state=link.state(now),
+        for_whom=_for_whom(link),
+        made_by=_made_by(link, viewer_id),
+        allows=LINK_ALLOWS[link.purpose],
+        shows=(_("Line %(number)s only") % {"number": link.line.number} if link.line else _("The whole order")),
+        successor_public_id=link.successor_public_id,
+    )
+
+
+def _for_whom(link: StatusLink) -> str:
+    # The addresses are kept masked (portal.services.links.status_link_sent_record).
+    email, phone = link.sent_by_email_to, link.sent_by_sms_to
+    if email and phone:
+        return _("Sent by email and SMS to the contact on file (%(address)s, %(number)s)") % {
+            "address": email,
+            "number": phone,
+        }
+    if email:
+        return _("Sent by email to the contact on file (%(address)s)") % {"address": email}
+    if phone:
+        return _("Sent by SMS to the contact on file (%(number)s)") % {"number": phone}
+    return LINK_FOR_WHOM[link.audience]
 
 
 def _made_by(link: StatusLink, viewer_id: int) -> str:
@@ -236,6 +270,8 @@ def _made_by(link: StatusLink, viewer_id: int) -> str:
     # replaced a link made it anew: it is still the service team's, not a colleague's.
     if link.issued_by_id == viewer_id:
         return _("Made by you")
+    if link.sent_by_our_messages():
+        return _("Made by our automatic messages")
     if link.issued_by_id is None or link.issued_by_staff:
         return _("Sent by our service team")
     return _("Made by someone else")
@@ -243,10 +279,20 @@ def _made_by(link: StatusLink, viewer_id: int) -> str:
 
 def _links_stamp_sql(now: datetime) -> tuple[str, tuple]:
     """A column of the order's query: what its page's list of links shows of each link
-    (customer_link_rows), so that a new, revoked, rotated or opened link, an expiry edited, or a
-    link expired since `now`, makes another stamp (and another cached page)."""
+    (customer_link_rows), so that a new, revoked, replaced or opened link, an expiry edited, a
+    link our messages sent again, or a link expired since `now`, makes another stamp (and another cached page)."""
     links = StatusLink._meta.db_table
-    fields = ("l.line_id", "l.issued_by_id", "l.revoked_at", "l.expires_at", "l.last_opened_at")
+    fields = (
+        "l.line_id",
+        "l.issued_by_id",
+        "l.revoked_at",
+        "l.replaced_by_id",
+        "l.expires_at",
+        "l.expiry_changed_at",
+        "l.sent_by_email_to",
+        "l.sent_by_sms_to",
+        "l.last_opened_at",
+    )
     expired = "CASE WHEN l.expires_at <= %s THEN 'expired' ELSE 'active' END"
     row = " || ':' || ".join(
         ["CAST(l.id AS text)", *(f"COALESCE(CAST({field} AS text), '-')" for field in fields), expired]
@@ -254,7 +300,7 @@ def _links_stamp_sql(now: datetime) -> tuple[str, tuple]:
     # The same rows in the same order on each engine: PostgreSQL's aggregate, or SQLite's.
     aggregate = "string_agg({}, ',' ORDER BY l.id)" if connection.vendor == "postgresql" else "group_concat({}, ',')"
     rows = aggregate.format(row)
-    sql = f"(SELECT {rows} FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
+    sql = f"(SELECT {rows} FROM {links} l WHERE l.order_id = o.id AND l.audience = %s)"
     now_value = StatusLink._meta.get_field("expires_at").get_db_prep_value(now, connection)
     return sql, (now_value, LinkAudience.CUSTOMER.value)
 
@@ -263,7 +309,7 @@ def _links_count_sql() -> str:
     """A column of the order's query: how many links its page's list holds (one parameter: the
     customer audience)."""
     links = StatusLink._meta.db_table
-    return f"(SELECT COUNT(*) FROM {links} l WHERE l.order_id = o.id AND l.audience = %s AND l.replaced_by_id IS NULL)"
+    return f"(SELECT COUNT(*) FROM {links} l WHERE l.order_id = o.id AND l.audience = %s)"
 
 
 def follows_a_dealer(user) -> bool:

@@ -23,7 +23,7 @@ from notifications.channels import DeliveryError
 from notifications.channels.email import email_send
 from notifications.channels.sms import Accepted, sms_find, sms_send
 from notifications.context import message_context
-from notifications.links import links_masked, links_opened, links_sealed
+from notifications.links import links_masked, links_opened, links_sealed, links_sent_record
 from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
 from notifications.phones import phone_normalised
@@ -175,6 +175,13 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
         if fresh:
             words = (notification.subject, notification.body, notification.body_html)
             notification.subject, notification.body, notification.body_html = (links_sealed(text) for text in words)
+            links_sent_record(
+                notification.subject,
+                notification.body,
+                notification.body_html,
+                channel=notification.channel,
+                address=notification.address,
+            )
         elif recovering and notification.channel == Channel.SMS:
             words = ("", "", "")  # sent only when the provider does not have it (_sms opens it then)
         else:

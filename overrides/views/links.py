@@ -1,5 +1,6 @@
-"""Back-office actions on an order's status links: revoke one, or replace it (a new address; the
-old one stops working). Both go through the portal's link services; who did it is kept on the link.
+"""Back-office actions on an order's status links: revoke one (after a page that names it asks),
+or replace it (a new address; the old one stops working). Both go through the portal's link
+services; who did it is kept on the link.
 
 The new link is shown once, on the order page the action redirects to (post/redirect/get): it
 waits in the session until that page is shown, and is removed from it there."""
@@ -7,13 +8,15 @@ waits in the session until that page is shown, and is removed from it there."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.scoping import orders_visible_to
 from overrides.views.actions import post_action
 from portal.models import StatusLink
+from portal.selectors import links_listed
 from portal.services.links import status_link_revoke, status_link_rotate
 
 NEW_LINK_SESSION_KEY = "backoffice-new-status-link"
@@ -21,15 +24,14 @@ LINKS_SHOWN = 50
 
 
 def order_links(user, order) -> list[StatusLink]:
-    """The order's current links (a rotated link is listed as its successor), newest first; none
-    for a person without the permission to see them."""
+    """The order's links, newest first, a replaced link right after its successor (each with
+    successor_public_id); none for a person without the permission to see them."""
     if not user.has_perm("portal.view_statuslink"):
         return []
-    return list(
-        StatusLink.objects.filter(order=order, replaced_by__isnull=True).select_related(
-            "line", "issued_by", "revoked_by"
-        )[:LINKS_SHOWN]
+    links = StatusLink.objects.filter(order=order).select_related(
+        "line", "issued_by", "revoked_by", "expiry_changed_by"
     )
+    return list(links_listed(links)[:LINKS_SHOWN])
 
 
 def new_link_pop(request, order) -> str:
@@ -43,7 +45,7 @@ def new_link_pop(request, order) -> str:
 
 def _link_for(user, public_id) -> StatusLink:
     """The link, when its order is in the person's scope (else 404, as if it did not exist)."""
-    link = StatusLink.objects.filter(public_id=public_id).select_related("order").first()
+    link = StatusLink.objects.filter(public_id=public_id).select_related("order", "line", "issued_by").first()
     if link is None or not orders_visible_to(user).filter(pk=link.order_id).exists():
         raise Http404
     return link
@@ -58,6 +60,9 @@ def _order_page(request, public_id) -> str:
 @permission_required("portal.change_statuslink", raise_exception=True)
 def link_revoke(request, public_id):
     link = _link_for(request.user, public_id)
+    if not request.POST.get("confirmed") and link.revoked_at is None:
+        # Revoking cannot be undone: say which link, first.
+        return render(request, "backoffice/link_revoke_confirm.html", {"link": link, "now": timezone.now()})
     status_link_revoke(link=link, revoked_by=request.user)
     messages.success(request, _("The link is revoked: it no longer opens the order."))
     return redirect(reverse("backoffice:order", args=[link.order_id]) + "#status-links")

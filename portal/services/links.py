@@ -155,18 +155,59 @@ def status_link_revoke(*, link: StatusLink, revoked_by=None) -> StatusLink:
     return link
 
 
-def status_link_expiry_change(*, link: StatusLink, expires_at) -> StatusLink:
+def status_link_expiry_change(*, link: StatusLink, expires_at, changed_by=None) -> StatusLink:
     """Give the link another expiry (staff, in the admin), and change nothing else: a revocation
-    or an opening saved meanwhile stays as it is. A revoked link keeps its expiry (it never opens
-    again, whatever the date says)."""
+    or an opening saved meanwhile stays as it is. A revoked (or replaced) link keeps its expiry:
+    it never opens again, whatever the date says. The link records the change (when, by whom,
+    the expiry before), so its pages say that an expired link was made valid again."""
     with transaction.atomic():
         link = StatusLink.objects.select_for_update().get(pk=link.pk)
         if link.revoked_at is not None:
             raise ValidationError({"expires_at": _("The link is revoked: its expiry no longer matters.")})
         link_expiry_check(issued_at=link.issued_at, expires_at=expires_at)
+        if expires_at == link.expires_at:
+            return link
+        link.expires_at_before_change = link.expires_at
         link.expires_at = expires_at
-        link.save(update_fields=["expires_at"])
+        link.expiry_changed_at = timezone.now()
+        link.expiry_changed_by = changed_by
+        link.save(update_fields=["expires_at", "expires_at_before_change", "expiry_changed_at", "expiry_changed_by"])
     return link
+
+
+SENT_CHANNELS = {"email": "sent_by_email_to", "sms": "sent_by_sms_to"}
+
+
+def status_link_sent_record(*, link: StatusLink, channel: str, address: str) -> None:
+    """Note on the link that our messages carry it by `channel` ("email" or "sms") to `address`,
+    masked: the order page says whom a link of our messages went to, never the whole address.
+    The latest address of each channel is kept (a contact's corrected email replaces the old)."""
+    field = SENT_CHANNELS.get(channel)
+    if field is None or not address:
+        return
+    masked = masked_email(address) if channel == "email" else masked_phone(address)
+    if getattr(link, field) != masked:
+        StatusLink.objects.filter(pk=link.pk).update(**{field: masked})
+        setattr(link, field, masked)
+
+
+MASK = "•••"
+
+
+def masked_email(address: str) -> str:
+    """clara.berg@example.com: c•••@example.com (the first letter and the domain)."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return MASK
+    return f"{local[:1]}{MASK}@{domain}"[: StatusLink._meta.get_field("sent_by_email_to").max_length]
+
+
+def masked_phone(number: str) -> str:
+    """+4915112345678: +49•••78 (the country code's digits and the last two)."""
+    digits = "".join(character for character in number if character.isdigit())
+    if len(digits) < 6:
+        return MASK
+    return f"{'+' if number.strip().startswith('+') else ''}{digits[:2]}{MASK}{digits[-2:]}"
 
 
 def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:

@@ -25,6 +25,8 @@ from portal.live_times import with_time_texts
 from portal.models import LinkAudience, LinkPurpose, StatusLink
 from portal.page_cache import LIST_PAGE_PARAMETER, page_render
 from portal.selectors import (
+    customer_link,
+    customer_link_row,
     customer_link_rows,
     links_pages,
     order_rows,
@@ -221,9 +223,7 @@ def _link_issue(request, order, context):
 def _link_for(user, public_id) -> StatusLink:
     """A customer link of an order the person sees; a technician's link is a 404 here: rotating
     it would hand the person a token that shows and confirms more than they may."""
-    link = (
-        StatusLink.objects.filter(public_id=public_id, audience=LinkAudience.CUSTOMER).select_related("order").first()
-    )
+    link = customer_link(public_id)
     if link is None or not orders_visible_to_customer(user).filter(pk=link.order_id).exists():
         raise Http404
     return link
@@ -233,11 +233,26 @@ def _link_for(user, public_id) -> StatusLink:
 @login_required(login_url=LOGIN)
 def link_revoke(request, public_id):
     link = _link_for(request.user, public_id)
-    status_link_revoke(link=link, revoked_by=request.user)
     try:  # back to the page of links the person was reading
         links_page = min(max(int(request.POST.get(LIST_PAGE_PARAMETER, "1")), 1), 10_000)
     except ValueError:
         links_page = 1
+    # Unconfirmed, revoking asks first: on a page naming the link (without JavaScript; the order
+    # page's dialog asks otherwise, static/js/link-revoke.js), as the back office's revocations do.
+    if request.POST.get("confirmed") != "1":
+        if not link.is_usable():  # revoked, replaced or expired meanwhile: nothing to ask
+            return _to_links(link.order, links_page)
+        context = {
+            "brand": account_branding(link.order.account_id),
+            "row": customer_link_row(link, viewer_id=request.user.pk, now=timezone.now()),
+            "order_obj": link.order,
+            "links_page": links_page,
+            "back_url": _to_links(link.order, links_page).url,
+        }
+        response = render(request, "portal/link_revoke_confirm.html", context)
+        response["Cache-Control"] = "private, no-store"
+        return response
+    status_link_revoke(link=link, revoked_by=request.user)
     return _to_links(link.order, links_page)
 
 

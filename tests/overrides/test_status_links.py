@@ -2,6 +2,7 @@
 with the order in scope and a planner's role or above, who did it kept and shown, the new link
 shown once on the order page (post/redirect/get)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -72,7 +73,7 @@ def test_a_supervisor_revokes_a_link_and_it_stops_working(client, emea, order, i
     supervisor = _person("supervisor", emea)
     client.force_login(supervisor)
 
-    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/")
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/", {"confirmed": "1"})
 
     assert response.status_code == 302
     assert response["Location"] == f"/backoffice/orders/{order.pk}/#status-links"
@@ -81,6 +82,23 @@ def test_a_supervisor_revokes_a_link_and_it_stops_working(client, emea, order, i
     assert client.get(issued.path).status_code == 410
     page = client.get(response["Location"]).content.decode()
     assert "by supervisor" in page.split(f'id="link-{issued.link.public_id}"')[1].split("</tr>")[0]
+
+
+def test_revoking_asks_first_naming_the_link(client, emea, order, issued):
+    client.force_login(_person("supervisor", emea))
+
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Revoke this status link?" in page
+    facts = page.split('id="revoke-link"')[1].split("</dl>")[0]
+    assert "Customer" in facts and "Whole order" in facts
+    assert f'href="/backoffice/orders/{order.pk}/#status-links" id="revoke-cancel"' in page
+    assert '<input type="hidden" name="confirmed" value="1">' in page
+    issued.link.refresh_from_db()
+    assert issued.link.revoked_at is None
+    assert client.get(issued.path).status_code == 200
 
 
 def test_a_planner_gives_a_link_a_new_token_shown_once_on_the_order_page(client, emea, order, issued):
@@ -126,3 +144,23 @@ def test_a_link_of_an_order_outside_the_scope_is_not_found(client, emea, issued)
         assert client.post(f"/backoffice/links/{issued.link.public_id}/{action}/").status_code == 404
     issued.link.refresh_from_db()
     assert issued.link.revoked_at is None and issued.link.replaced_by is None
+
+
+def test_a_replaced_link_stays_listed_as_replaced_with_who_and_its_successor(client, emea, order, issued):
+    # given a planner replaced the order's link
+    planner = _person("planner", emea)
+    client.force_login(planner)
+    client.post(f"/backoffice/links/{issued.link.public_id}/rotate/")
+    issued.link.refresh_from_db()
+    successor = issued.link.replaced_by
+
+    # when the order page is read
+    page = client.get(f"/backoffice/orders/{order.pk}/").content.decode()
+
+    # then the replaced link is still there, right after its successor, saying by whom and which
+    listed = re.findall(r'<tr class="status-link" id="link-([0-9a-f-]+)"', page)
+    assert listed == [str(successor.public_id), str(issued.link.public_id)]
+    state = page.split(f'id="link-{issued.link.public_id}"')[1].split("</tr>")[0]
+    assert "Replaced" in state and "by planner" in state
+    assert f'href="#link-{successor.public_id}"' in state
+    assert client.get(issued.path).status_code == 410

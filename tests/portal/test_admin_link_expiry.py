@@ -5,10 +5,11 @@ left alone, and the new expiry on the portal's cached order page at the next rea
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from portal.models import LinkAudience, PortalProfile, StatusLink
 from portal.services.links import status_link_issue, status_link_revoke
@@ -100,7 +101,8 @@ def test_staff_who_only_view_links_cannot_edit_the_expiry(order, showcase):
 
 
 def test_a_revoked_links_expiry_stays_as_it_is(order, showcase, link_changer):
-    link = status_link_revoke(link=status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link)
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    link = status_link_revoke(link=issued.link)
     expires_at = link.expires_at
 
     form = link_changer.get(_change_url(link)).content.decode()
@@ -109,6 +111,42 @@ def test_a_revoked_links_expiry_stays_as_it_is(order, showcase, link_changer):
     assert 'name="expires_at_0"' not in form
     link.refresh_from_db()
     assert link.expires_at == expires_at
+    assert link.expiry_changed_at is None
+    assert Client().get(issued.path).status_code == 410  # revoked for good
+
+
+def test_an_expired_link_made_valid_again_says_so_in_the_portal_and_the_back_office(
+    order, showcase, link_changer, customer
+):
+    # given a customer's link that expired yesterday
+    issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer)
+    expired_at = (timezone.now() - timedelta(days=1)).replace(microsecond=0)
+    StatusLink.objects.filter(pk=issued.link.pk).update(
+        issued_at=expired_at - timedelta(days=14), expires_at=expired_at
+    )
+    assert Client().get(issued.path).status_code == 410
+
+    # when staff give it a new expiry in the admin
+    _save(link_changer, issued.link, LATER)
+
+    # then it opens again, and the link itself records who made it valid again, when, and from what
+    assert Client().get(issued.path).status_code == 200
+    link = StatusLink.objects.get(pk=issued.link.pk)
+    assert link.expiry_changed_by.username == "staff-view_statuslink-change_statuslink"
+    assert link.expires_at_before_change == expired_at
+    assert link.expiry_changed_at > expired_at
+    # the customer's table says the service team made it valid again (never who), and when
+    portal = _row(signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode(), link)
+    assert "Made valid again by our service team on" in portal
+    assert f'datetime="{link.expiry_changed_at.isoformat()}"' in portal
+    assert f'datetime="{expired_at.isoformat()}"' in portal
+    assert "staff-" not in portal
+    # and the back office's names who did it
+    planner = UserFactory(username="planner")
+    planner.groups.add(Group.objects.get(name="planner"))
+    assign_perm("orders.work_for_account", planner, order.account)
+    back_office = _row(signed_in(planner).get(f"/backoffice/orders/{order.pk}/").content.decode(), link)
+    assert "made valid again" in back_office and "by staff-view_statuslink-change_statuslink" in back_office
 
 
 def test_an_expiry_before_the_link_was_issued_is_refused(order, showcase, link_changer):

@@ -50,7 +50,7 @@ def test_a_customer_cannot_rotate_a_technicians_link_into_a_token_of_their_own(o
 
     page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
     rotated = client.post(f"/portal/links/{technicians.link.public_id}/rotate/")
-    revoked = client.post(f"/portal/links/{technicians.link.public_id}/revoke/")
+    revoked = client.post(f"/portal/links/{technicians.link.public_id}/revoke/", {"confirmed": "1"})
 
     assert str(technicians.link.public_id) not in page
     assert (rotated.status_code, revoked.status_code) == (404, 404)

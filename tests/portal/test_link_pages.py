@@ -134,7 +134,7 @@ def test_a_link_added_or_revoked_changes_every_cached_page_of_links(order, custo
 def test_revoking_a_link_returns_to_its_page_of_links(order, customer, links_45):
     client = signed_in(customer)
 
-    response = client.post(f"/portal/links/{links_45[25]}/revoke/", {"links_page": "2"})
+    response = client.post(f"/portal/links/{links_45[25]}/revoke/", {"links_page": "2", "confirmed": "1"})
 
     assert response["Location"] == f"/portal/orders/{order.public_id}/?links_page=2#status-links"
 

@@ -4,17 +4,22 @@ revoked) and until when, in their time zone; the form's errors readable above th
 "Replace link" where it once said "New token"."""
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 from guardian.shortcuts import assign_perm
 
+from notifications.services.batches import notifications_sweep
+from orders.models import ContactRole, OrderContact
 from portal.models import LinkAudience, StatusLink
 from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
-from tests.factories import UserFactory
+from tests.factories import OrderLineFactory, UserFactory
+from tests.notifications.conftest import ship, sms_to, status_link_in, text_part
 from tests.portal.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -117,16 +122,17 @@ def test_the_expiry_is_shown_in_the_viewers_time_zone(order, showcase, customer)
 
 
 def test_a_link_that_expires_while_its_page_is_cached_shows_expired(order, showcase, customer):
-    link = status_link_issue(
-        order=order, audience=LinkAudience.CUSTOMER, issued_by=customer, expires_in=timedelta(seconds=2)
-    ).link
-    client = signed_in(customer)
-    assert "<strong>Active</strong>" in _row(_page(client, order), link)
-    assert "<strong>Active</strong>" in _row(_page(client, order), link)  # the cached page
+    with freeze_time(timezone.now()) as clock:
+        link = status_link_issue(
+            order=order, audience=LinkAudience.CUSTOMER, issued_by=customer, expires_in=timedelta(seconds=2)
+        ).link
+        client = signed_in(customer)
+        assert "<strong>Active</strong>" in _row(_page(client, order), link)
+        assert "<strong>Active</strong>" in _row(_page(client, order), link)  # the cached page
 
-    time.sleep(max(0, (link.expires_at - timezone.now()).total_seconds()) + 0.1)
+        clock.move_to(link.expires_at + timedelta(milliseconds=100))
 
-    assert "<strong>Expired</strong>" in _row(_page(client, order), link)
+        assert "<strong>Expired</strong>" in _row(_page(client, order), link)
 
 
 def test_the_forms_errors_are_one_full_width_block_above_the_form_naming_the_field(order, showcase, customer):
@@ -175,3 +181,96 @@ def test_replace_link_says_what_it_does_in_the_portal_and_the_back_office(order,
         assert f'<button type="submit">{REPLACE[language]}</button>' in _row(page, issued.link)
         for jargon in ("New token", "Neues Token", "Nouveau jeton", "Token nuevo", "new token"):
             assert jargon not in page
+
+
+def test_a_link_our_messages_sent_says_to_whom_masked_and_that_our_messages_made_it(
+    order, showcase, customer, rules, mailbox, twilio, django_capture_on_commit_callbacks
+):
+    # given the order's requester on file, with an email address and a mobile number
+    OrderContact.objects.create(
+        order=order,
+        role=ContactRole.REQUESTER,
+        name="Clara Berg",
+        email="clara.berg@nordhafen.example",
+        phone="+4915112345678",
+    )
+    customer_made = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    b_part = OrderLineFactory(order=order, number="40", part__criticality="B")
+    a_part = OrderLineFactory(order=order, number="50", part__criticality="A")
+
+    # when a B part ships (an email, once its throttle has passed) and an A part ships (an SMS)
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox's handlers, the sending
+        ship(b_part)
+    with freeze_time(timezone.now() + timedelta(minutes=11)), django_capture_on_commit_callbacks(execute=True):
+        notifications_sweep()
+    [email] = mailbox.to("clara.berg@nordhafen.example")
+    sent = status_link_in(text_part(email))[1]
+    emailed = _row(_page(signed_in(customer), order), sent)
+    with django_capture_on_commit_callbacks(execute=True):
+        ship(a_part)
+    [sms] = sms_to(twilio, "+4915112345678")
+    assert status_link_in(sms["body"])[1] == sent  # one link per recipient and order
+    both = _row(_page(signed_in(customer), order), sent)
+
+    # then the link our messages carry says how it went and to whom (masked), and who made it
+    assert "Sent by email to the contact on file (c•••@nordhafen.example)" in _cell(emailed, "link-for")
+    assert "Made by our automatic messages" in emailed
+    assert "Sent by email and SMS to the contact on file (c•••@nordhafen.example, +49•••78)" in both
+    for row in (emailed, both):
+        assert "clara.berg" not in row and "12345678" not in row and "Clara" not in row
+        assert "Anyone you send it to" not in row and "Sent by our service team" not in row
+    # and the customer's own link still reads as theirs
+    mine = _row(_page(signed_in(customer), order), customer_made)
+    assert "Anyone you send it to" in mine and "Made by you" in mine
+
+
+def test_a_replaced_link_stays_listed_as_replaced_right_after_its_successor(order, showcase, customer):
+    # given the customer made a link, then another, then replaced the first one on the order page
+    first = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer)
+    StatusLink.objects.filter(pk=first.link.pk).update(issued_at=timezone.now() - timedelta(days=2))
+    later = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer).link
+    StatusLink.objects.filter(pk=later.pk).update(issued_at=timezone.now() - timedelta(days=1))
+    client = signed_in(customer)
+    client.get(f"/portal/orders/{order.public_id}/")  # the page as it was, cached
+
+    client.post(f"/portal/links/{first.link.public_id}/rotate/")
+
+    # then the page lists the new link, the replaced one right after it, then the other one
+    page = _page(client, order)
+    first.link.refresh_from_db()
+    successor = first.link.replaced_by
+    assert re.findall(r'<tr id="link-([0-9a-f-]+)"', page) == [
+        str(successor.public_id),
+        str(first.link.public_id),
+        str(later.public_id),
+    ]
+    replaced = _row(page, first.link)
+    state = _cell(replaced, "link-state")
+    assert "<strong>Replaced</strong>" in state
+    assert f'datetime="{first.link.revoked_at.isoformat()}"' in state  # when
+    assert f'href="#link-{successor.public_id}"' in state  # by which link
+    assert "/rotate/" not in replaced and "/revoke/" not in replaced
+    assert "<strong>Active</strong>" in _row(page, successor)
+    # and the replaced address still opens nothing
+    assert Client().get(first.path).status_code == 410
+
+
+def test_links_our_messages_sent_before_links_recorded_it_say_to_whom_too(
+    order, showcase, customer, rules, twilio, django_capture_on_commit_callbacks
+):
+    from django.apps import apps
+
+    # given an SMS our messages sent with a link, from before links recorded whom they went to
+    OrderContact.objects.create(order=order, role=ContactRole.REQUESTER, name="Clara Berg", phone="+4915112345678")
+    with django_capture_on_commit_callbacks(execute=True):
+        ship(OrderLineFactory(order=order, number="50", part__criticality="A"))
+    [sms] = sms_to(twilio, "+4915112345678")
+    sent = status_link_in(sms["body"])[1]
+    StatusLink.objects.filter(pk=sent.pk).update(sent_by_email_to="", sent_by_sms_to="")
+
+    # when the migration reads the stored messages
+    import_module("notifications.migrations.0005_status_links_sent_to").links_sent_to(apps, None)
+
+    # then the link says whom it was sent to, and that our messages made it
+    row = _row(_page(signed_in(customer), order), sent)
+    assert "Sent by SMS to the contact on file (+49•••78)" in row and "Made by our automatic messages" in row

@@ -69,8 +69,11 @@ def test_link_management_of_another_account_is_404(order, showcase, other_custom
     issued = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
 
     for action in ("revoke", "rotate"):
-        assert _client(other_customer).post(f"/portal/links/{issued.link.public_id}/{action}/").status_code == 404
-    assert _client(customer).post(f"/portal/links/{issued.link.public_id}/revoke/").status_code == 302
+        answer = _client(other_customer).post(f"/portal/links/{issued.link.public_id}/{action}/", {"confirmed": "1"})
+        assert answer.status_code == 404
+    assert _client(other_customer).post(f"/portal/links/{issued.link.public_id}/revoke/").status_code == 404
+    answer = _client(customer).post(f"/portal/links/{issued.link.public_id}/revoke/", {"confirmed": "1"})
+    assert answer.status_code == 302
 
 
 @pytest.mark.parametrize(("persona", "expected"), [("technician", 200), ("customer", 404), ("other_customer", 404)])
