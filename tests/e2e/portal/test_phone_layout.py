@@ -40,7 +40,7 @@ def test_parts_and_links_on_a_german_phone(new_page, sign_in, order, showcase, c
     assert len(lefts) == 1
 
     # the link's buttons are on the screen
-    for name in ("Link ersetzen", "Entziehen"):
+    for name in ("Link ersetzen", "Widerrufen"):
         box = page.get_by_role("button", name=name).first.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, name
 
