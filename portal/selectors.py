@@ -24,7 +24,13 @@ from orders.models import (
 )
 from orders.prepared import prepared_cursor
 from orders.read_models import Audience, order_view, with_view_version
-from orders.read_models.build import AT_DESTINATION, arrival_time, destination_confirmations, shown_eta
+from orders.read_models.build import (
+    AT_DESTINATION,
+    arrival_time,
+    carrier_etas,
+    destination_confirmations,
+    shown_eta,
+)
 from orders.read_models.cache import aware
 from orders.read_models.header import leaves_expected
 from orders.scoping import (
@@ -331,12 +337,7 @@ def order_rows(orders: list[Order]) -> dict[int, dict]:
     for the summary and {"expected"} when its parts are, by the rules of its page's header
     (orders.read_models.header.leaves_expected, with the ETAs its lines show)."""
     order_ids = [order.pk for order in orders]
-    # The carrier's ETA of the newest shipment with one carrying the line (as its page shows).
-    carrier_etas = dict(
-        ShipmentLine.objects.filter(shipment__order_id__in=order_ids, shipment__eta__isnull=False)
-        .order_by("shipment__created_at", "shipment_id", "line_id")
-        .values_list("line_id", "shipment__eta")
-    )
+    carriers = carrier_etas(order_ids=order_ids)
     leaves, shown = defaultdict(list), defaultdict(list)
     for line_id, order_id, status, before, eta in OrderLine.objects.filter(
         order_id__in=order_ids, is_split=False
@@ -344,7 +345,7 @@ def order_rows(orders: list[Order]) -> dict[int, dict]:
         leaves[order_id].append((status, before or status))
         eta = shown_eta(
             planned=eta,
-            carrier=carrier_etas.get(line_id),
+            carrier=carriers.get(line_id),
             status=status,
             progress_status=before or status,
             is_split=False,
@@ -367,28 +368,75 @@ def _counts(leaves: list[tuple[str, str]]) -> dict:
     return {"total": len(active), "shipped": len(shipped), "waiting": dict(sorted(waiting.items()))}
 
 
-def views_with_hidden_changes(orders: list[Order]) -> dict[int, dict]:
-    """{order id: customer view} of the orders with a status change hidden from customers (rare):
-    their list row shows what their page shows. One query for a page without any."""
+def views_with_hidden_changes(orders: list[Order], *, audience: str = Audience.CUSTOMER) -> dict[int, dict]:
+    """{order id: view} of the orders with a status change hidden from customers (rare): their
+    list row shows what their page shows. One query for a page without any."""
     hidden = set(
         EventSuppression.objects.filter(event__order_id__in=[order.pk for order in orders]).values_list(
             "event__order_id", flat=True
         )
     )
-    return {order.pk: order_view(order, audience=Audience.CUSTOMER) for order in orders if order.pk in hidden}
+    return {order.pk: order_view(order, audience=audience) for order in orders if order.pk in hidden}
 
 
-def incoming_parts(user) -> list[OrderLine]:
-    """The technician's incoming parts: leaf lines of their jobs not cancelled, soonest first."""
+@dataclass(frozen=True)
+class IncomingPart:
+    """A technician's incoming part as its order's page shows the line (orders.read_models)."""
+
+    line: OrderLine
+    status: str  # the customer status the page shows
+    eta: datetime | None  # the ETA the page shows (build.shown_eta)
+    delivered_at: datetime | None  # when it reached its destination, for a part there
+    shipment: Shipment | None  # the newest shipment carrying it
+
+    @property
+    def arrived(self) -> bool:
+        return self.status in AT_DESTINATION
+
+
+def incoming_parts(user) -> list[IncomingPart]:
+    """The technician's incoming parts: leaf lines of their jobs not cancelled, soonest first,
+    each with the status, ETA and arrival its order's page shows, in a fixed number of queries
+    (and one view per order with a change hidden from customers, as that page shows it)."""
     shipments = ShipmentLine.objects.select_related("shipment").order_by("-shipment__updated_at")
-    lines = (
+    lines = list(
         lines_for_technician(user)
         .filter(is_split=False)
         .exclude(status=LineStatus.CANCELLED)
         .select_related("order", "part", "site", "order__asset")
         .prefetch_related(Prefetch("shipment_lines", queryset=shipments))
     )
-    return sorted(lines, key=lambda line: (line.status == LineStatus.VERIFIED, line.eta is None, line.eta, line.pk))
+    carriers = carrier_etas(line_ids=[line.pk for line in lines])
+    arrived = arrival_times(lines)
+    orders = list({line.order_id: line.order for line in lines}.values())
+    shown = {
+        line["public_id"]: line
+        for view in views_with_hidden_changes(orders, audience=Audience.TECHNICIAN).values()
+        for line in view["lines"]
+    }
+    parts = []
+    for line in lines:
+        if str(line.public_id) in shown:
+            viewed = shown[str(line.public_id)]
+            status, eta, delivered_at = viewed["status"], _datetime(viewed["eta"]), _datetime(viewed["delivered_at"])
+        else:
+            status, delivered_at = customer_status(line.status), arrived.get(line.pk)
+            eta = shown_eta(
+                planned=line.eta,
+                carrier=carriers.get(line.pk),
+                status=line.status,
+                progress_status=line.progress_status,
+                is_split=False,
+            )
+        shipment = next((item.shipment for item in line.shipment_lines.all()), None)
+        parts.append(IncomingPart(line=line, status=status, eta=eta, delivered_at=delivered_at, shipment=shipment))
+    return sorted(
+        parts, key=lambda part: (part.status == LineStatus.VERIFIED, part.eta is None, part.eta, part.line.pk)
+    )
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def arrival_times(lines: list[OrderLine]) -> dict[int, datetime | None]:

@@ -36,6 +36,8 @@ from orders.status import PROGRESS_WEIGHT, RANK, LineStatus, customer_status
 # Changes a customer sees on the timeline (a line's start is shown once, for lines not split off).
 TIMELINE_KINDS = frozenset({EventKind.START, EventKind.FACT, EventKind.OVERRIDE, EventKind.HELD_OVERRIDE})
 AT_DESTINATION = frozenset({LineStatus.DELIVERED, LineStatus.VERIFIED})
+# A line that will not come (any more) expects nothing: it shows no ETA.
+NOT_COMING = frozenset({LineStatus.CANCELLED, LineStatus.RETURNED})
 SHIPPED_RANK = RANK[LineStatus.SHIPPED]
 TECHNICIAN = "technician"
 
@@ -61,6 +63,7 @@ def order_view_build(order: Order, *, audience: str) -> dict:
     shown = _shown_statuses(lines, events)
     arrived = _arrival_times(lines, shown, visible, destination_confirmations(lines, shown))
     carrier_etas = _carrier_etas(shipments)
+    statuses = {line_id: status for line_id, (status, _progress) in shown.items()}
     line_parts = [
         _line_part(line, by_id, shown[line.pk], carrier_etas.get(line.pk), arrived.get(line.pk), technician=technician)
         for line in lines
@@ -68,7 +71,9 @@ def order_view_build(order: Order, *, audience: str) -> dict:
     view = {
         "order": {**_order_part(order), **(lines_header(line_parts) if line_parts else {})},
         "lines": line_parts,
-        "shipments": [_shipment_part(shipment, by_id, technician=technician) for shipment in shipments],
+        "shipments": [
+            _shipment_part(shipment, by_id, statuses, arrived, technician=technician) for shipment in shipments
+        ],
         "timeline": _timeline(visible, by_id),
         "counts": lines_counts(line_parts),
     }
@@ -208,13 +213,30 @@ def _arrival_times(
 
 
 def shown_eta(*, planned, carrier, status: str, progress_status: str, is_split: bool):
-    """The ETA a line shows: none once it is at its destination (it shows when it arrived);
-    once the part is with the carrier, the carrier's ETA where there is one; else the planned."""
-    if status in AT_DESTINATION:
+    """The ETA a line shows, on every page that shows one: none once it is at its destination
+    (it shows when it arrived) or will not come (cancelled, returned); once the part is with the
+    carrier, the carrier's ETA where there is one; else the planned."""
+    if status in AT_DESTINATION or status in NOT_COMING:
         return None
     if carrier is not None and not is_split and RANK.get(progress_status, -1) >= SHIPPED_RANK:
         return carrier
     return planned
+
+
+def carrier_etas(*, order_ids: list[int] | None = None, line_ids: list[int] | None = None) -> dict[int, datetime]:
+    """{line id: the carrier's ETA} of the lines of `order_ids` or the lines `line_ids`, by the
+    rule of _carrier_etas (the newest shipment with an ETA carrying the line), in one query."""
+    if order_ids is None and line_ids is None:
+        raise TypeError("carrier_etas() needs order_ids or line_ids")
+    items = ShipmentLine.objects.filter(shipment__eta__isnull=False)
+    if order_ids is not None:
+        items = items.filter(shipment__order_id__in=order_ids)
+    if line_ids is not None:
+        items = items.filter(line_id__in=line_ids)
+    # Oldest first, as _carrier_etas reads them: the newest shipment's ETA is the one kept.
+    return dict(
+        items.order_by("shipment__created_at", "shipment_id", "line_id").values_list("line_id", "shipment__eta")
+    )
 
 
 def _carrier_etas(shipments: list[Shipment]) -> dict[int, object]:
@@ -280,19 +302,32 @@ def tracking_url(carrier: str, tracking_number: str) -> str:
     return template.replace("{number}", quote(tracking_number, safe="")) if template else ""
 
 
-def _shipment_part(shipment: Shipment, by_id: dict[int, OrderLine], *, technician: bool) -> dict:
+def _shipment_part(
+    shipment: Shipment,
+    by_id: dict[int, OrderLine],
+    statuses: dict[int, str],
+    arrived: dict[int, datetime | None],
+    *,
+    technician: bool,
+) -> dict:
+    """A shipment as its order's page shows it. Once every line it carries is shown at its
+    destination it is delivered: no ETA, but when its last part arrived (delivered_at)."""
     carried = [(by_id[item.line_id], item.quantity) for item in shipment.lines.all() if item.line_id in by_id]
+    there = [line for line, _quantity in carried if statuses[line.pk] in AT_DESTINATION]
+    delivered = bool(carried) and len(there) == len(carried)
+    arrivals = [arrived[line.pk] for line in there if arrived.get(line.pk) is not None]
     part = {
         "public_id": str(shipment.public_id),
         "carrier": shipment.carrier,
         "carrier_display": carrier_display(shipment.carrier),
         "tracking_number": shipment.tracking_number,
         "tracking_url": tracking_url(shipment.carrier, shipment.tracking_number),
-        "eta": _iso(shipment.eta),
+        "eta": None if delivered else _iso(shipment.eta),
+        "delivered_at": _iso(max(arrivals)) if delivered and arrivals else None,
         "last_location": shipment.last_location,
         "last_location_at": _iso(shipment.last_location_at),
         "quantity": sum(quantity for _line, quantity in carried),
-        "delivered_quantity": sum(quantity for line, quantity in carried if line.status in AT_DESTINATION),
+        "delivered_quantity": sum(quantity for line, quantity in carried if statuses[line.pk] in AT_DESTINATION),
         "lines": [
             {"line": line.number, "line_public_id": str(line.public_id), "quantity": quantity}
             for line, quantity in carried

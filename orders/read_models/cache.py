@@ -58,8 +58,10 @@ def view_version(order: Order) -> str:
 # The shape's revision: raised when what a view holds changes (2: a field withdrawn from an
 # audience; 3: lines carry progress and shipped; 4: carriers carry their name; 5: the summary
 # counts a held shipped line; 6: a line at its destination carries when it arrived and no ETA,
-# the header what it expects), so that no entry built before is served after a deploy.
-SHAPE = 6
+# the header what it expects; 7: a cancelled or returned line carries no ETA, a delivered
+# shipment when it was delivered and no ETA), so that no entry built before is served after a
+# deploy.
+SHAPE = 7
 
 
 def _key(order_id: int, audience: str) -> str:

@@ -44,6 +44,12 @@ class OrderPresentation:
     def line_by_public_id(self) -> dict[str, dict]:
         return {line["public_id"]: line for line in self.lines}
 
+    @property
+    def shipped_lines(self) -> list[dict]:
+        """The leaf lines that have left their site, those at their destination included: what
+        the shipments' part says while no shipment is known."""
+        return [line for line in self.lines if line["shipped"] and not line["is_split"]]
+
 
 def order_present(view: dict, *, labels: dict | None = None, timeline_limit: int | None = None) -> OrderPresentation:
     """The view with labels and datetimes, for a template (the view itself stays untouched: it

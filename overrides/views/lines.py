@@ -14,7 +14,7 @@ from orders.scoping import lines_visible_to
 from orders.status import LineStatus
 from overrides.forms import JUSTIFICATION_MAX_LENGTH, OverrideRequestForm, SuppressionForm, add_service_errors
 from overrides.models import Discrepancy, OverrideReason, OverrideRequest, StaleAlert
-from overrides.selectors import pending_requests_by_line, pending_requests_on_lines, reason_labels
+from overrides.selectors import customer_etas, pending_requests_by_line, pending_requests_on_lines, reason_labels
 from overrides.services.requests import override_request_create, override_suppression_create
 from overrides.views.actions import post_action
 
@@ -142,13 +142,15 @@ def _line_page(request, line: OrderLine, *, override_form, suppression_form=None
         .order_by("occurred_at", "line__number", "sequence")
     )
     ancestors = _ancestors(line)
+    etas = customer_etas(line.order)
     context = {
         "line": line,
+        "customer_eta": etas.get(str(line.public_id)),
         "ancestors": ancestors,
         "live_orders": str(line.order.public_id),
         "reason_labels": reason_labels(),
         "shipments": Shipment.objects.filter(lines__line__in=lines).select_related("ship_from").distinct(),
-        "children": lines[1:],
+        "children": [(child, etas.get(str(child.public_id))) for child in lines[1:]],
         "events": events,
         "alerts": StaleAlert.objects.filter(line__in=lines, resolved_at__isnull=True).select_related(
             "line", "assignee_group", "acknowledged_by"

@@ -2,6 +2,7 @@
 timeline, open cases and an override form per line."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
@@ -14,7 +15,7 @@ from orders.selectors import order_detail
 from overrides.forms import OverrideRequestForm, reason_choices
 from overrides.models import Discrepancy, StaleAlert
 from overrides.policy import source_steps_reached
-from overrides.selectors import pending_requests_by_line, reason_labels
+from overrides.selectors import customer_etas, pending_requests_by_line, reason_labels
 from overrides.views.links import new_link_pop, order_links
 
 
@@ -25,6 +26,7 @@ class LineRow:
     shipments: list
     pending: list
     form: OverrideRequestForm | None
+    customer_eta: datetime | None  # the ETA the customer sees (line.eta is the planned one)
 
 
 @login_required
@@ -42,6 +44,7 @@ def order_page(request, pk: int):
     leaves = [line for line in detail.lines if not line.is_split]
     reached = source_steps_reached(leaves) if may_override else {}
     reasons = reason_choices() if may_override else []
+    etas = customer_etas(order)
 
     def form_for(line):
         if not may_override or line.is_split:
@@ -61,6 +64,7 @@ def order_page(request, pk: int):
             shipments=shipments_of.get(line.pk, []),
             pending=pending.get(line.pk, []),
             form=form_for(line),
+            customer_eta=etas.get(str(line.public_id)),
         )
         for line, depth in _tree(detail.children_of)
     ]

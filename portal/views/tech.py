@@ -16,9 +16,8 @@ from orders.models import Order
 from orders.read_models import Audience, customer_labels, with_view_version
 from orders.read_models.subset import view_for_line
 from orders.scoping import lines_for_technician
-from orders.status import customer_status
 from portal.forms import ConfirmationForm
-from portal.selectors import arrival_times, incoming_parts
+from portal.selectors import incoming_parts
 from portal.services.confirmations import Decision, delivery_confirm
 from portal.views.common import errors_response, order_page_context
 from portal.views.confirmations import confirmation_answer
@@ -32,21 +31,11 @@ VIEWER_HEADER = "X-Tech-Viewer"
 @login_required(login_url=LOGIN)
 def parts(request):
     labels = customer_labels()
-    lines = incoming_parts(request.user)
-    arrived = arrival_times(lines)
-    rows = []
-    for line in lines:
-        shipment = next((item.shipment for item in line.shipment_lines.all()), None)
-        rows.append(
-            {
-                "line": line,
-                "label": labels.get(customer_status(line.status), {}).get("label", line.status),
-                "shipment": shipment,
-                # A part on site shows when it arrived, never an ETA.
-                "arrived": line.pk in arrived,
-                "delivered_at": arrived.get(line.pk),
-            }
-        )
+    # Each part's status by the label its order's page gives it, in the viewer's language.
+    rows = [
+        {"part": part, "line": part.line, "label": labels.get(part.status, {}).get("label", part.status)}
+        for part in incoming_parts(request.user)
+    ]
     return _kept_for(request.user, render(request, "tech/parts.html", {"rows": rows}))
 
 

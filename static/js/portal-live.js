@@ -106,6 +106,7 @@
       });
     }
     row.className = "pt-line depth-" + line.depth + (line.is_split ? " is-split" : "");
+    row.dataset.shipped = line.shipped ? "true" : "false";
     setText(row, ".line-number", line.number);
     var part = row.querySelector(".line-part");
     part.textContent = line.part_number + " ";
@@ -144,18 +145,56 @@
       first.appendChild(tracking);
     }
     var second = document.createElement("p");
-    second.appendChild(document.createTextNode((texts.eta || "") + " "));
-    var eta = document.createElement("span"); eta.className = "shipment-eta";
-    if (shipment.eta) eta.appendChild(timeElement(shipment.eta, shipment.eta_text)); else eta.textContent = "—";
-    second.appendChild(eta);
-    second.appendChild(document.createTextNode(" · " + (texts.delivered || "") + " "));
+    // Every part it carries delivered: when, instead of an ETA (as the page writes it).
+    var allDelivered = shipment.quantity && shipment.delivered_quantity === shipment.quantity;
+    if (!allDelivered) {
+      second.appendChild(document.createTextNode((texts.eta || "") + " "));
+      var eta = document.createElement("span"); eta.className = "shipment-eta";
+      if (shipment.eta) eta.appendChild(timeElement(shipment.eta, shipment.eta_text)); else eta.textContent = "—";
+      second.appendChild(eta);
+      second.appendChild(document.createTextNode(" · "));
+    }
+    second.appendChild(document.createTextNode((texts.delivered || "") + " "));
     var delivered = document.createElement("span"); delivered.className = "shipment-delivered"; delivered.textContent = shipment.delivered_quantity;
     second.appendChild(delivered);
     second.appendChild(document.createTextNode(" / " + shipment.quantity));
+    if (allDelivered && shipment.delivered_at) {
+      second.appendChild(document.createTextNode(" · "));
+      var deliveredAt = document.createElement("span"); deliveredAt.className = "shipment-delivered-at";
+      deliveredAt.appendChild(timeElement(shipment.delivered_at, shipment.delivered_at_text));
+      second.appendChild(deliveredAt);
+    }
     if (shipment.last_location) second.appendChild(document.createTextNode(" · " + (texts.lastSeen || "") + " " + shipment.last_location));
     var third = document.createElement("p"); third.className = "pt-shipment-lines";
     third.textContent = shipment.lines.map(function (item) { return (texts.line || "") + " " + item.line + " × " + item.quantity; }).join(", ");
     article.appendChild(first); article.appendChild(second); article.appendChild(third);
+  }
+  // While no shipment is known, the shipments' part says what the lines' rows say (as the page
+  // writes it): which parts arrived and when, which left without the carrier's details, else
+  // that nothing has shipped.
+  function applyNoShipments() {
+    var container = document.getElementById("shipments");
+    if (!container || container.querySelector(".pt-shipment")) return;
+    var note = document.getElementById("no-shipments");
+    if (!note) {
+      note = document.createElement("p"); note.className = "pt-empty"; note.id = "no-shipments";
+      container.appendChild(note);
+    }
+    note.textContent = "";
+    document.querySelectorAll("#lines tbody tr").forEach(function (row) {
+      if (row.classList.contains("is-split") || row.dataset.shipped !== "true") return;
+      var status = row.querySelector(".line-status").dataset.status;
+      var time = row.querySelector(".line-delivered time");
+      var arrived = status === "delivered" || status === "verified";
+      var template = (arrived ? (time ? texts.lineArrivedAt : texts.lineArrived) : texts.lineShipped) || "";
+      if (note.childNodes.length) note.appendChild(document.createTextNode(" "));
+      template.split(/(\{line\}|\{when\})/).forEach(function (piece) {
+        if (piece === "{line}") note.appendChild(document.createTextNode(row.querySelector(".line-number").textContent.trim()));
+        else if (piece === "{when}") note.appendChild(time.cloneNode(true));
+        else if (piece) note.appendChild(document.createTextNode(piece));
+      });
+    });
+    if (!note.childNodes.length) note.textContent = texts.nothingShipped || "";
   }
   function timelineItem(entry) {
     var item = document.createElement("li");
@@ -193,6 +232,7 @@
       state.shipments.forEach(applyShipment);
       replaceTimeline(state.timeline);
       setText(section, "#order-summary", state.summary);
+      applyNoShipments();
     } else {
       if (change.order) applyOrder(change.order);
       (change.lines || []).forEach(applyLine);
@@ -200,6 +240,7 @@
       if (change.timeline) replaceTimeline(change.timeline);
       if (change.timeline_append) appendTimeline(change.timeline_append);
       if (change.summary) setText(section, "#order-summary", change.summary);
+      if (change.lines) applyNoShipments();
     }
     sequence = Math.max(sequence, change.sequence);
     section.dataset.sequence = sequence;

@@ -149,6 +149,54 @@ def test_a_status_link_in_german_moves_live_and_is_gone_once_revoked(new_page, s
     expect(page.locator("#ask-fresh-link")).to_be_visible()
 
 
+def test_live_pages_drop_etas_that_no_longer_hold_and_say_when_an_unshipped_part_arrived(
+    new_page, server, order, showcase, t0
+):
+    from playwright.sync_api import expect
+
+    from orders.services.shipments import ShipmentData, shipment_track
+
+    # given the carrier gave the UPS shipment (line 10.1) an ETA, line 10.2 is planned for the 7th,
+    # and two links are open: the whole order's, and line 20's (nothing of it has shipped)
+    shipment_track(shipment_id=order.shipments.get().pk, data=ShipmentData(eta=t0 + timedelta(days=2)), occurred_at=t0)
+    showcase["10.2"].eta = t0 + timedelta(days=5)
+    showcase["10.2"].save(update_fields=["eta"])
+    views_changed(order.pk)
+    whole = new_page()
+    whole.goto(f"{server.url}{status_link_issue(order=order, audience=LinkAudience.CUSTOMER).path}")
+    one_line = new_page()
+    one_line.goto(
+        f"{server.url}{status_link_issue(order=order, line=showcase['20'], audience=LinkAudience.CUSTOMER).path}"
+    )
+    for page in (whole, one_line):
+        expect(page.locator("#live-state")).to_have_attribute("data-state", "connected")
+    shipment = whole.locator(".pt-shipment")
+    expect(shipment.locator(".shipment-eta")).to_contain_text("2026")
+    line_10_2 = whole.locator(f"#line-{showcase['10.2'].public_id}")
+    expect(line_10_2.locator(".line-eta")).to_contain_text("2026")
+    shipments = one_line.locator("#shipments")
+    expect(shipments).to_have_text("Nothing has shipped yet.")
+
+    # when the carrier delivers line 10.1 and the ERP cancels line 10.2
+    _post_status(server, order=order, line="10.1", status="delivered", occurred_at=t0 + timedelta(hours=4))
+    _post_status(server, order=order, line="10.2", status="cancelled", occurred_at=t0 + timedelta(hours=5))
+
+    # then the shipment shows its delivery instead of an ETA, and the cancelled line no ETA
+    expect(shipment.locator(".shipment-delivered-at time")).to_contain_text("2026")
+    expect(shipment.locator(".shipment-eta")).to_have_count(0)
+    expect(shipment).to_contain_text("Delivered 3 / 3 · ")
+    expect(line_10_2.locator(".line-status")).to_have_text("Cancelled")
+    expect(line_10_2.locator(".line-eta")).to_have_text("")
+
+    # when the dealer reports line 20 delivered, no shipment of it ever recorded
+    _post_status(server, order=order, line="20", status="delivered", occurred_at=t0 + timedelta(hours=7))
+
+    # then line 20's page says when it arrived, not that nothing has shipped
+    expect(shipments.locator("time")).to_have_attribute("datetime", (t0 + timedelta(hours=7)).isoformat())
+    expect(shipments).to_contain_text("Line 20 arrived ")
+    expect(shipments).not_to_contain_text("Nothing has shipped")
+
+
 def test_a_technician_on_a_phone_confirms_delivery_offline_once(
     new_page, sign_in, order, showcase, technician, customer
 ):
