@@ -22,10 +22,12 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         if connection is None or connection.closed or connection.broken:
             return False
         if connection.info.transaction_status == TransactionStatus.IDLE:
+            # poll(), not select(): a busy process's descriptors go past select()'s 1024
+            poller = select.poll()
             try:
-                waiting, _, _ = select.select([connection.fileno()], [], [], 0)
+                poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+                if not poller.poll(0):
+                    return True
             except (OSError, ValueError):
                 return False
-            if not waiting:
-                return True
         return super().is_usable()
