@@ -5,6 +5,7 @@ gives this recipient a working link to another account's order. A link counts as
 the provider took the message."""
 
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.utils import timezone
@@ -113,3 +114,36 @@ def test_a_link_whose_sms_was_refused_for_good_is_not_shown_as_sent(rules, twili
     assert notification.status == NotificationStatus.FAILED
     # then no link of the order claims that our messages sent it by SMS
     assert not StatusLink.objects.filter(order=line.order).exclude(sent_by_sms_to="").exists()
+
+
+def _backfill() -> None:
+    from django.apps import apps
+
+    import_module("notifications.migrations.0005_status_links_sent_to").links_sent_to(apps, None)
+
+
+def test_the_backfill_of_whom_links_were_sent_to_trusts_only_the_messages_own_links(rules, twilio, contact_for):
+    # given another account's customer got an SMS with their link
+    theirs = OrderLineFactory(part__criticality="A")
+    contact_for(theirs, phone="+4915199999999")
+    ship(theirs)
+    _url, their_link = status_link_in(sms_to(twilio, "+4915199999999")[0]["body"])
+    # and our SMS named that link and a malformed one in the part's description
+    description = f"Valve {_reference(their_link.public_id)} {_reference('-' * 36)}"
+    line = OrderLineFactory(part__criticality="A", part__description=description)
+    contact_for(line, phone="+4915188888888")
+    ship(line)
+    _url, our_link = status_link_in(sms_to(twilio, "+4915188888888")[0]["body"])
+    # and an SMS to an invalid number, refused for good
+    refused = OrderLineFactory(part__criticality="A")
+    contact_for(refused, phone="+15005550001", email="")
+    ship(refused)
+    StatusLink.objects.update(sent_by_email_to="", sent_by_sms_to="")  # from before links recorded it
+
+    # when the migration reads the stored messages
+    _backfill()
+
+    # then each link says whom its own messages went to, and the refused one says nothing
+    assert StatusLink.objects.get(pk=our_link.pk).sent_by_sms_to == "+49•••88"
+    assert StatusLink.objects.get(pk=their_link.pk).sent_by_sms_to == "+49•••99"
+    assert not StatusLink.objects.filter(order=refused.order).exclude(sent_by_sms_to="").exists()
