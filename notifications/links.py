@@ -6,11 +6,14 @@ a message; a preview makes none (it shows where the link would go)."""
 import contextlib
 import contextvars
 import re
+import uuid
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 
+from notifications.models import Notification, RecipientLink
 from notifications.recipient_links import recipient_link_path, recipient_link_token
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose, StatusLink
@@ -101,25 +104,41 @@ def links_sealed(text: str) -> str:
     return TOKEN_IN_LINK.sub(reference, text)
 
 
-def links_sent_record(*texts: str, channel: str, address: str) -> None:
-    """Note on each link the sealed texts of a message refer to that our messages sent it, by
-    `channel` to `address` (kept masked: the portal's table of links says whom it went to)."""
-    public_ids = {match.group(2) for text in texts for match in LINK_REFERENCE.finditer(text or "")}
-    if not public_ids:
-        return
-    for link in StatusLink.objects.filter(public_id__in=public_ids):
-        status_link_sent_record(link=link, channel=channel, address=address)
+def message_links(notification: Notification, *texts: str) -> list[StatusLink]:
+    """The links the sealed texts of `notification` refer to that our messages made for its
+    recipients (its contact, and those of the messages folded into it). The texts also carry
+    names, references and descriptions from elsewhere, unescaped: a reference in one of those
+    (malformed, or naming another account's link) is no link of this message and is ignored."""
+    public_ids = set()
+    for text in texts:
+        for match in LINK_REFERENCE.finditer(text or ""):
+            with contextlib.suppress(ValueError):
+                public_ids.add(uuid.UUID(match.group(2)))
+    if not public_ids or notification.pk is None:
+        return []
+    contacts = Notification.objects.filter(Q(pk=notification.pk) | Q(folded_into=notification), contact__isnull=False)
+    ours = RecipientLink.objects.filter(contact__in=contacts.values("contact_id"), link__public_id__in=public_ids)
+    return list(StatusLink.objects.filter(pk__in=ours.values("link_id")))
 
 
-def links_opened(*texts: str) -> list[str]:
-    """The sealed texts of one message ready to send again: each link referenced keeps the token
-    its recipient already holds from our earlier messages (notifications.recipient_links: one live
-    link per recipient and order, so a new token would break the links they were sent before);
-    a link without one gets a new token (one per link, the same in every text)."""
-    public_ids = {match.group(2) for text in texts for match in LINK_REFERENCE.finditer(text or "")}
+def links_sent_record(notification: Notification) -> None:
+    """Note on each link of the message (message_links) that our messages sent it, by its channel
+    to its address (kept masked: the portal's table of links says whom it went to). Called once
+    the provider took the message: a message that never left names nobody."""
+    texts = (notification.subject, notification.body, notification.body_html)
+    for link in message_links(notification, *texts):
+        status_link_sent_record(link=link, channel=notification.channel, address=notification.address)
+
+
+def links_opened(notification: Notification, *texts: str) -> list[str]:
+    """The sealed texts of one message ready to send again: each link of the message
+    (message_links) keeps the token its recipient already holds from our earlier messages
+    (notifications.recipient_links: one live link per recipient and order, so a new token would
+    break the links they were sent before); a link without one gets a new token (one per link,
+    the same in every text). Any other reference stays as it is: it opens nothing."""
     tokens = {
         str(link.public_id): recipient_link_token(link) or status_link_rekey(link=link)
-        for link in StatusLink.objects.filter(public_id__in=public_ids)
+        for link in message_links(notification, *texts)
     }
 
     def token(match: re.Match) -> str:

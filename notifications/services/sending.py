@@ -175,17 +175,10 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
         if fresh:
             words = (notification.subject, notification.body, notification.body_html)
             notification.subject, notification.body, notification.body_html = (links_sealed(text) for text in words)
-            links_sent_record(
-                notification.subject,
-                notification.body,
-                notification.body_html,
-                channel=notification.channel,
-                address=notification.address,
-            )
         elif recovering and notification.channel == Channel.SMS:
             words = ("", "", "")  # sent only when the provider does not have it (_sms opens it then)
         else:
-            words = links_opened(notification.subject, notification.body, notification.body_html)
+            words = links_opened(notification, notification.subject, notification.body, notification.body_html)
         token = uuid.uuid4().hex
         notification.status = NotificationStatus.CLAIMED
         notification.claim_token = token
@@ -218,7 +211,7 @@ def _sms(claim: Claim) -> Accepted:
         if found is not None:
             log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
             return found
-    text = claim.text or (links_opened(notification.body)[0] if claim.recovering else notification.body)
+    text = claim.text or (links_opened(notification, notification.body)[0] if claim.recovering else notification.body)
     return sms_send(to=notification.address, body=text, status_callback=status_callback_url(notification))
 
 
@@ -253,6 +246,7 @@ def _sent(claim: Claim, accepted: Accepted) -> str:
         notification.last_error = ""
         notification.save()
         log_add(notification, status, provider_id=accepted.provider_id, at=now)
+        links_sent_record(notification)
     return "sent"
 
 

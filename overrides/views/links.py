@@ -5,8 +5,11 @@ services; who did it is kept on the link.
 The new link is shown once, on the order page the action redirects to (post/redirect/get): it
 waits in the session until that page is shown, and is removed from it there."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -20,18 +23,29 @@ from portal.selectors import links_listed
 from portal.services.links import status_link_revoke, status_link_rotate
 
 NEW_LINK_SESSION_KEY = "backoffice-new-status-link"
-LINKS_SHOWN = 50
+ENDED_LINKS_SHOWN = 50  # revoked, replaced or expired: the older ones are left out
 
 
-def order_links(user, order) -> list[StatusLink]:
+@dataclass(frozen=True)
+class OrderLinks:
+    links: list[StatusLink]
+    ended_hidden: bool  # older revoked, replaced or expired links are not listed
+    ended_shown: int = ENDED_LINKS_SHOWN
+
+
+def order_links(user, order) -> OrderLinks:
     """The order's links, newest first, a replaced link right after its successor (each with
-    successor_public_id); none for a person without the permission to see them."""
+    successor_public_id): every active one, and the newest ENDED_LINKS_SHOWN of the others (a
+    link that still works is never crowded out by the ones its messages replaced); none for a
+    person without the permission to see them."""
     if not user.has_perm("portal.view_statuslink"):
-        return []
-    links = StatusLink.objects.filter(order=order).select_related(
-        "line", "issued_by", "revoked_by", "expiry_changed_by"
-    )
-    return list(links_listed(links)[:LINKS_SHOWN])
+        return OrderLinks(links=[], ended_hidden=False)
+    listed = links_listed(StatusLink.objects.filter(order=order))
+    active = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    ended = list(listed.exclude(active).values_list("pk", flat=True)[: ENDED_LINKS_SHOWN + 1])
+    shown = listed.filter(active | Q(pk__in=ended[:ENDED_LINKS_SHOWN]))
+    links = list(shown.select_related("line", "issued_by", "revoked_by", "expiry_changed_by"))
+    return OrderLinks(links=links, ended_hidden=len(ended) > ENDED_LINKS_SHOWN)
 
 
 def new_link_pop(request, order) -> str:
@@ -60,7 +74,7 @@ def _order_page(request, public_id) -> str:
 @permission_required("portal.change_statuslink", raise_exception=True)
 def link_revoke(request, public_id):
     link = _link_for(request.user, public_id)
-    if not request.POST.get("confirmed") and link.revoked_at is None:
+    if request.POST.get("confirmed") != "1" and link.revoked_at is None:
         # Revoking cannot be undone: say which link, first.
         return render(request, "backoffice/link_revoke_confirm.html", {"link": link, "now": timezone.now()})
     status_link_revoke(link=link, revoked_by=request.user)

@@ -192,22 +192,34 @@ def status_link_sent_record(*, link: StatusLink, channel: str, address: str) -> 
 
 
 MASK = "•••"
+# E.164 country codes are prefix-free: 1 and 7 are one digit, these two, all others three.
+TWO_DIGIT_COUNTRY_CODES = frozenset(
+    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "  # noqa: SIM905
+    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split()
+)
 
 
 def masked_email(address: str) -> str:
-    """clara.berg@example.com: c•••@example.com (the first letter and the domain)."""
+    """anna@berg-family.de: a•••@b•••.de (the first letters and the top-level domain): neither the
+    name before the @ nor a personal domain names the person."""
     local, at, domain = address.strip().rpartition("@")
-    if not at:
+    if not at or not local or not domain:
         return MASK
-    return f"{local[:1]}{MASK}@{domain}"[: StatusLink._meta.get_field("sent_by_email_to").max_length]
+    name, dot, top_level = domain.rpartition(".")
+    host = f"{name[:1]}{MASK}.{top_level}" if dot and name else f"{domain[:1]}{MASK}"
+    return f"{local[:1]}{MASK}@{host}"[: StatusLink._meta.get_field("sent_by_email_to").max_length]
 
 
 def masked_phone(number: str) -> str:
-    """+4915112345678: +49•••78 (the country code's digits and the last two)."""
+    """+4915112345678: +49•••78 (the country code and the last two digits); a number without its
+    country code: •••78."""
     digits = "".join(character for character in number if character.isdigit())
     if len(digits) < 6:
         return MASK
-    return f"{'+' if number.strip().startswith('+') else ''}{digits[:2]}{MASK}{digits[-2:]}"
+    if not number.strip().startswith("+"):
+        return f"{MASK}{digits[-2:]}"
+    country = digits[:1] if digits[0] in "17" else digits[:2] if digits[:2] in TWO_DIGIT_COUNTRY_CODES else digits[:3]
+    return f"+{country}{MASK}{digits[-2:]}"
 
 
 def status_link_rotate(*, link: StatusLink, rotated_by=None) -> IssuedLink:

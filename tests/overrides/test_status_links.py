@@ -11,7 +11,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from portal.models import LinkAudience, StatusLink
-from portal.services.links import status_link_issue
+from portal.services.links import status_link_issue, status_link_rotate
 from tests.factories import OrderFactory, OrderLineFactory, RegionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +164,31 @@ def test_a_replaced_link_stays_listed_as_replaced_with_who_and_its_successor(cli
     assert "Replaced" in state and "by planner" in state
     assert f'href="#link-{successor.public_id}"' in state
     assert client.get(issued.path).status_code == 410
+
+
+@pytest.mark.parametrize("confirmed", ["0", "no", "true"])
+def test_revoking_happens_only_with_the_confirmation_the_page_sends(client, emea, order, issued, confirmed):
+    client.force_login(_person("supervisor", emea))
+
+    response = client.post(f"/backoffice/links/{issued.link.public_id}/revoke/", {"confirmed": confirmed})
+
+    assert response.status_code == 200 and "Revoke this status link?" in response.content.decode()
+    assert client.get(issued.path).status_code == 200
+
+
+def test_a_link_that_still_works_stays_listed_behind_many_replaced_ones(client, emea, order, issued):
+    # given an older link that still works, and many newer links replaced one after another
+    StatusLink.objects.filter(pk=issued.link.pk).update(issued_at=timezone.now() - timedelta(days=3))
+    planner = _person("planner", emea)
+    replaced = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN).link
+    for _ in range(51):
+        replaced = status_link_rotate(link=replaced, rotated_by=planner).link
+    client.force_login(planner)
+
+    page = client.get(f"/backoffice/orders/{order.pk}/").content.decode()
+
+    # then the working links are listed, the newest 50 ended ones too, and the page says so
+    rows = re.findall(r'<tr class="status-link" id="link-([0-9a-f-]+)"', page)
+    assert str(issued.link.public_id) in rows and str(replaced.public_id) in rows
+    assert len(rows) == 2 + 50
+    assert "of the revoked, replaced and expired ones, only the newest 50 are." in page

@@ -17,7 +17,12 @@ from guardian.shortcuts import assign_perm
 from notifications.services.batches import notifications_sweep
 from orders.models import ContactRole, OrderContact
 from portal.models import LinkAudience, StatusLink
-from portal.services.links import status_link_issue, status_link_revoke, status_link_rotate
+from portal.services.links import (
+    status_link_issue,
+    status_link_revoke,
+    status_link_rotate,
+    status_link_sent_record,
+)
 from tests.factories import OrderLineFactory, UserFactory
 from tests.notifications.conftest import ship, sms_to, status_link_in, text_part
 from tests.portal.fixtures import signed_in
@@ -213,15 +218,36 @@ def test_a_link_our_messages_sent_says_to_whom_masked_and_that_our_messages_made
     both = _row(_page(signed_in(customer), order), sent)
 
     # then the link our messages carry says how it went and to whom (masked), and who made it
-    assert "Sent by email to the contact on file (c•••@nordhafen.example)" in _cell(emailed, "link-for")
+    assert "Sent by email to the contact on file (c•••@n•••.example)" in _cell(emailed, "link-for")
     assert "Made by our automatic messages" in emailed
-    assert "Sent by email and SMS to the contact on file (c•••@nordhafen.example, +49•••78)" in both
+    assert "Sent by email and SMS to the contact on file (c•••@n•••.example, +49•••78)" in both
     for row in (emailed, both):
-        assert "clara.berg" not in row and "12345678" not in row and "Clara" not in row
+        assert "clara.berg" not in row and "12345678" not in row and "Clara" not in row and "nordhafen" not in row
         assert "Anyone you send it to" not in row and "Sent by our service team" not in row
     # and the customer's own link still reads as theirs
     mine = _row(_page(signed_in(customer), order), customer_made)
     assert "Anyone you send it to" in mine and "Made by you" in mine
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("anna@berg-family.de", "a•••@b•••.de"),  # a personal domain names the family
+        ("a@berg.de", "a•••@b•••.de"),  # a one-letter name is not shown whole
+        ("clara@mail.berg-family.co.uk", "c•••@m•••.uk"),
+        ("+15551234567", "+1•••67"),  # one-digit country code: no digit of the number itself
+        ("+4915112345678", "+49•••78"),
+        ("+35312345678", "+353•••78"),
+        ("015112345678", "•••78"),  # no country code to show
+    ],
+)
+def test_a_sent_to_address_names_neither_the_person_nor_their_domain(order, showcase, customer, address, shown):
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    status_link_sent_record(link=link, channel="email" if "@" in address else "sms", address=address)
+
+    row = _row(_page(signed_in(customer), order), link)
+
+    assert f"({shown})" in _cell(row, "link-for")
 
 
 def test_a_replaced_link_stays_listed_as_replaced_right_after_its_successor(order, showcase, customer):
