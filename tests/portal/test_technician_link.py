@@ -44,3 +44,16 @@ def test_a_shipped_line_shows_the_carriers_eta(order, showcase, customer, t0):
     row = page.split(f'id="line-{line.public_id}"')[1].split("</tr>")[0]
     eta_cell = row.split('class="line-eta"')[1].split(">", 1)[1].split("</td>")[0]
     assert "Nov. 4, 2026" in eta_cell and "Nov. 5" not in eta_cell
+
+
+def test_a_technician_reads_the_customers_reference_as_theirs_not_as_their_own(order, showcase):
+    order.customer_reference = "PO-77120"
+    order.save(update_fields=["customer_reference"])
+    technicians = status_link_issue(order=order, audience=LinkAudience.TECHNICIAN)
+    customers = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+    technician_page = " ".join(Client().get(technicians.path).content.decode().split())
+    customer_page = " ".join(Client().get(customers.path).content.decode().split())
+
+    assert "Customer reference</dt><dd" in technician_page and "Your reference" not in technician_page
+    assert "Your reference</dt><dd" in customer_page
