@@ -46,9 +46,13 @@ class OrderPresentation:
 
     @property
     def shipped_lines(self) -> list[dict]:
-        """The leaf lines that have left their site, those at their destination included: what
-        the shipments' part says while no shipment is known."""
-        return [line for line in self.lines if line["shipped"] and not line["is_split"]]
+        """The leaf lines that have left their site, those at their destination included, and that
+        no known shipment carries: what the shipments' part says of them beside the shipments
+        (all of them while no shipment is known)."""
+        carried = {item["line_public_id"] for shipment in self.shipments for item in shipment["lines"]}
+        return [
+            line for line in self.lines if line["shipped"] and not line["is_split"] and line["public_id"] not in carried
+        ]
 
 
 def order_present(view: dict, *, labels: dict | None = None, timeline_limit: int | None = None) -> OrderPresentation:

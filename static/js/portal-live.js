@@ -134,6 +134,7 @@
       container.appendChild(article);
     }
     article.textContent = "";
+    article.dataset.lines = shipment.lines.map(function (item) { return item.line_public_id; }).join(" ");
     var first = document.createElement("p");
     var carrier = document.createElement("strong"); carrier.className = "shipment-carrier"; carrier.textContent = shipment.carrier_display || texts.noCarrier || "";
     first.appendChild(carrier);
@@ -169,20 +170,25 @@
     third.textContent = shipment.lines.map(function (item) { return (texts.line || "") + " " + item.line + " × " + item.quantity; }).join(", ");
     article.appendChild(first); article.appendChild(second); article.appendChild(third);
   }
-  // While no shipment is known, the shipments' part says what the lines' rows say (as the page
-  // writes it): which parts arrived and when, which left without the carrier's details, else
-  // that nothing has shipped.
+  // The parts that left without a shipment known, beside the shipments (as the page writes it):
+  // which arrived and when, which left without the carrier's details; while no shipment is
+  // known and nothing left, that nothing has shipped.
   function applyNoShipments() {
     var container = document.getElementById("shipments");
-    if (!container || container.querySelector(".pt-shipment")) return;
+    if (!container) return;
+    var carried = {};
+    var shipments = container.querySelectorAll(".pt-shipment");
+    shipments.forEach(function (article) {
+      (article.dataset.lines || "").split(" ").forEach(function (id) { if (id) carried["line-" + id] = true; });
+    });
     var note = document.getElementById("no-shipments");
     if (!note) {
       note = document.createElement("p"); note.className = "pt-empty"; note.id = "no-shipments";
-      container.appendChild(note);
     }
+    container.appendChild(note);  // after the shipments
     note.textContent = "";
     document.querySelectorAll("#lines tbody tr").forEach(function (row) {
-      if (row.classList.contains("is-split") || row.dataset.shipped !== "true") return;
+      if (row.classList.contains("is-split") || row.dataset.shipped !== "true" || carried[row.id]) return;
       var status = row.querySelector(".line-status").dataset.status;
       var time = row.querySelector(".line-delivered time");
       var arrived = status === "delivered" || status === "verified";
@@ -194,7 +200,8 @@
         else if (piece) note.appendChild(document.createTextNode(piece));
       });
     });
-    if (!note.childNodes.length) note.textContent = texts.nothingShipped || "";
+    if (note.childNodes.length) return;
+    if (shipments.length) note.remove(); else note.textContent = texts.nothingShipped || "";
   }
   function timelineItem(entry) {
     var item = document.createElement("li");
@@ -240,7 +247,7 @@
       if (change.timeline) replaceTimeline(change.timeline);
       if (change.timeline_append) appendTimeline(change.timeline_append);
       if (change.summary) setText(section, "#order-summary", change.summary);
-      if (change.lines) applyNoShipments();
+      if (change.lines || change.shipments) applyNoShipments();
     }
     sequence = Math.max(sequence, change.sequence);
     section.dataset.sequence = sequence;

@@ -272,3 +272,15 @@ def test_a_line_whose_last_change_is_hidden_shows_the_eta_of_what_customers_see(
     assert _cell(_row(shown["page"], line), "line-eta") == "Nov. 5, 2026, 8 a.m. UTC"
     listed = _listed(shown["parts"], line)
     assert "Being prepared" in listed and "ETA Nov. 5, 2026, 8 a.m. UTC" in listed and "Delivered" not in listed
+
+
+def test_a_part_delivered_without_a_shipment_record_is_named_beside_the_orders_shipments(order, showcase, customer):
+    # given the order's one shipment (UPS) carries line 10.1, and line 30 was delivered at 8:12
+    # without any shipment recorded
+    page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    # then the shipments' part shows the shipment and says when line 30 arrived
+    shipments = _shipments(page)
+    assert "Line 10.1 × 3" in shipments
+    assert "Line 30 arrived Nov. 2, 2026, 8:12 a.m. UTC." in shipments
+    assert "Nothing has shipped yet" not in shipments

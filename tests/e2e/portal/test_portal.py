@@ -195,6 +195,13 @@ def test_live_pages_drop_etas_that_no_longer_hold_and_say_when_an_unshipped_part
     expect(shipments.locator("time")).to_have_attribute("datetime", (t0 + timedelta(hours=7)).isoformat())
     expect(shipments).to_contain_text("Line 20 arrived ")
     expect(shipments).not_to_contain_text("Nothing has shipped")
+    # and the whole order's page names it beside the UPS shipment, with line 30 (delivered
+    # without a shipment record before the page opened)
+    beside = whole.locator("#no-shipments")
+    expect(beside).to_contain_text("Line 20 arrived ")
+    expect(beside).to_contain_text("Line 30 arrived ")
+    expect(beside).not_to_contain_text("Line 10.1")
+    expect(whole.locator(".pt-shipment")).to_have_count(1)
 
 
 def test_a_technician_on_a_phone_confirms_delivery_offline_once(
