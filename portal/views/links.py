@@ -94,6 +94,7 @@ def _link_page(request, token: str):
             "brand": account_branding(order.account_id),
             "link": link,
             "token": token,
+            "link_line_public_id": line_public_id,
             "ws_path": f"/ws/s/{token}/",
             "live_url": reverse("status-link:live", kwargs={"token": token}),
             "technician": link.audience == LinkAudience.TECHNICIAN,

@@ -57,3 +57,15 @@ def test_a_technician_reads_the_customers_reference_as_theirs_not_as_their_own(o
 
     assert "Customer reference</dt><dd" in technician_page and "Your reference" not in technician_page
     assert "Your reference</dt><dd" in customer_page
+
+
+def test_a_link_to_one_line_says_it_shows_that_line_only(order, showcase):
+    one_line = status_link_issue(order=order, line=showcase["10"], audience=LinkAudience.CUSTOMER)
+    whole = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+
+    page = Client(HTTP_ACCEPT_LANGUAGE="de").get(one_line.path).content.decode()
+    english = Client().get(one_line.path).content.decode()
+
+    assert "This link shows line 10 of the order only." in english
+    assert 'id="link-scope"' in page and "This link shows" not in page  # in German
+    assert 'id="link-scope"' not in Client().get(whole.path).content.decode()
