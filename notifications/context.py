@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 from notifications.links import links_for_one_message, links_previewed, status_link_url
 from notifications.models import EventKind, Notification
 from orders.models import ContactRole, Order, OrderContact, OrderLine, StatusDefinition
+from orders.read_models.build import carrier_etas, shown_eta
 from orders.status import CUSTOMER_DEFAULTS, LineStatus, customer_status
 from overrides.texts import discrepancy_summary_text
 
@@ -63,15 +64,20 @@ def _context(notification: Notification, folded: list[OrderLine] | None) -> dict
     }
     if notification.order_id:
         context.update(order_context(notification.order, notification.contact))
-    if notification.line_id:
-        context.update(line_context(notification.line, labels=labels, zone=zone))
     folded = _folded_lines(notification) if folded is None else folded
+    # The carriers' ETAs of the lines named, in one query: a message gives the ETA the
+    # customer's page shows (orders.read_models.build.shown_eta).
+    named = [line.pk for line in folded if line.pk] + ([notification.line_id] if notification.line_id else [])
+    carriers = carrier_etas(line_ids=named) if named else {}
+    if notification.line_id:
+        line = notification.line
+        context.update(line_context(line, labels=labels, zone=zone, carrier_eta=carriers.get(line.pk)))
     if folded:
         contacts = _contacts_by_order(notification)
         items = [
             {
                 **order_context(line.order, contacts.get(line.order_id, notification.contact)),
-                **line_context(line, labels=labels, zone=zone),
+                **line_context(line, labels=labels, zone=zone, carrier_eta=carriers.get(line.pk)),
             }
             for line in folded
         ]
@@ -122,14 +128,21 @@ def order_context(order: Order, contact: OrderContact | None) -> dict:
     }
 
 
-def line_context(line: OrderLine, *, labels: "StatusLabels", zone) -> dict:
+def line_context(line: OrderLine, *, labels: "StatusLabels", zone, carrier_eta=None) -> dict:
+    eta = shown_eta(
+        planned=line.eta,
+        carrier=carrier_eta,
+        status=line.status,
+        progress_status=line.status_before_interruption or line.status,
+        is_split=line.is_split,
+    )
     return {
         "line_number": line.number,
         "part_number": line.part.number,
         "part_description": line.part.description,
         "quantity": line.quantity,
         "status": labels.of(line.status),
-        "eta": moment_text(line.eta, zone) if line.status not in ARRIVED else "",
+        "eta": moment_text(eta, zone) if eta is not None and line.status not in ARRIVED else "",
         "site_name": line.site.name if line.site_id else "",
     }
 

@@ -259,3 +259,24 @@ def test_a_revoked_technician_link_renewed_goes_back_to_the_technician_with_deli
     [message] = mailbox.to(technician.email)
     _link, renewed = status_link_in(text_part(message))
     assert (renewed.order, renewed.audience, renewed.purpose) == (line.order, "technician", "view_confirm")
+
+
+def test_a_shipped_parts_message_gives_the_carriers_eta_as_the_portal_does(rules, twilio, contact_for):
+    from orders.services.shipments import ShipmentData, shipment_record
+
+    # given an A part planned for the 10th, which the carrier will bring on the 7th
+    account, part = AccountFactory(), PartFactory(criticality="A")
+    order = upsert(account, part, eta=ETA)
+    line = order.lines.get()
+    requester = contact_for(line)
+    carrier = ShipmentData(
+        carrier="UPSN", tracking_number="1Z999AA10123456784", eta=datetime(2026, 11, 7, 9, 0, tzinfo=UTC)
+    )
+    shipment_record(line_id=line.pk, quantity=1, data=carrier, source_system="sap", occurred_at=timezone.now())
+
+    # when it ships
+    apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
+
+    # then its SMS gives the carrier's ETA, the one the customer's page shows, not the planned one
+    [sms] = sms_to(twilio, requester.phone)
+    assert "11/07/2026" in sms["body"] and "11/10/2026" not in sms["body"]
