@@ -136,6 +136,24 @@ def sms_to(twilio, number: str) -> list[dict]:
     return [message for message in twilio.sent() if message["to"] == number]
 
 
+def sms_undelivered_and_sent_again(twilio, notification) -> None:
+    """Twilio reports the SMS of `notification` undelivered (a temporary error), and its retry
+    goes out with Twilio taking every SMS again."""
+    from notifications.services import sending
+    from notifications.services.callbacks import twilio_status_record
+
+    twilio_status_record(
+        notification_id=notification.pk,
+        sid=notification.provider_id,
+        status="undelivered",
+        error_code="30003",
+        token="t1",
+    )
+    notification.refresh_from_db()
+    twilio.configure({"outcomes": {}})
+    sending.notification_send(notification_id=notification.pk, now=notification.due_at + timedelta(seconds=1))
+
+
 def throttled_sms_rule():
     """A rule that texts the requester when a part ships, at most once a minute: its SMS waits
     a minute after the event (a time in which workers may race or die)."""

@@ -11,12 +11,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from notifications.models import Notification
-from notifications.services import sending
 from notifications.services.batches import notifications_sweep
-from notifications.services.callbacks import twilio_status_record
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory, UserFactory
-from tests.notifications.conftest import PUBLIC_BASE_URL, status_link_in, text_part
+from tests.notifications.conftest import PUBLIC_BASE_URL, sms_undelivered_and_sent_again, status_link_in, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TOKEN_PATH = re.compile(r"/s/([A-Za-z0-9_-]{16,})/")
@@ -59,17 +57,7 @@ def test_an_sms_sent_again_carries_the_link_the_recipient_already_holds(rules, t
     apply_status_update(line_id=line.pk, status="shipped", occurred_at=timezone.now(), actor=Actor.integration("SAP"))
     notification = Notification.objects.get(address=requester.phone, channel="sms")
     first_url, _link = status_link_in(twilio.sent()[0]["body"])
-    twilio_status_record(
-        notification_id=notification.pk,
-        sid=notification.provider_id,
-        status="undelivered",
-        error_code="30003",
-        token="t1",
-    )
-    notification.refresh_from_db()
-    twilio.configure({"outcomes": {}})
-
-    sending.notification_send(notification_id=notification.pk, now=notification.due_at + timedelta(seconds=1))
+    sms_undelivered_and_sent_again(twilio, notification)
 
     second_url, _link = status_link_in(twilio.sent()[1]["body"])
     notification.refresh_from_db()

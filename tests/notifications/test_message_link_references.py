@@ -12,12 +12,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from notifications.models import Notification, NotificationStatus
-from notifications.services import sending
 from notifications.services.batches import notifications_sweep
-from notifications.services.callbacks import twilio_status_record
 from portal.models import StatusLink
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import ship, sms_to, status_link_in, text_part
+from tests.notifications.conftest import ship, sms_to, sms_undelivered_and_sent_again, status_link_in, text_part
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,16 +82,7 @@ def test_an_sms_sent_again_gives_no_working_link_to_another_accounts_order(rules
     twilio.configure({"callbacks": True, "outcomes": {requester.phone: ["undelivered", 30003]}})
     ship(line)
     notification = Notification.objects.get(address=requester.phone, channel="sms")
-    twilio_status_record(
-        notification_id=notification.pk,
-        sid=notification.provider_id,
-        status="undelivered",
-        error_code="30003",
-        token="t1",
-    )
-    notification.refresh_from_db()
-    twilio.configure({"outcomes": {}})
-    sending.notification_send(notification_id=notification.pk, now=notification.due_at + timedelta(seconds=1))
+    sms_undelivered_and_sent_again(twilio, notification)
 
     # then the second SMS carries our link, not theirs, and their link still opens for them
     first, second = sms_to(twilio, requester.phone)

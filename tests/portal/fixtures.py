@@ -10,6 +10,7 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from orders.models import Account, ContactRole, OrderContact, OrderLine
+from orders.read_models.freshness import views_changed
 from orders.services import Provenance, SplitPart, apply_status_update, split_line
 from orders.services.shipments import ShipmentData, shipment_record
 from tests.factories import AccountFactory, AssetFactory, OrderFactory, OrderLineFactory, UserFactory
@@ -20,6 +21,15 @@ def signed_in(user, language: str = "en") -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
     client.force_login(user)
     return client
+
+
+def etas_planned(order, showcase, t0, **days_by_line) -> None:
+    """ETAs set on lines as a planner does in the admin ({"10_1": 2}: line 10.1 in two days)."""
+    for number, days in days_by_line.items():
+        line = showcase[number.replace("_", ".")]
+        line.eta = t0 + timedelta(days=days)
+        line.save(update_fields=["eta"])
+    views_changed(order.pk)
 
 
 def order_and_list_pages(client, order) -> tuple[str, str]:

@@ -13,7 +13,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission
 
-from orders.read_models.freshness import views_changed
 from orders.read_models.header import leaves_expected
 from orders.services import Actor, apply_status_update
 from orders.services.shipments import ShipmentData, shipment_track
@@ -21,18 +20,9 @@ from orders.services.status import line_status_override
 from orders.services.suppression import status_event_suppress
 from portal.consumers import PortalOrderConsumer
 from tests.factories import UserFactory
-from tests.portal.fixtures import order_and_list_pages, signed_in
+from tests.portal.fixtures import etas_planned, order_and_list_pages, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _planned(order, showcase, t0, **days_by_line):
-    """ETAs set on lines as a planner does in the admin ({"10_1": 2}: line 10.1 in two days)."""
-    for number, days in days_by_line.items():
-        line = showcase[number.replace("_", ".")]
-        line.eta = t0 + timedelta(days=days)
-        line.save(update_fields=["eta"])
-    views_changed(order.pk)
 
 
 def _text(html: str) -> str:
@@ -57,7 +47,7 @@ def _cell(row: str, name: str) -> str:
 
 def test_with_every_part_dated_the_order_is_expected_complete_by_the_latest(order, showcase, customer, t0):
     # given every line still to come has an ETA (line 30, delivered, kept an old one)
-    _planned(order, showcase, t0, **{"10_1": 2, "10_2": 5, "20": 3, "30": 1})
+    etas_planned(order, showcase, t0, **{"10_1": 2, "10_2": 5, "20": 3, "30": 1})
 
     page, listing = order_and_list_pages(signed_in(customer), order)
     german, _ = order_and_list_pages(signed_in(customer, "de"), order)
@@ -71,7 +61,7 @@ def test_with_every_part_dated_the_order_is_expected_complete_by_the_latest(orde
 
 def test_a_part_without_an_eta_leaves_the_completion_date_open(order, showcase, customer, t0):
     # given line 10.2 (awaiting stock) has no ETA yet
-    _planned(order, showcase, t0, **{"10_1": 2, "20": 3})
+    etas_planned(order, showcase, t0, **{"10_1": 2, "20": 3})
 
     page, listing = order_and_list_pages(signed_in(customer), order)
 
@@ -83,7 +73,7 @@ def test_a_part_without_an_eta_leaves_the_completion_date_open(order, showcase, 
 
 def test_the_list_row_says_what_the_header_says_when_the_carrier_has_its_own_eta(order, showcase, customer, t0):
     # given line 10.1 was planned for the 8th, but its carrier now says the 4th
-    _planned(order, showcase, t0, **{"10_1": 6, "10_2": 5, "20": 3})
+    etas_planned(order, showcase, t0, **{"10_1": 6, "10_2": 5, "20": 3})
     shipment_track(shipment_id=order.shipments.get().pk, data=ShipmentData(eta=t0 + timedelta(days=2)), occurred_at=t0)
 
     page, listing = order_and_list_pages(signed_in(customer), order)
@@ -109,7 +99,7 @@ def test_what_the_header_expects_of_the_lines_still_to_come(statuses, etas, expe
 
 def test_a_part_on_site_shows_when_it_arrived_and_no_eta(order, showcase, customer, technician, sap, t0):
     # given line 30 (delivered, its ETA kept) was confirmed on site by the technician a day later
-    _planned(order, showcase, t0, **{"30": 1})
+    etas_planned(order, showcase, t0, **{"30": 1})
     confirmed = t0 + timedelta(days=1, minutes=5)
     apply_status_update(line_id=showcase["30"].pk, status="verified", occurred_at=confirmed, actor=sap)
 
@@ -194,7 +184,7 @@ def test_a_carriers_earlier_scan_outweighs_a_supervisors_click(order, showcase, 
 @pytest.mark.django_db(transaction=True)
 def test_a_pushed_delivery_carries_when_it_arrived_and_no_eta(order, showcase, customer, sap, t0):
     # given a customer's page follows the order; line 10.1 (in transit) has an ETA
-    _planned(order, showcase, t0, **{"10_1": 2, "10_2": 5, "20": 3})
+    etas_planned(order, showcase, t0, **{"10_1": 2, "10_2": 5, "20": 3})
     order.refresh_from_db()
     delivered_at = t0 + timedelta(days=1, hours=2)
 

@@ -16,24 +16,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import ContactRole, OrderContact, StatusEvent
-from orders.read_models.freshness import views_changed
 from orders.services import apply_status_update
 from orders.services.shipments import ShipmentData, shipment_record, shipment_track
 from orders.services.suppression import status_event_suppress
 from portal.consumers import PortalOrderConsumer
 from tests.factories import OrderFactory, OrderLineFactory, UserFactory
-from tests.portal.fixtures import signed_in
+from tests.portal.fixtures import etas_planned, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _planned(order, showcase, t0, **days_by_line):
-    """ETAs set on lines as a planner does in the admin ({"10_1": 2}: line 10.1 in two days)."""
-    for number, days in days_by_line.items():
-        line = showcase[number.replace("_", ".")]
-        line.eta = t0 + timedelta(days=days)
-        line.save(update_fields=["eta"])
-    views_changed(order.pk)
 
 
 def _text(html: str) -> str:
@@ -89,7 +79,7 @@ def _back_office_cell(row: str, name: str) -> str:
 def test_a_shipped_part_shows_the_carriers_eta_on_every_page(order, showcase, customer, technician, viewer, t0):
     # given line 10.1 was planned for the 8th, and its carrier now says the 4th
     line = showcase["10.1"]
-    _planned(order, showcase, t0, **{"10_1": 6})
+    etas_planned(order, showcase, t0, **{"10_1": 6})
     shipment_track(shipment_id=order.shipments.get().pk, data=ShipmentData(eta=t0 + timedelta(days=2)), occurred_at=t0)
 
     shown = _pages(order, line, customer, technician)
@@ -115,7 +105,7 @@ def test_a_shipped_part_shows_the_carriers_eta_on_every_page(order, showcase, cu
 def test_a_cancelled_line_shows_no_eta_anywhere(order, showcase, customer, technician, viewer, sap, t0):
     # given line 20 was planned for the 5th, then cancelled
     line = showcase["20"]
-    _planned(order, showcase, t0, **{"20": 3})
+    etas_planned(order, showcase, t0, **{"20": 3})
     apply_status_update(line_id=line.pk, status="cancelled", occurred_at=t0 + timedelta(hours=2), actor=sap)
 
     shown = _pages(order, line, customer, technician)
@@ -134,7 +124,7 @@ def test_a_cancelled_line_shows_no_eta_anywhere(order, showcase, customer, techn
 @pytest.mark.django_db(transaction=True)
 def test_a_pushed_cancellation_carries_no_eta(order, showcase, customer, sap, t0):
     # given a customer's page follows the order; line 20 is planned for the 5th
-    _planned(order, showcase, t0, **{"20": 3})
+    etas_planned(order, showcase, t0, **{"20": 3})
     order.refresh_from_db()
 
     async def follow():
@@ -259,7 +249,7 @@ def test_a_line_whose_last_change_is_hidden_shows_the_eta_of_what_customers_see(
     # given line 20 (being prepared, planned for the 5th) was reported delivered by mistake, and
     # a supervisor hid that report
     line = showcase["20"]
-    _planned(order, showcase, t0, **{"20": 3})
+    etas_planned(order, showcase, t0, **{"20": 3})
     wrong = apply_status_update(line_id=line.pk, status="delivered", occurred_at=t0 + timedelta(hours=2), actor=sap)
     supervisor = UserFactory(username="supervisor-hides")
     supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
