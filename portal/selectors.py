@@ -370,13 +370,16 @@ def _counts(leaves: list[tuple[str, str]]) -> dict:
 
 def views_with_hidden_changes(orders: list[Order], *, audience: str = Audience.CUSTOMER) -> dict[int, dict]:
     """{order id: view} of the orders with a status change hidden from customers (rare): their
-    list row shows what their page shows. One query for a page without any."""
-    hidden = set(
-        EventSuppression.objects.filter(event__order_id__in=[order.pk for order in orders]).values_list(
-            "event__order_id", flat=True
+    list row shows what their page shows. One query finds them with their views' versions; each
+    view is then read from the cache their page reads (orders.read_models.order_view): one cache
+    hit an order once built, however many the list holds."""
+    hidden = with_view_version(
+        Order.objects.filter(
+            Exists(EventSuppression.objects.filter(event__order_id=OuterRef("pk"))),
+            pk__in=[order.pk for order in orders],
         )
     )
-    return {order.pk: order_view(order, audience=audience) for order in orders if order.pk in hidden}
+    return {order.pk: order_view(order, audience=audience) for order in hidden}
 
 
 @dataclass(frozen=True)
@@ -395,14 +398,16 @@ class IncomingPart:
 
 
 def incoming_parts(user) -> list[IncomingPart]:
-    """The technician's incoming parts: leaf lines of their jobs not cancelled, soonest first,
-    each with the status, ETA and arrival its order's page shows, in a fixed number of queries
-    (and one view per order with a change hidden from customers, as that page shows it)."""
+    """The technician's incoming parts: leaf lines of their jobs their order's page does not show
+    cancelled, soonest first, each with the status, ETA and arrival that page shows, in a fixed
+    number of queries (and one cached view per order with a change hidden from customers, as that
+    page shows it: a line whose cancellation is hidden shows the status it had before)."""
     shipments = ShipmentLine.objects.select_related("shipment").order_by("-shipment__updated_at")
+    # A cancelled line with a hidden change may show another status: its order's view decides.
+    hidden = EventSuppression.objects.filter(event__line_id=OuterRef("pk"))
     lines = list(
         lines_for_technician(user)
-        .filter(is_split=False)
-        .exclude(status=LineStatus.CANCELLED)
+        .filter(~Q(status=LineStatus.CANCELLED) | Exists(hidden), is_split=False)
         .select_related("order", "part", "site", "order__asset")
         .prefetch_related(Prefetch("shipment_lines", queryset=shipments))
     )
@@ -428,6 +433,8 @@ def incoming_parts(user) -> list[IncomingPart]:
                 progress_status=line.progress_status,
                 is_split=False,
             )
+        if status == customer_status(LineStatus.CANCELLED):
+            continue
         shipment = next((item.shipment for item in line.shipment_lines.all()), None)
         parts.append(IncomingPart(line=line, status=status, eta=eta, delivered_at=delivered_at, shipment=shipment))
     return sorted(

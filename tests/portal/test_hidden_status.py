@@ -6,13 +6,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import StatusEvent
 from orders.services import apply_status_update, status_event_suppress
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue
-from tests.factories import UserFactory
+from tests.factories import OrderFactory, OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +66,36 @@ def test_the_order_list_row_says_what_the_order_page_says(order, showcase, custo
     row = page.split('class="pt-order-row"')[1]
     assert "Delayed" not in row
     assert "Awaiting stock" in row.split('class="pt-status">')[1].split("<")[0]
+
+
+def _order_with_a_hidden_change(account, sap, t0, number: str) -> None:
+    """Another order of the account whose one line's delay was hidden from customers."""
+    line = OrderLineFactory(order=OrderFactory(account=account, number=number), number="10", start_occurred_at=t0)
+    apply_status_update(line_id=line.pk, status="released", occurred_at=t0 + timedelta(hours=1), actor=sap)
+    delayed = apply_status_update(line_id=line.pk, status="exception", occurred_at=t0 + timedelta(hours=2), actor=sap)
+    supervisor = UserFactory(username=f"supervisor-{number}")
+    supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
+    status_event_suppress(event_id=delayed.event.pk, user=supervisor, reason_code="wrong", reason_text="Wrong line")
+
+
+def test_the_order_list_reads_the_views_of_orders_with_hidden_changes_in_a_fixed_number_of_queries(
+    customer, customer_account, sap, t0
+):
+    # given one order with a hidden change, the list read once (its view built and cached)
+    client = Client()
+    client.force_login(customer)
+    _order_with_a_hidden_change(customer_account, sap, t0, "SO-HIDDEN-1")
+    client.get("/portal/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/portal/")
+    # and three more such orders
+    for number in ("SO-HIDDEN-2", "SO-HIDDEN-3", "SO-HIDDEN-4"):
+        _order_with_a_hidden_change(customer_account, sap, t0, number)
+    client.get("/portal/")
+
+    with CaptureQueriesContext(connection) as four:
+        page = client.get("/portal/").content.decode()
+
+    # then each row says what its page says, and the warm list costs the same queries
+    assert page.count('class="pt-order-row"') == 4 and "Delayed" not in page
+    assert len(four) == len(one)

@@ -264,6 +264,70 @@ def test_a_line_whose_last_change_is_hidden_shows_the_eta_of_what_customers_see(
     assert "Being prepared" in listed and "ETA Nov. 5, 2026, 8 a.m. UTC" in listed and "Delivered" not in listed
 
 
+def test_a_line_whose_cancellation_is_hidden_stays_on_the_technicians_list_as_customers_see_it(
+    order, showcase, customer, technician, sap, t0
+):
+    # given line 20 (being prepared, planned for the 5th) was cancelled by mistake, and a
+    # supervisor hid that cancellation; line 10.2 was reported delayed (hidden too), then really
+    # cancelled
+    line, cancelled = showcase["20"], showcase["10.2"]
+    etas_planned(order, showcase, t0, **{"20": 3})
+    wrong = apply_status_update(line_id=line.pk, status="cancelled", occurred_at=t0 + timedelta(hours=2), actor=sap)
+    delayed = apply_status_update(
+        line_id=cancelled.pk, status="exception", occurred_at=t0 + timedelta(hours=2), actor=sap
+    )
+    apply_status_update(line_id=cancelled.pk, status="cancelled", occurred_at=t0 + timedelta(hours=3), actor=sap)
+    supervisor = UserFactory(username="supervisor-hides")
+    supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
+    for event in (wrong.event, delayed.event):
+        status_event_suppress(event_id=event.pk, user=supervisor, reason_code="wrong", reason_text="Wrong line")
+
+    shown = _pages(order, line, customer, technician)
+
+    # then the technician's list, like the customer's page, shows line 20 being prepared, due on
+    # the 5th; line 10.2, cancelled for all to see, stays off the list
+    assert _cell(_row(shown["page"], line), "line-status") == "Being prepared"
+    assert _cell(_row(shown["page"], line), "line-eta") == "Nov. 5, 2026, 8 a.m. UTC"
+    listed = _listed(shown["parts"], line)
+    assert "Being prepared" in listed and "ETA Nov. 5, 2026, 8 a.m. UTC" in listed and "Cancelled" not in listed
+    assert _cell(_row(shown["page"], cancelled), "line-status") == "Cancelled"
+    assert f"part-{cancelled.public_id}" not in shown["parts"]
+
+
+def _job_with_a_hidden_change(order, technician, sap, t0, number: str) -> None:
+    """Another order of the account, the technician's job, whose one line's delay was hidden."""
+    job = OrderFactory(account=order.account, number=number)
+    OrderContact.objects.create(order=job, role=ContactRole.TECHNICIAN, user=technician, name="Tomas Field")
+    line = OrderLineFactory(order=job, number="10", start_occurred_at=t0)
+    apply_status_update(line_id=line.pk, status="released", occurred_at=t0 + timedelta(hours=1), actor=sap)
+    delayed = apply_status_update(line_id=line.pk, status="exception", occurred_at=t0 + timedelta(hours=2), actor=sap)
+    supervisor = UserFactory(username=f"supervisor-{number}")
+    supervisor.user_permissions.add(Permission.objects.get(codename="suppress_statusevent"))
+    status_event_suppress(event_id=delayed.event.pk, user=supervisor, reason_code="wrong", reason_text="Wrong line")
+
+
+def test_the_technicians_list_reads_the_views_of_orders_with_hidden_changes_in_a_fixed_number_of_queries(
+    order, showcase, technician, sap, t0
+):
+    # given one job with a hidden change, its list read once (the views built and cached)
+    client = signed_in(technician)
+    _job_with_a_hidden_change(order, technician, sap, t0, "SO-HIDDEN-1")
+    client.get("/tech/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/tech/")
+    # and three more such jobs
+    for number in ("SO-HIDDEN-2", "SO-HIDDEN-3", "SO-HIDDEN-4"):
+        _job_with_a_hidden_change(order, technician, sap, t0, number)
+    client.get("/tech/")
+
+    with CaptureQueriesContext(connection) as four:
+        page = client.get("/tech/").content.decode()
+
+    # then each shows what its page shows, and the warm list costs the same queries
+    assert _text(page).count("Order confirmed") == 4 and "Delayed" not in _text(page)
+    assert len(four) == len(one)
+
+
 def test_a_part_delivered_without_a_shipment_record_is_named_beside_the_orders_shipments(order, showcase, customer):
     # given the order's one shipment (UPS) carries line 10.1, and line 30 was delivered at 8:12
     # without any shipment recorded
