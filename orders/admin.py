@@ -62,7 +62,14 @@ EVENT_FIELDS = (
 )
 # The inline timeline shows a reason by its label (see reason_labels_register), never as `carrier_confirmed`.
 TIMELINE_FIELDS = tuple("reason_shown" if name == "reason_code" else name for name in EVENT_FIELDS)
-LINE_STATUS_FIELDS = ("status", "status_before_interruption", "status_occurred_at", "status_changed_at")
+# What a person may change on a line in the admin: where it ships from, the planned ETA and the
+# carrier's tracking (saved with the views' version, OrderLineAdmin.save_model). Every other field
+# (status and its times, split flags, the decision's start and latest fact, the held override,
+# the audit chain) changes only through orders.services, and a new field is read-only until it
+# is named here.
+LINE_FIELDS_EDITABLE = ("site", "eta", "tracking_number", "carrier")
+# A new line also needs where it belongs and what it is.
+LINE_FIELDS_EDITABLE_ON_ADD = ("order", "number", "part", "quantity", *LINE_FIELDS_EDITABLE)
 
 
 @admin.display(description=_("inbound message"))
@@ -210,7 +217,15 @@ class OrderAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("account", "region")
     search_fields = ("number", "customer_reference", "account__name", "account__number")
     autocomplete_fields = ("account", "asset")
-    readonly_fields = ("status", "progress_percent", "earliest_eta", "latest_eta", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "progress_percent",
+        "earliest_eta",
+        "latest_eta",
+        "outbox_sequence",  # consumers order and deduplicate changes by it: only the outbox counts it
+        "created_at",
+        "updated_at",
+    )
     date_hierarchy = "created_at"
     inlines = [OrderContactInline, OrderLineInline]
 
@@ -258,7 +273,6 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("order", "part", "site")
     search_fields = ("order__number", "part__number", "tracking_number", "references__value")
     autocomplete_fields = ("order", "part", "site")
-    readonly_fields = (*LINE_STATUS_FIELDS, "is_split", "parent", "audit_sequence", "audit_head")
     inlines = [LineReferenceInline, StatusEventInline]
 
     def scope_queryset(self, request, queryset):
@@ -270,10 +284,18 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return self.readonly_fields
         # Quantities of a line in a split tree must keep adding up: change them by splitting.
-        return (*self.readonly_fields, "order", "number", "part", "quantity")
+        editable = LINE_FIELDS_EDITABLE if obj is not None else LINE_FIELDS_EDITABLE_ON_ADD
+        return tuple(
+            field.name
+            for field in OrderLine._meta.concrete_fields
+            if field.editable and not field.primary_key and field.name not in editable
+        )
+
+    def get_fields(self, request, obj=None):
+        # In the model's order (not the editable ones first): the line reads as it always has.
+        shown = set(super().get_fields(request, obj))
+        return [field.name for field in OrderLine._meta.concrete_fields if field.name in shown]
 
     def save_model(self, request, obj, form, change):
         # Its site, ETA or tracking number shows on the order's pages: their version changes (the

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,28 +25,48 @@ from portal.services.links import status_link_revoke, status_link_rotate
 
 NEW_LINK_SESSION_KEY = "backoffice-new-status-link"
 ENDED_LINKS_SHOWN = 50  # revoked, replaced or expired: the older ones are left out
+# A fleet's order may hold thousands of working links: the table shows them a page at a time.
+LINKS_PAGE_SIZE = 100
+LINKS_PAGE_PARAMETER = "links_page"
 
 
 @dataclass(frozen=True)
 class OrderLinks:
     links: list[StatusLink]
     ended_hidden: bool  # older revoked, replaced or expired links are not listed
+    page: Page | None = None  # the page of the list shown (None: nothing to list)
     ended_shown: int = ENDED_LINKS_SHOWN
 
 
-def order_links(user, order) -> OrderLinks:
-    """The order's links, newest first, a replaced link right after its successor (each with
+def order_links(user, order, page_asked=None) -> OrderLinks:
+    """Page `page_asked` (the first when it is none or nonsense, the last when past it) of the
+    order's links, newest first, a replaced link right after its successor (each with
     successor_public_id): every active one, and the newest ENDED_LINKS_SHOWN of the others (a
     link that still works is never crowded out by the ones its messages replaced); none for a
-    person without the permission to see them."""
+    person without the permission to see them. The same few queries however many links there are."""
     if not user.has_perm("portal.view_statuslink"):
         return OrderLinks(links=[], ended_hidden=False)
     listed = links_listed(StatusLink.objects.filter(order=order))
     active = Q(revoked_at__isnull=True, expires_at__gt=timezone.now())
     ended = list(listed.exclude(active).values_list("pk", flat=True)[: ENDED_LINKS_SHOWN + 1])
     shown = listed.filter(active | Q(pk__in=ended[:ENDED_LINKS_SHOWN]))
-    links = list(shown.select_related("line", "issued_by", "revoked_by", "expiry_changed_by"))
-    return OrderLinks(links=links, ended_hidden=len(ended) > ENDED_LINKS_SHOWN)
+    shown = shown.select_related("line", "issued_by", "revoked_by", "expiry_changed_by")
+    page = Paginator(shown, LINKS_PAGE_SIZE).get_page(page_asked)
+    return OrderLinks(links=list(page), ended_hidden=len(ended) > ENDED_LINKS_SHOWN, page=page)
+
+
+def order_links_url(order_id: int, links_page: int = 1) -> str:
+    """The order's page at its status links, on page `links_page` of them."""
+    query = f"?{LINKS_PAGE_PARAMETER}={links_page}" if links_page > 1 else ""
+    return reverse("backoffice:order", args=[order_id]) + query + "#status-links"
+
+
+def _links_page_posted(request) -> int:
+    """The page of links the action's form was on (the order page goes back there)."""
+    try:
+        return min(max(int(request.POST.get(LINKS_PAGE_PARAMETER, "1")), 1), 1_000_000)
+    except ValueError:
+        return 1
 
 
 def new_link_pop(request, order) -> str:
@@ -66,7 +87,7 @@ def _link_for(user, public_id) -> StatusLink:
 
 
 def _order_page(request, public_id) -> str:
-    return reverse("backoffice:order", args=[_link_for(request.user, public_id).order_id]) + "#status-links"
+    return order_links_url(_link_for(request.user, public_id).order_id)
 
 
 @post_action(_order_page)
@@ -74,12 +95,15 @@ def _order_page(request, public_id) -> str:
 @permission_required("portal.change_statuslink", raise_exception=True)
 def link_revoke(request, public_id):
     link = _link_for(request.user, public_id)
+    links_page = _links_page_posted(request)
+    back = order_links_url(link.order_id, links_page)
     if request.POST.get("confirmed") != "1" and link.revoked_at is None:
         # Revoking cannot be undone: say which link, first.
-        return render(request, "backoffice/link_revoke_confirm.html", {"link": link, "now": timezone.now()})
+        context = {"link": link, "now": timezone.now(), "links_page": links_page, "back_url": back}
+        return render(request, "backoffice/link_revoke_confirm.html", context)
     status_link_revoke(link=link, revoked_by=request.user)
     messages.success(request, _("The link is revoked: it no longer opens the order."))
-    return redirect(reverse("backoffice:order", args=[link.order_id]) + "#status-links")
+    return redirect(back)
 
 
 @post_action(_order_page)
@@ -95,7 +119,7 @@ def link_rotate(request, public_id):
             "order": str(link.order.public_id),
             "url": request.build_absolute_uri(issued.path),
         }
-    return redirect(reverse("backoffice:order", args=[link.order_id]) + "#status-links")
+    return redirect(order_links_url(link.order_id, _links_page_posted(request)))
 
 
 urlpatterns = [

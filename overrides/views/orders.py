@@ -16,7 +16,7 @@ from overrides.forms import OverrideRequestForm, reason_choices
 from overrides.models import Discrepancy, StaleAlert
 from overrides.policy import source_steps_reached
 from overrides.selectors import customer_etas, pending_requests_by_line, reason_labels
-from overrides.views.links import new_link_pop, order_links
+from overrides.views.links import LINKS_PAGE_PARAMETER, new_link_pop, order_links
 
 
 @dataclass
@@ -86,7 +86,7 @@ def order_page(request, pk: int):
             "line", "owner"
         ),
         "live_orders": str(order.public_id),
-        "status_links": order_links(request.user, order),
+        "status_links": order_links(request.user, order, request.GET.get(LINKS_PAGE_PARAMETER)),
         "new_link_url": new_link_pop(request, order),
         "now": timezone.now(),
     }

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
@@ -94,6 +96,7 @@ def test_revoking_asks_first_naming_the_link(client, emea, order, issued):
     assert "Revoke this status link?" in page
     facts = page.split('id="revoke-link"')[1].split("</dl>")[0]
     assert "Customer" in facts and "Whole order" in facts
+    assert "Last opened" in facts  # as the order page's table says it
     assert f'href="/backoffice/orders/{order.pk}/#status-links" id="revoke-cancel"' in page
     assert '<input type="hidden" name="confirmed" value="1">' in page
     issued.link.refresh_from_db()
@@ -192,3 +195,68 @@ def test_a_link_that_still_works_stays_listed_behind_many_replaced_ones(client, 
     assert str(issued.link.public_id) in rows and str(replaced.public_id) in rows
     assert len(rows) == 2 + 50
     assert "of the revoked, replaced and expired ones, only the newest 50 are." in page
+
+
+def _listed(page: str) -> list[str]:
+    return re.findall(r'<tr class="status-link" id="link-([0-9a-f-]+)"', page)
+
+
+def _order_page_queries(client, order, query: str = "") -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/backoffice/orders/{order.pk}/{query}").status_code == 200
+    return len(queries)
+
+
+def test_a_fleets_many_working_links_are_listed_a_page_at_a_time(client, emea, order, issued):
+    # given an order whose messages reached a fleet: 130 working links and a revoked one
+    client.force_login(_person("supervisor", emea))
+    client.get(f"/backoffice/orders/{order.pk}/")  # what is read once and kept (labels, ...) is read
+    queries_with_one_link = _order_page_queries(client, order)
+    for _ in range(129):
+        status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    revoked = status_link_issue(order=order, audience=LinkAudience.CUSTOMER).link
+    StatusLink.objects.filter(pk=revoked.pk).update(revoked_at=timezone.now())
+    every_link = {
+        str(public_id) for public_id in StatusLink.objects.filter(order=order).values_list("public_id", flat=True)
+    }
+
+    # when a supervisor opens the order, then its second page of links
+    first = client.get(f"/backoffice/orders/{order.pk}/").content.decode()
+    second = client.get(f"/backoffice/orders/{order.pk}/?links_page=2").content.decode()
+
+    # then the first page lists 100 links, says how many there are and leads to the rest
+    assert len(_listed(first)) == 100
+    assert "Links 1–100 of 131" in first and "Page 1 of 2" in first
+    assert '<a href="?links_page=2#status-links" rel="next">Older links</a>' in first
+    # and the second lists the others, leading back, so every link is on exactly one page
+    assert len(_listed(second)) == 31 and "Links 101–131 of 131" in second
+    assert '<a href="?links_page=1#status-links" rel="prev">Newer links</a>' in second
+    assert set(_listed(first)) | set(_listed(second)) == every_link
+    german = client.get(f"/backoffice/orders/{order.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Links 1–100 von 131" in german and "Ältere Links" in german
+    # and a page past the last, or nonsense, shows the last or the first
+    assert _listed(client.get(f"/backoffice/orders/{order.pk}/?links_page=9").content.decode()) == _listed(second)
+    assert _listed(client.get(f"/backoffice/orders/{order.pk}/?links_page=x").content.decode()) == _listed(first)
+    # and reading them costs no more queries than an order with one link
+    assert _order_page_queries(client, order) == queries_with_one_link
+    assert _order_page_queries(client, order, "?links_page=2") == queries_with_one_link
+
+
+def test_revoking_a_link_on_a_later_page_returns_to_that_page(client, emea, order, issued):
+    for _ in range(110):
+        status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    client.force_login(_person("supervisor", emea))
+    second = client.get(f"/backoffice/orders/{order.pk}/?links_page=2").content.decode()
+    last = _listed(second)[-1]
+    row = second.split(f'id="link-{last}"')[1].split("</tr>")[0]
+    assert '<input type="hidden" name="links_page" value="2">' in row
+
+    # when the supervisor revokes it: the page asking first goes back to page 2 too
+    asked = client.post(f"/backoffice/links/{last}/revoke/", {"links_page": "2"}).content.decode()
+    assert f'href="/backoffice/orders/{order.pk}/?links_page=2#status-links" id="revoke-cancel"' in asked
+    assert '<input type="hidden" name="links_page" value="2">' in asked
+    done = client.post(f"/backoffice/links/{last}/revoke/", {"links_page": "2", "confirmed": "1"})
+
+    # then they are back on the page they were reading
+    assert done["Location"] == f"/backoffice/orders/{order.pk}/?links_page=2#status-links"
+    assert StatusLink.objects.get(public_id=last).revoked_at is not None
