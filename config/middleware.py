@@ -21,13 +21,16 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        if not isinstance(exception, DATABASE_DOWN):
             return None
-        logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
-        return database_unavailable(request)
+        return database_unavailable(request, exception)
 
 
-def database_unavailable(request) -> HttpResponse:
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def database_unavailable(request, exception: Exception) -> HttpResponse:
+    logger.error("database unavailable for %s %s: %s", request.method, request.path, exception)
     message = _("The database is unavailable; nothing was stored. Try again later.")
     if request.path.startswith("/api/"):
         response = JsonResponse({"error": message}, status=503)
@@ -48,7 +51,13 @@ class ViewerPreferencesMiddleware:
     def __call__(self, request):
         from orders.services.preferences import time_zone_named, viewer_preferences
 
-        language, zone_name = viewer_preferences(getattr(request, "user", None))
+        try:
+            language, zone_name = viewer_preferences(getattr(request, "user", None))
+        except DATABASE_DOWN as exception:
+            # Reading the person (session, user, profile) is most requests' first query. Raised
+            # here, outside any view, DatabaseUnavailableMiddleware never sees it: the same 503
+            # here (in the browser's language), not a 500.
+            return database_unavailable(request, exception)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language

@@ -199,6 +199,8 @@ MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 TIME_ZONE = "UTC"
 USE_I18N = True
+# English dates unambiguous for readers worldwide (config/formats/en); de, fr, es are Django's.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 # Uploaded evidence (proofs of delivery): served only through views that check scope.

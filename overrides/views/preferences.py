@@ -1,6 +1,7 @@
 """Back-office screen: my language and time zone (blank: as my browser says), and the header's
 language switcher, which a signed-in person's choice is kept for (their profile wins over it)."""
 
+import unicodedata
 import zoneinfo
 
 from django import forms
@@ -11,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.i18n import set_language
 
 from config.middleware import TIME_ZONE_COOKIE
@@ -36,14 +37,43 @@ def _zones() -> list[str]:
     return sorted(zone for zone in zoneinfo.available_timezones() if "/" in zone and not zone.startswith("Etc/"))
 
 
+# The areas of the IANA zone names, in the viewer's language; the places stay as the database
+# names them (hundreds of cities, which people recognise in English).
+AREA_NAMES = {
+    "Africa": pgettext_lazy("time zone area", "Africa"),
+    "America": pgettext_lazy("time zone area", "America"),
+    "Antarctica": pgettext_lazy("time zone area", "Antarctica"),
+    "Arctic": pgettext_lazy("time zone area", "Arctic"),
+    "Asia": pgettext_lazy("time zone area", "Asia"),
+    "Atlantic": pgettext_lazy("time zone area", "Atlantic"),
+    "Australia": pgettext_lazy("time zone area", "Australia"),
+    "Brazil": pgettext_lazy("time zone area", "Brazil"),
+    "Canada": pgettext_lazy("time zone area", "Canada"),
+    "Chile": pgettext_lazy("time zone area", "Chile"),
+    "Europe": pgettext_lazy("time zone area", "Europe"),
+    "Indian": pgettext_lazy("time zone area", "Indian Ocean"),
+    "Mexico": pgettext_lazy("time zone area", "Mexico"),
+    "Pacific": pgettext_lazy("time zone area", "Pacific"),
+    "US": pgettext_lazy("time zone area", "United States"),
+}
+
+
 def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
-    """The zones grouped by their area (Europe, America, ...), each named by its place ("Berlin",
+    """The zones grouped by their area (Europe, America, ...), the areas named in the viewer's
+    language and in its alphabetical order, each zone named by its place ("Berlin",
     "Argentina / Buenos Aires"): a list one can scan, instead of six hundred names in a row."""
     areas: dict[str, list[tuple[str, str]]] = {}
     for zone in _zones():
         area, place = zone.split("/", 1)
-        areas.setdefault(area, []).append((zone, place.replace("_", " ").replace("/", " / ")))
-    return list(areas.items())
+        areas.setdefault(str(AREA_NAMES.get(area, area)), []).append(
+            (zone, place.replace("_", " ").replace("/", " / "))
+        )
+    return sorted(areas.items(), key=lambda item: _sort_key(item[0]))
+
+
+def _sort_key(name: str) -> str:
+    # Accents set aside, so that French "États-Unis" sorts among the E's, not after the Z's.
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
 
 
 @login_required

@@ -19,8 +19,10 @@
     if (!iso) return "";
     // dateStyle cannot be combined with timeZoneName: the parts are named one by one.
     var options = {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"};
-    try { return new Intl.DateTimeFormat(lang, Object.assign({timeZone: zone}, options)).format(new Date(iso)); }
-    catch (error) { return new Intl.DateTimeFormat(lang, options).format(new Date(iso)); }
+    // English as the server writes it (config/formats/en): day before month, 24 hours.
+    var locale = lang === "en" ? "en-GB" : lang;
+    try { return new Intl.DateTimeFormat(locale, Object.assign({timeZone: zone}, options)).format(new Date(iso)); }
+    catch (error) { return new Intl.DateTimeFormat(locale, options).format(new Date(iso)); }
   }
   // `text`: the time as the server writes the page's times (sent with the change); else the browser's.
   function timeElement(iso, text) {
@@ -117,7 +119,9 @@
     // A part at its destination shows when it arrived there, never an ETA.
     var arrived = line.status === "delivered" || line.status === "verified";
     setTime(row, ".line-eta", arrived ? null : line.eta, line.eta_text);
-    var delivered = setText(row, ".line-delivered", line.is_split ? "" : line.delivered_quantity);
+    // A line that will not come (cancelled, returned) shows a dash, not a delivered quantity of 0.
+    var notComing = line.status === "cancelled" || line.status === "returned";
+    var delivered = setText(row, ".line-delivered", notComing ? "—" : line.is_split ? "" : line.delivered_quantity);
     if (arrived && line.delivered_at) {
       if (!line.is_split) delivered.appendChild(document.createTextNode(" · "));
       delivered.appendChild(timeElement(line.delivered_at, line.delivered_at_text));

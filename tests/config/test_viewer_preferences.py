@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.template import Context, Template
 from django.utils import timezone, translation
 
@@ -81,7 +82,7 @@ def test_times_show_in_the_viewers_zone_with_the_zone_named_and_the_languages_da
 
     assert "6. Dezember 2026 10:15 CET" in german
     assert 'datetime="2026-12-06T09:15:00+00:00"' in german
-    assert "Dec. 6, 2026, 3:15 a.m. CST" in american
+    assert "6 Dec 2026, 03:15 CST" in american  # day before month, 24 hours (config/formats/en)
 
 
 def test_the_cookie_as_the_page_script_writes_it_url_encoded_names_the_zone(client):
@@ -90,3 +91,28 @@ def test_the_cookie_as_the_page_script_writes_it_url_encoded_names_the_zone(clie
     response = client.get(LOGIN)
 
     assert _page_zone(response) == ("Europe/Berlin", "browser")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an in-memory SQLite test database cannot go away")
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_in_person_is_told_the_database_is_unavailable_when_it_goes_away(client):
+    # given a signed-in planner whose browser asks for German
+    person = UserFactory(username="planner-db-down")
+    person.groups.add(Group.objects.get(name="planner"))
+    client.force_login(person)
+    client.raise_request_exception = False
+    # and a database that refuses connections (nothing listens where it is said to be), as after
+    # a restart, before the page reads who they are and what they chose
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "9"})
+    try:
+        response = client.get(QUEUE, HTTP_ACCEPT_LANGUAGE="de")
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+    # then they are told to come back later, in their language, not shown a server error
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "Die Datenbank ist nicht erreichbar" in response.content.decode()

@@ -43,7 +43,7 @@ def test_an_eta_that_slips_beyond_the_tolerance_is_an_sms_for_an_a_part(rules, t
     # then one SMS says it is late (the one-hour move is within the 2-hour tolerance)
     [sms] = sms_to(twilio, requester.phone)
     assert "is late" in sms["body"]
-    assert "11/11/2026" in sms["body"]
+    assert "11 Nov 2026" in sms["body"]
 
 
 def test_an_exception_on_an_a_part_reaches_the_requester_and_the_planner(rules, twilio, contact_for):
@@ -279,4 +279,4 @@ def test_a_shipped_parts_message_gives_the_carriers_eta_as_the_portal_does(rules
 
     # then its SMS gives the carrier's ETA, the one the customer's page shows, not the planned one
     [sms] = sms_to(twilio, requester.phone)
-    assert "11/07/2026" in sms["body"] and "11/10/2026" not in sms["body"]
+    assert "7 Nov 2026" in sms["body"] and "10 Nov 2026" not in sms["body"]

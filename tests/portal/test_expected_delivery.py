@@ -50,13 +50,14 @@ def test_with_every_part_dated_the_order_is_expected_complete_by_the_latest(orde
     etas_planned(order, showcase, t0, **{"10_1": 2, "10_2": 5, "20": 3, "30": 1})
 
     page, listing = order_and_list_pages(signed_in(customer), order)
-    german, _ = order_and_list_pages(signed_in(customer, "de"), order)
+    german, german_listing = order_and_list_pages(signed_in(customer, "de"), order)
 
-    assert _header(page) == "Expected complete Nov. 7, 2026, 8 a.m. UTC, next part Nov. 4, 2026, 8 a.m. UTC"
-    assert _listed(listing) == "Expected complete Nov. 7, 2026 UTC, next part Nov. 4, 2026 UTC"
+    assert _header(page) == "Expected complete 7 Nov 2026, 08:00 UTC, next part 4 Nov 2026, 08:00 UTC"
+    assert _listed(listing) == _header(page)  # the list says it with the times, as the order's page
     assert _header(german) == (
         "Voraussichtlich vollständig: 7. November 2026 08:00 UTC, nächstes Teil: 4. November 2026 08:00 UTC"
     )
+    assert _listed(german_listing) == _header(german)
 
 
 def test_a_part_without_an_eta_leaves_the_completion_date_open(order, showcase, customer, t0):
@@ -66,9 +67,9 @@ def test_a_part_without_an_eta_leaves_the_completion_date_open(order, showcase, 
     page, listing = order_and_list_pages(signed_in(customer), order)
 
     assert _header(page) == (
-        "No completion date yet: some parts have no delivery date; next part Nov. 4, 2026, 8 a.m. UTC"
+        "No completion date yet: some parts have no delivery date; next part 4 Nov 2026, 08:00 UTC"
     )
-    assert _listed(listing) == "No completion date yet: some parts have no delivery date; next part Nov. 4, 2026 UTC"
+    assert _listed(listing) == _header(page)
 
 
 def test_the_list_row_says_what_the_header_says_when_the_carrier_has_its_own_eta(order, showcase, customer, t0):
@@ -78,8 +79,8 @@ def test_the_list_row_says_what_the_header_says_when_the_carrier_has_its_own_eta
 
     page, listing = order_and_list_pages(signed_in(customer), order)
 
-    assert _header(page) == "Expected complete Nov. 7, 2026, 8 a.m. UTC, next part Nov. 4, 2026, 8 a.m. UTC"
-    assert _listed(listing) == "Expected complete Nov. 7, 2026 UTC, next part Nov. 4, 2026 UTC"
+    assert _header(page) == "Expected complete 7 Nov 2026, 08:00 UTC, next part 4 Nov 2026, 08:00 UTC"
+    assert _listed(listing) == _header(page)  # the list says it with the times, as the order's page
 
 
 @pytest.mark.parametrize(
@@ -110,10 +111,10 @@ def test_a_part_on_site_shows_when_it_arrived_and_no_eta(order, showcase, custom
     # then it shows when it was received on site, by the source's clock, and no ETA
     row = _row(page, showcase["30"])
     assert _cell(row, "line-eta") == ""
-    assert _cell(row, "line-delivered") == "6 · Nov. 3, 2026, 8:05 a.m. UTC"
+    assert _cell(row, "line-delivered") == "6 · 3 Nov 2026, 08:05 UTC"
     assert f'<time datetime="{confirmed.isoformat()}">' in row
     listed = re.search(rf'id="part-{showcase["30"].public_id}".*?</li>', parts, re.S).group(0)
-    assert "Delivered Nov. 3, 2026, 8:05 a.m. UTC" in _text(listed) and "ETA" not in listed
+    assert "Delivered 3 Nov 2026, 08:05 UTC" in _text(listed) and "ETA" not in listed
     line = next(line for line in live["state"]["lines"] if line["number"] == "30")
     assert (line["eta"], line["delivered_at"]) == (None, confirmed.isoformat())
 
@@ -136,10 +137,10 @@ def test_a_parts_arrival_time_is_the_same_whatever_order_the_scans_came_in(
 
     # then the page (not a cached copy) and the technician's parts say it arrived at 9:10
     page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
-    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 9:10 a.m. UTC"
+    assert _cell(_row(page, line), "line-delivered") == "3 · 2 Nov 2026, 09:10 UTC"
     parts = signed_in(technician).get("/tech/").content.decode()
     listed = re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
-    assert "Delivered Nov. 2, 2026, 9:10 a.m. UTC" in _text(listed)
+    assert "Delivered 2 Nov 2026, 09:10 UTC" in _text(listed)
 
 
 def test_a_hidden_scans_time_is_never_shown(order, showcase, customer, technician, sap, t0):
@@ -156,10 +157,10 @@ def test_a_hidden_scans_time_is_never_shown(order, showcase, customer, technicia
 
     # then the page and the technician's parts show the visible delivery's time
     page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
-    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 11 a.m. UTC"
+    assert _cell(_row(page, line), "line-delivered") == "3 · 2 Nov 2026, 11:00 UTC"
     parts = signed_in(technician).get("/tech/").content.decode()
     listed = re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
-    assert "Delivered Nov. 2, 2026, 11 a.m. UTC" in _text(listed) and "9:10" not in listed
+    assert "Delivered 2 Nov 2026, 11:00 UTC" in _text(listed) and "9:10" not in listed
 
 
 def test_a_carriers_earlier_scan_outweighs_a_supervisors_click(order, showcase, customer, supervisor, sap, t0):
@@ -178,7 +179,7 @@ def test_a_carriers_earlier_scan_outweighs_a_supervisors_click(order, showcase, 
 
     # then the page says the part arrived when the carrier delivered it
     page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
-    assert _cell(_row(page, line), "line-delivered") == "3 · Nov. 2, 2026, 10 a.m. UTC"
+    assert _cell(_row(page, line), "line-delivered") == "3 · 2 Nov 2026, 10:00 UTC"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -88,18 +88,18 @@ def test_a_shipped_part_shows_the_carriers_eta_on_every_page(order, showcase, cu
 
     # then the customer, the technician and the live answers all say the 4th
     carriers = (t0 + timedelta(days=2)).isoformat()
-    assert _cell(_row(shown["page"], line), "line-eta") == "Nov. 4, 2026, 8 a.m. UTC"
-    assert _cell(_row(shown["part"], line), "line-eta") == "Nov. 4, 2026, 8 a.m. UTC"
-    assert "ETA Nov. 4, 2026, 8 a.m. UTC" in _listed(shown["parts"], line)
-    assert "Nov. 8" not in _listed(shown["parts"], line)
+    assert _cell(_row(shown["page"], line), "line-eta") == "4 Nov 2026, 08:00 UTC"
+    assert _cell(_row(shown["part"], line), "line-eta") == "4 Nov 2026, 08:00 UTC"
+    assert "ETA 4 Nov 2026, 08:00 UTC" in _listed(shown["parts"], line)
+    assert "8 Nov" not in _listed(shown["parts"], line)
     assert _live_line(shown["live"], line)["eta"] == _live_line(shown["part_live"], line)["eta"] == carriers
     # and the back office shows the planned ETA as such, beside the one the customer sees
     row = _back_office_row(back_office, line)
     assert "Planned ETA" in back_office and "ETA the customer sees" in back_office
-    assert _back_office_cell(row, "line-planned-eta") == "11/08/2026 8 a.m. UTC"
-    assert _back_office_cell(row, "line-customer-eta") == "11/04/2026 8 a.m. UTC"
-    assert _fact(line_page, "Planned ETA") == "11/08/2026 8 a.m. UTC"
-    assert _fact(line_page, "ETA the customer sees") == "11/04/2026 8 a.m. UTC"
+    assert _back_office_cell(row, "line-planned-eta") == "8 Nov 2026, 08:00 UTC"
+    assert _back_office_cell(row, "line-customer-eta") == "4 Nov 2026, 08:00 UTC"
+    assert _fact(line_page, "Planned ETA") == "8 Nov 2026, 08:00 UTC"
+    assert _fact(line_page, "ETA the customer sees") == "4 Nov 2026, 08:00 UTC"
 
 
 def test_a_cancelled_line_shows_no_eta_anywhere(order, showcase, customer, technician, viewer, sap, t0):
@@ -155,7 +155,7 @@ def test_a_shipment_whose_parts_are_all_delivered_shows_its_delivery_not_its_eta
     shipment = order.shipments.get()
     shipment_track(shipment_id=shipment.pk, data=ShipmentData(eta=t0 + timedelta(days=2)), occurred_at=t0)
     page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
-    assert "ETA Nov. 4, 2026, 8 a.m. UTC · Delivered 0 / 3" in _shipments(page)
+    assert "ETA 4 Nov 2026, 08:00 UTC · Delivered 0 / 3" in _shipments(page)
 
     # when the carrier delivers it on the 3rd
     delivered_at = t0 + timedelta(days=1, hours=2)
@@ -164,11 +164,11 @@ def test_a_shipment_whose_parts_are_all_delivered_shows_its_delivery_not_its_eta
     # then the shipment shows when it was delivered, and no ETA
     page = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
     live = signed_in(customer).get(f"/portal/orders/{order.public_id}/live/").json()
-    assert "Delivered 3 / 3 · Nov. 3, 2026, 10 a.m. UTC" in _shipments(page)
-    assert "ETA" not in _shipments(page) and "Nov. 4" not in _shipments(page)
+    assert "Delivered 3 / 3 · 3 Nov 2026, 10:00 UTC" in _shipments(page)
+    assert "ETA" not in _shipments(page) and "4 Nov" not in _shipments(page)
     (pushed,) = live["state"]["shipments"]
     assert (pushed["eta"], pushed["delivered_at"]) == (None, delivered_at.isoformat())
-    assert pushed["delivered_at_text"] == "Nov. 3, 2026, 10 a.m. UTC"
+    assert pushed["delivered_at_text"] == "3 Nov 2026, 10:00 UTC"
 
 
 def test_a_part_delivered_without_a_shipment_record_says_it_arrived(order, showcase, technician, t0):
@@ -182,7 +182,7 @@ def test_a_part_delivered_without_a_shipment_record_says_it_arrived(order, showc
 
     # then its page says when it arrived, not that nothing has shipped
     assert "Nothing has shipped yet" not in _shipments(part)
-    assert "Line 30 arrived Nov. 2, 2026, 8:12 a.m. UTC." in _shipments(part)
+    assert "Line 30 arrived 2 Nov 2026, 08:12 UTC." in _shipments(part)
     assert _shipments(german) == "Position 30 ist am 2. November 2026 08:12 UTC angekommen."
     # while a part still being prepared has indeed not shipped
     assert _shipments(waiting) == "Nothing has shipped yet."
@@ -239,7 +239,7 @@ def test_the_technicians_list_reads_etas_in_a_fixed_number_of_queries(order, sho
     with CaptureQueriesContext(connection) as many:
         page = client.get("/tech/").content.decode()
 
-    assert _text(page).count("ETA Nov. 4, 2026, 8 a.m. UTC") == 2
+    assert _text(page).count("ETA 4 Nov 2026, 08:00 UTC") == 2
     assert len(many) == len(few)
 
 
@@ -259,9 +259,9 @@ def test_a_line_whose_last_change_is_hidden_shows_the_eta_of_what_customers_see(
     shown = _pages(order, line, customer, technician)
 
     # then the technician's list, like the customer's page, shows it being prepared, due on the 5th
-    assert _cell(_row(shown["page"], line), "line-eta") == "Nov. 5, 2026, 8 a.m. UTC"
+    assert _cell(_row(shown["page"], line), "line-eta") == "5 Nov 2026, 08:00 UTC"
     listed = _listed(shown["parts"], line)
-    assert "Being prepared" in listed and "ETA Nov. 5, 2026, 8 a.m. UTC" in listed and "Delivered" not in listed
+    assert "Being prepared" in listed and "ETA 5 Nov 2026, 08:00 UTC" in listed and "Delivered" not in listed
 
 
 def test_a_line_whose_cancellation_is_hidden_stays_on_the_technicians_list_as_customers_see_it(
@@ -336,5 +336,5 @@ def test_a_part_delivered_without_a_shipment_record_is_named_beside_the_orders_s
     # then the shipments' part shows the shipment and says when line 30 arrived
     shipments = _shipments(page)
     assert "Line 10.1 × 3" in shipments
-    assert "Line 30 arrived Nov. 2, 2026, 8:12 a.m. UTC." in shipments
+    assert "Line 30 arrived 2 Nov 2026, 08:12 UTC." in shipments
     assert "Nothing has shipped yet" not in shipments

@@ -1,6 +1,9 @@
 """Portal pages: search within one's accounts, the list's queries, language and branding,
 issuing a link from the order page, and the technician's incoming parts."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -8,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import LineReference
+from orders.services import apply_status_update
 from portal.models import PortalProfile, StatusLink
 from tests.e2e.conftest import PASSWORD
 from tests.factories import OrderFactory, OrderLineFactory, UserFactory
@@ -213,6 +217,31 @@ def test_the_portals_language_switch_wins_over_the_profiles_language(order, show
     assert '<html lang="de"' in client.get(f"/portal/orders/{order.public_id}/").content.decode()
     customer.profile.refresh_from_db()
     assert customer.profile.language == "de"
+
+
+def test_the_time_zone_areas_are_named_in_the_customers_language(customer):
+    # given a customer reading the portal in German, and one in French
+    german = _client(customer, HTTP_ACCEPT_LANGUAGE="de").get("/portal/preferences/").content.decode()
+    french = _client(customer, HTTP_ACCEPT_LANGUAGE="fr").get("/portal/preferences/").content.decode()
+
+    # then the areas are in their language, in its alphabetical order; the places stay as named
+    assert '<optgroup label="Europa">' in german and '<optgroup label="Europe">' not in german
+    assert german.index('<optgroup label="Amerika">') < german.index('<optgroup label="Indischer Ozean">')
+    assert '<option value="Europe/Berlin">Berlin</option>' in german
+    areas = re.findall(r'<optgroup label="([^"]+)">', french)
+    assert areas.index("Asie") < areas.index("États-Unis") < areas.index("Europe") < areas.index("Mexique")
+
+
+def test_a_cancelled_line_shows_a_dash_as_delivered_not_0(order, showcase, customer, sap, t0):
+    # given line 20 was cancelled
+    line = showcase["20"]
+    apply_status_update(line_id=line.pk, status="cancelled", occurred_at=t0 + timedelta(hours=2), actor=sap)
+
+    page = _client(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+
+    # then its Delivered cell says nothing was to be delivered, not that 0 were
+    row = re.search(rf'<tr id="line-{line.public_id}".*?</tr>', page, re.S).group(0)
+    assert re.search(r'<td class="line-delivered"[^>]*>(.*?)</td>', row, re.S).group(1) == "—"
 
 
 def test_the_order_status_is_explained_in_words_a_phone_shows(order, showcase, customer):

@@ -43,7 +43,7 @@ def test_a_shipped_line_shows_the_carriers_eta(order, showcase, customer, t0):
     page = client.get(f"/portal/orders/{order.public_id}/").content.decode()
     row = page.split(f'id="line-{line.public_id}"')[1].split("</tr>")[0]
     eta_cell = row.split('class="line-eta"')[1].split(">", 1)[1].split("</td>")[0]
-    assert "Nov. 4, 2026" in eta_cell and "Nov. 5" not in eta_cell
+    assert "4 Nov 2026" in eta_cell and "5 Nov" not in eta_cell
 
 
 def test_a_technician_reads_the_customers_reference_as_theirs_not_as_their_own(order, showcase):

@@ -181,12 +181,14 @@ def test_live_pages_drop_etas_that_no_longer_hold_and_say_when_an_unshipped_part
     _post_status(server, order=order, line="10.1", status="delivered", occurred_at=t0 + timedelta(hours=4))
     _post_status(server, order=order, line="10.2", status="cancelled", occurred_at=t0 + timedelta(hours=5))
 
-    # then the shipment shows its delivery instead of an ETA, and the cancelled line no ETA
+    # then the shipment shows its delivery instead of an ETA, and the cancelled line no ETA and
+    # a dash, not 0, as delivered
     expect(shipment.locator(".shipment-delivered-at time")).to_contain_text("2026")
     expect(shipment.locator(".shipment-eta")).to_have_count(0)
     expect(shipment).to_contain_text("Delivered 3 / 3 · ")
     expect(line_10_2.locator(".line-status")).to_have_text("Cancelled")
     expect(line_10_2.locator(".line-eta")).to_have_text("")
+    expect(line_10_2.locator(".line-delivered")).to_have_text("—")
 
     # when the dealer reports line 20 delivered, no shipment of it ever recorded
     _post_status(server, order=order, line="20", status="delivered", occurred_at=t0 + timedelta(hours=7))
