@@ -13,11 +13,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 
-from notifications.models import Notification, RecipientLink
+from notifications.models import Channel, Notification, NotificationStatus, RecipientLink
 from notifications.recipient_links import recipient_link_path, recipient_link_token
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose, StatusLink
-from portal.services.links import status_link_rekey, status_link_sent_record, token_hash
+from portal.services.links import (
+    status_link_rekey,
+    status_link_sent_record,
+    status_link_sms_undelivered_record,
+    token_hash,
+)
 
 
 def link_language(locale: str) -> str:
@@ -128,6 +133,34 @@ def links_sent_record(notification: Notification) -> None:
     texts = (notification.subject, notification.body, notification.body_html)
     for link in message_links(notification, *texts):
         status_link_sent_record(link=link, channel=notification.channel, address=notification.address)
+
+
+# An SMS in one of these has reached the phone, or may still.
+SMS_REACHING = (
+    NotificationStatus.QUEUED,
+    NotificationStatus.SENDING,
+    NotificationStatus.SENT,
+    NotificationStatus.DELIVERED,
+)
+
+
+def links_undelivered_record(notification: Notification) -> None:
+    """After the provider reported the SMS of `notification` undelivered or failed: note on each
+    link of the message (message_links) that it did not reach the number, unless another SMS of
+    ours to the number carries it too and was delivered or is still on its way (a recipient keeps
+    one link per order across messages: an earlier SMS may have brought it)."""
+    if notification.channel != Channel.SMS:
+        return
+    texts = (notification.subject, notification.body, notification.body_html)
+    for link in message_links(notification, *texts):
+        elsewhere = Notification.objects.filter(
+            channel=Channel.SMS,
+            address=notification.address,
+            status__in=SMS_REACHING,
+            body__contains=f"[status-link:{link.public_id}]",
+        ).exclude(pk=notification.pk)
+        if not elsewhere.exists():
+            status_link_sms_undelivered_record(link=link, address=notification.address)
 
 
 def links_opened(notification: Notification, *texts: str) -> list[str]:

@@ -59,6 +59,7 @@ class StatusLinkAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "expires_at_before_change",
         "sent_by_email_to",
         "sent_by_sms_to",
+        "sms_undelivered",
         "last_opened_at",
     ]
     readonly_fields = [field for field in fields if field != "expires_at"]

@@ -173,6 +173,10 @@ class StatusLink(models.Model):
     # masked (the order page shows it to everyone who follows the account). Blank: not sent so.
     sent_by_email_to = models.CharField(_("sent by email to"), max_length=254, blank=True, editable=False)
     sent_by_sms_to = models.CharField(_("sent by SMS to"), max_length=32, blank=True, editable=False)
+    # Our SMS that carried it to sent_by_sms_to came back undelivered (or failed), and no other
+    # SMS of ours carries it there: the phone does not have it. Cleared when an SMS with it is
+    # taken again.
+    sms_undelivered = models.BooleanField(_("SMS not delivered"), default=False, editable=False)
     last_opened_at = models.DateTimeField(_("last opened at"), null=True, blank=True)
     # The recipient's language (a link sent in a message): its pages speak it unless the visitor
     # chose another. Blank: the browser's.

@@ -259,6 +259,14 @@ def customer_link_row(link: StatusLink, *, viewer_id: int, now: datetime) -> Lin
 def _for_whom(link: StatusLink) -> str:
     # The addresses are kept masked (portal.services.links.status_link_sent_record).
     email, phone = link.sent_by_email_to, link.sent_by_sms_to
+    if phone and link.sms_undelivered:
+        # The phone does not have it: the row never claims it went there.
+        if email:
+            return _("Sent by email to the contact on file (%(address)s); the SMS to %(number)s was not delivered") % {
+                "address": email,
+                "number": phone,
+            }
+        return _("The SMS to the contact on file (%(number)s) was not delivered") % {"number": phone}
     if email and phone:
         return _("Sent by email and SMS to the contact on file (%(address)s, %(number)s)") % {
             "address": email,
@@ -297,6 +305,7 @@ def _links_stamp_sql(now: datetime) -> tuple[str, tuple]:
         "l.expiry_changed_at",
         "l.sent_by_email_to",
         "l.sent_by_sms_to",
+        "l.sms_undelivered",
         "l.last_opened_at",
     )
     expired = "CASE WHEN l.expires_at <= %s THEN 'expired' ELSE 'active' END"

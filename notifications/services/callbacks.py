@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.channels.sms import BLOCKING_CODES, PERMANENT_CODES
+from notifications.links import links_undelivered_record
 from notifications.log_labels import error_code_label, log_status_label
 from notifications.models import BlockReason, DeliveryLogEntry, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
@@ -64,6 +65,7 @@ def twilio_status_record(
             notification.save()
             return "updated"
         notification.error_code = error_code
+        links_undelivered_record(notification)
         permanent = error_code in PERMANENT_CODES
         if not permanent and notification.attempts < settings.NOTIFICATIONS_MAX_ATTEMPTS:
             # A temporary failure on the carrier's side: the same notification tries again.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,7 @@ from notifications.phones import phone_normalised
 from notifications.rendering import message_render
 from notifications.services.log import log_add, send_after_commit
 from notifications.services.windows import window_holding
+from orders.models import ContactRole
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ TWILIO_STATUSES = {
     "failed": NotificationStatus.FAILED,
     "canceled": NotificationStatus.FAILED,
 }
+
+
+class RecipientRemoved(Exception):
+    """The message's recipient is no longer among the order's contacts: it is not sent."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
                 message_id=f"<notification-{notification.pk}@{_mail_domain()}>",
             )
             accepted = Accepted(provider_id="", status="sent")
+    except RecipientRemoved as removed:
+        return _not_sent(claim, reason=str(removed))
     except DeliveryError as error:
         return _failed(claim, error)
     except Exception as error:  # noqa: BLE001  (a bug or a library's surprise: counted, retried, never a loop)
@@ -150,6 +158,11 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
         if notification.channel == Channel.SMS and _blocked(notification.address):
             _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))
             return None
+        removed = _recipient_removed(notification)
+        if removed and not (notification.send_started_at is not None and notification.channel == Channel.SMS):
+            # An SMS an earlier attempt may have handed to Twilio is looked up first (_sms).
+            _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=removed, email_instead=False)
+            return None
         fresh = not notification.body
         if fresh:
             rendered = message_render(
@@ -211,6 +224,9 @@ def _sms(claim: Claim) -> Accepted:
         if found is not None:
             log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
             return found
+        removed = _recipient_removed(notification)
+        if removed:
+            raise RecipientRemoved(removed)
     text = claim.text or (links_opened(notification, notification.body)[0] if claim.recovering else notification.body)
     return sms_send(to=notification.address, body=text, status_callback=status_callback_url(notification))
 
@@ -338,14 +354,49 @@ def email_fallback_create(notification: Notification, *, now: datetime) -> Notif
     return fallback
 
 
-def _give_up(notification: Notification, *, now: datetime, status: str, reason: str) -> None:
+def _recipient_removed(notification: Notification) -> str:
+    """Why the message must not go because a recipient it was written for (its contact, or that
+    of a message folded into it) was removed from the order's contacts since (by a person, or by
+    the source naming another), or "". Such a person no longer follows the order: their message
+    would carry the order's news and a link they no longer hold (removing the contact removed
+    it), so it is not sent at all rather than sent with a link that opens nothing."""
+    gone = (
+        Notification.objects.filter(Q(pk=notification.pk) | Q(folded_into=notification), contact__isnull=True)
+        .exclude(role="")
+        .values_list("recipient_name", "role")
+        .first()
+    )
+    if gone is None:
+        return ""
+    name, role = gone
+    return _("%(name)s (%(role)s) was removed from the order's contacts") % {
+        "name": name or notification.address,
+        "role": dict(ContactRole.choices).get(role, role),
+    }
+
+
+def _not_sent(claim: Claim, *, reason: str) -> str:
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=claim.notification.pk)
+        if notification.claim_token != claim.token:
+            return "late"
+        notification.claim_token = ""
+        _give_up(
+            notification, now=timezone.now(), status=NotificationStatus.SKIPPED, reason=reason, email_instead=False
+        )
+    return "not sent"
+
+
+def _give_up(
+    notification: Notification, *, now: datetime, status: str, reason: str, email_instead: bool = True
+) -> None:
     notification.status = status
     notification.last_error = reason[:500]
     notification.final_at = now
     notification.lease_expires_at = None
     notification.save()
     log_add(notification, status, detail=reason, at=now)
-    if status == NotificationStatus.SKIPPED:
+    if status == NotificationStatus.SKIPPED and email_instead:
         permanent_failure_follow_up(notification, block="", detail=reason, now=now)
 
 

@@ -181,14 +181,29 @@ SENT_CHANNELS = {"email": "sent_by_email_to", "sms": "sent_by_sms_to"}
 def status_link_sent_record(*, link: StatusLink, channel: str, address: str) -> None:
     """Note on the link that our messages carry it by `channel` ("email" or "sms") to `address`,
     masked: the order page says whom a link of our messages went to, never the whole address.
-    The latest address of each channel is kept (a contact's corrected email replaces the old)."""
+    The latest address of each channel is kept (a contact's corrected email replaces the old);
+    an SMS taken again with the link clears an earlier "not delivered"."""
     field = SENT_CHANNELS.get(channel)
     if field is None or not address:
         return
     masked = masked_email(address) if channel == "email" else masked_phone(address)
-    if getattr(link, field) != masked:
-        StatusLink.objects.filter(pk=link.pk).update(**{field: masked})
-        setattr(link, field, masked)
+    changes = {field: masked} if getattr(link, field) != masked else {}
+    if channel == "sms" and link.sms_undelivered:
+        changes["sms_undelivered"] = False
+    if changes:
+        StatusLink.objects.filter(pk=link.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(link, name, value)
+
+
+def status_link_sms_undelivered_record(*, link: StatusLink, address: str) -> None:
+    """Note on the link that our SMS to `address` came back undelivered, so the order page no
+    longer says the link was sent there. Only about the number the link names: an SMS to an
+    older number leaves what a later one to the new number says."""
+    if link.sms_undelivered or not address or link.sent_by_sms_to != masked_phone(address):
+        return
+    StatusLink.objects.filter(pk=link.pk).update(sms_undelivered=True)
+    link.sms_undelivered = True
 
 
 MASK = "•••"

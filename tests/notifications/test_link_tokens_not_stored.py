@@ -1,20 +1,34 @@
 """A message's status link works for its recipient, but the stored message (the admin's
 notification page and delivery log, the database) holds a reference to the link, never its
-token: whoever reads the log gets no working link. A message sent again carries a fresh token."""
+token: whoever reads the log gets no working link. A message sent again carries the link its
+recipient holds; one whose recipient was removed from the order meanwhile is not sent at all."""
 
 import re
 from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from freezegun import freeze_time
 
-from notifications.models import Notification
+from notifications.models import Notification, NotificationRule, NotificationStatus
+from notifications.services import sending
 from notifications.services.batches import notifications_sweep
+from notifications.services.callbacks import twilio_status_record
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory, UserFactory
-from tests.notifications.conftest import PUBLIC_BASE_URL, sms_undelivered_and_sent_again, status_link_in, text_part
+from tests.notifications.conftest import (
+    PUBLIC_BASE_URL,
+    ship,
+    sms_to,
+    sms_undelivered_and_sent_again,
+    status_link_in,
+    text_part,
+    throttled_sms_rule,
+)
+from tests.notifications.test_sending import after_the_lease
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TOKEN_PATH = re.compile(r"/s/([A-Za-z0-9_-]{16,})/")
@@ -66,3 +80,82 @@ def test_an_sms_sent_again_carries_the_link_the_recipient_already_holds(rules, t
     assert second_url == first_url
     assert _opens(second_url) == 200
     assert _tokens(notification.body) == []
+
+
+REMOVED = "Ann Berg (Requester) was removed from the order's contacts"
+
+
+def _delivery_log(client, order) -> str:
+    return client.get(reverse("notifications:order", args=[order.pk])).content.decode()
+
+
+def test_an_sms_whose_recipient_was_removed_is_not_sent_again(rules, twilio, contact_for, boss, client):
+    # given an A part's SMS that came back undelivered (a temporary error: it waits to be retried)
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line, name="Ann Berg")
+    ship(line)
+    notification = Notification.objects.get(address=requester.phone, channel="sms")
+    twilio_status_record(
+        notification_id=notification.pk,
+        sid=notification.provider_id,
+        status="undelivered",
+        error_code="30003",
+        token="t",
+    )
+    notification.refresh_from_db()
+    # and staff remove the requester from the order (the order's admin page deletes the contact)
+    requester.delete()
+
+    # when the retry is due
+    outcome = sending.notification_send(notification_id=notification.pk, now=notification.due_at + timedelta(seconds=1))
+
+    # then nothing more went to the number, the message ends "Not sent", and the delivery log says why
+    assert outcome == "nothing to do"
+    [sms] = sms_to(twilio, requester.phone)
+    assert "[status-link:" not in sms["body"]
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SKIPPED
+    log = _delivery_log(client, line.order)
+    assert "Not sent" in log and escape(REMOVED) in log
+
+
+def test_an_sms_whose_worker_died_is_not_sent_after_its_recipient_was_removed(rules, twilio, contact_for, settings):
+    # given an SMS that waits a minute (throttled), and the worker that claims it dies before reaching Twilio
+    line = OrderLineFactory(part__criticality="A")
+    requester = contact_for(line, name="Ann Berg")
+    NotificationRule.objects.all().delete()
+    throttled_sms_rule()
+    ship(line)
+    notification = Notification.objects.get(address=requester.phone)
+    claimed_at = notification.due_at + timedelta(seconds=1)
+    sending._claim(notification.pk, now=claimed_at)
+    # and the requester is removed from the order meanwhile
+    requester.delete()
+
+    # when another worker takes it over after the lease (Twilio has no such message)
+    sending.notification_send(notification_id=notification.pk, now=after_the_lease(claimed_at, settings))
+
+    # then no SMS went out, and the message ends "Not sent" saying why
+    assert sms_to(twilio, requester.phone) == []
+    notification.refresh_from_db()
+    assert notification.status == NotificationStatus.SKIPPED
+    assert notification.last_error == REMOVED
+
+
+def test_a_waiting_email_whose_recipient_was_removed_is_not_sent(rules, twilio, mailbox, contact_for):
+    # given a B part's email, which waits ten minutes (throttled)
+    line = OrderLineFactory(part__criticality="B")
+    requester = contact_for(line, name="Ann Berg")
+    ship(line)
+    # and the requester is removed from the order meanwhile
+    requester.delete()
+
+    # when it is due
+    with freeze_time(timezone.now() + timedelta(minutes=11)):
+        notifications_sweep()
+
+    # then no email went out, and the message ends "Not sent" saying why
+    assert mailbox.to(requester.email) == []
+    notification = Notification.objects.get(address=requester.email)
+    assert notification.status == NotificationStatus.SKIPPED
+    assert notification.last_error == REMOVED

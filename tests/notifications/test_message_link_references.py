@@ -8,14 +8,26 @@ from datetime import timedelta
 from importlib import import_module
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
+from guardian.shortcuts import assign_perm
 
 from notifications.models import Notification, NotificationStatus
+from notifications.services import sending
 from notifications.services.batches import notifications_sweep
+from notifications.services.callbacks import twilio_status_record
 from portal.models import StatusLink
-from tests.factories import OrderLineFactory
-from tests.notifications.conftest import ship, sms_to, sms_undelivered_and_sent_again, status_link_in, text_part
+from tests.factories import OrderLineFactory, UserFactory
+from tests.notifications.conftest import (
+    move,
+    ship,
+    sms_to,
+    sms_undelivered_and_sent_again,
+    status_link_in,
+    text_part,
+)
+from tests.portal.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,6 +115,69 @@ def test_a_link_whose_sms_was_refused_for_good_is_not_shown_as_sent(rules, twili
     assert notification.status == NotificationStatus.FAILED
     # then no link of the order claims that our messages sent it by SMS
     assert not StatusLink.objects.filter(order=line.order).exclude(sent_by_sms_to="").exists()
+
+
+def _pages_say(client, customer, order, link) -> tuple[str, str]:
+    """Whom the link went to, as the back office's order page and the customer's portal page say it."""
+    back_office = client.get(reverse("backoffice:order", args=[order.pk])).content.decode()
+    portal = signed_in(customer).get(f"/portal/orders/{order.public_id}/").content.decode()
+    row = f'id="link-{link.public_id}"'
+    return back_office.split(row)[1].split("</tr>")[0], portal.split(row)[1].split("</tr>")[0]
+
+
+def _twilio_says(notification, status: str, error_code: str = "") -> None:
+    notification.refresh_from_db()
+    twilio_status_record(
+        notification_id=notification.pk,
+        sid=notification.provider_id,
+        status=status,
+        error_code=error_code,
+        token=f"{notification.provider_id}-{status}",
+    )
+    notification.refresh_from_db()
+
+
+def test_a_link_whose_sms_came_back_undelivered_is_not_shown_as_sent_until_an_sms_brings_it(
+    rules, twilio, contact_for, boss, client
+):
+    # given a customer who follows the account, and an A part whose requester is texted
+    line = OrderLineFactory(part__criticality="A")
+    customer = UserFactory(username="customer")
+    assign_perm("orders.follow_account_orders", customer, line.order.account)
+    requester = contact_for(line, phone="+4915188888888", email="")
+    ship(line)
+    first = Notification.objects.get(address=requester.phone, channel="sms")
+    _url, link = status_link_in(sms_to(twilio, requester.phone)[0]["body"])
+
+    # when Twilio reports the SMS undelivered (a temporary error: it is tried again later)
+    _twilio_says(first, "undelivered", "30003")
+
+    # then neither the back office nor the portal says the link was sent to the phone
+    back_office, portal = _pages_say(client, customer, line.order, link)
+    assert "our messages: the SMS to +49•••88 was not delivered" in back_office
+    assert "sent by our messages" not in back_office
+    assert "The SMS to the contact on file (+49•••88) was not delivered" in portal
+    assert "Sent by" not in portal
+
+    # when the SMS is sent again, Twilio takes it and the phone gets it
+    sending.notification_send(notification_id=first.pk, now=first.due_at + timedelta(seconds=1))
+    _twilio_says(first, "delivered")
+
+    # then both say it was sent by SMS again
+    back_office, portal = _pages_say(client, customer, line.order, link)
+    assert "sent by our messages: SMS to +49•••88" in back_office and "not delivered" not in back_office
+    assert "Sent by SMS to the contact on file (+49•••88)" in portal and "not delivered" not in portal
+
+    # when the next SMS about the order, with the same link, is undelivered
+    move(line, "out_for_delivery", timezone.now())
+    later = Notification.objects.exclude(pk=first.pk).get(address=requester.phone, channel="sms")
+    assert status_link_in(sms_to(twilio, requester.phone)[-1]["body"])[1] == link
+    _twilio_says(later, "undelivered", "30003")
+
+    # then the link still counts as sent: the first SMS brought it to the phone
+    back_office, portal = _pages_say(client, customer, line.order, link)
+    assert "sent by our messages: SMS to +49•••88" in back_office and "not delivered" not in back_office
+    assert "Sent by SMS to the contact on file (+49•••88)" in portal
 
 
 def _backfill() -> None:
