@@ -41,6 +41,7 @@ from orders.models import (
 from orders.publication import registered_handlers
 from orders.read_models.freshness import views_changed
 from orders.scoping import lines_visible_to, orders_visible_to, sees_every_order
+from orders.services.lines import line_edit_save
 from orders.services.outbox import outbox_redeliver
 from orders.services.reference import REGIONS, SITES
 
@@ -298,11 +299,9 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return [field.name for field in OrderLine._meta.concrete_fields if field.name in shown]
 
     def save_model(self, request, obj, form, change):
-        # Its site, ETA or tracking number shows on the order's pages: their version changes (the
-        # order first, the line then: the lock order of every change).
-        with transaction.atomic():
-            views_changed(obj.order_id)
-            super().save_model(request, obj, form, change)
+        # Its site, ETA, tracking and carrier show on the order's pages: published in the order's
+        # sequence, so open pages change at once (who saved it: simple-history's middleware).
+        line_edit_save(line=obj, fields=form.changed_data, adding=not change)
 
     def delete_model(self, request, obj):
         with transaction.atomic():

@@ -29,6 +29,9 @@ class Topic:
     LINE_ETA_CHANGED = "line.eta_changed"
     # A carrier's news of a shipment changed what it shows (location, ETA, numbers): live pages.
     SHIPMENT_UPDATED = "shipment.updated"
+    # A person edited a line in the admin (its site, planned ETA, tracking, carrier) or added
+    # one (payload: line_id, line_number, fields, added): live pages.
+    LINE_EDITED = "line.edited"
     # The back office opened a discrepancy case on a line.
     DISCREPANCY_OPENED = "discrepancy.opened"
     # The scheduled audit verification found altered, missing or unanchored events.

@@ -18,6 +18,7 @@ TOPICS = [
     Topic.ORDER_UPSERTED,
     Topic.EVENT_SUPPRESSED,
     Topic.SHIPMENT_UPDATED,
+    Topic.LINE_EDITED,
 ]
 
 

@@ -72,7 +72,7 @@ class Order(models.Model):
     latest_eta = models.DateTimeField(_("latest ETA"), null=True, blank=True)
     # Per-order sequence of outbox rows, so a consumer can order and deduplicate the changes.
     outbox_sequence = models.PositiveBigIntegerField(_("changes published"), default=0)
-    # What the order's views show but no outbox event versions changed (a contact, a line edited
+    # What the order's views show but no outbox event versions changed (a contact, a line deleted
     # in the admin): part of every view's version (orders.read_models.cache.view_version). Not
     # updated_at: the order's place in "newest change first" lists must not move for it.
     view_changed_at = models.DateTimeField(_("views changed at"), null=True, blank=True, editable=False)

@@ -49,7 +49,7 @@ def aware(value):
 def view_version(order: Order) -> str:
     """The order's outbox sequence (status changes, splits, upserts, suppressions), the last
     change of its shipments (carrier updates publish no event), the order's own last save (its
-    header edited) and the last change of what else its views show (its contacts, a line edited
+    header edited) and the last change of what else its views show (its contacts, a line deleted
     in the admin: orders.read_models.freshness)."""
     stamps = (getattr(order, "shipments_changed_at", None), order.updated_at, order.view_changed_at)
     return ":".join([str(order.outbox_sequence), *(f"{stamp.timestamp()}" if stamp else "0" for stamp in stamps)])

@@ -1,10 +1,10 @@
 """What an order's views show but no outbox event versions. A contact saved or deleted (the
-technician's view lists them, in the admin or by an upsert), or a line saved or deleted in the
-admin (its site, ETA or tracking number), marks the order's views changed (view_changed_at),
-which is part of every view's version (orders.read_models.cache.view_version): the next read
-shows the change, and a removed person's name or number is never shown again. Reference data
-no order carries (a part's description, a site's or an account's name) shows when the cached
-views and pages expire (orders.read_models.cache.CACHE_SECONDS, portal.page_cache)."""
+technician's view lists them, in the admin or by an upsert), or a line deleted in the admin (one
+edited there publishes line.edited: orders.services.lines), marks the order's views changed
+(view_changed_at), which is part of every view's version (orders.read_models.cache.view_version):
+the next read shows the change, and a removed person's name or number is never shown again.
+Reference data no order carries (a part's description, a site's or an account's name) shows
+when the cached views and pages expire (orders.read_models.cache.CACHE_SECONDS, portal.page_cache)."""
 
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone

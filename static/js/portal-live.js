@@ -93,7 +93,9 @@
       row.id = "line-" + line.public_id;
       // Each cell labelled as the page's own are (the phone layout shows the labels).
       var labelled = document.querySelector("#lines tbody tr");
-      ["line-number", "line-part", "line-quantity", "line-status", "line-eta", "line-delivered"].forEach(function (name) {
+      var names = ["line-number", "line-part", "line-quantity", "line-status", "line-eta", "line-delivered"];
+      if ("site" in line) names.push("line-site", "line-carrier");  // a technician's columns
+      names.forEach(function (name) {
         var cell = document.createElement("td"); cell.className = name;
         var model = labelled && labelled.querySelector("." + name);
         if (model && model.dataset.label) cell.dataset.label = model.dataset.label;
@@ -126,6 +128,9 @@
       if (!line.is_split) delivered.appendChild(document.createTextNode(" · "));
       delivered.appendChild(timeElement(line.delivered_at, line.delivered_at_text));
     }
+    // A technician is also shown where it ships from, its carrier and tracking (as the page writes them).
+    if ("site" in line) setText(row, ".line-site", line.site);
+    if ("carrier_display" in line) setText(row, ".line-carrier", [line.carrier_display, line.tracking_number].join(" ").trim());
   }
   function applyShipment(shipment) {
     var container = document.getElementById("shipments");

@@ -3,57 +3,16 @@ its tracking there; its status and every field the core keeps for itself (split 
 decision's facts, the held override, the audit chain) change only through the core's services,
 whatever the change form posts."""
 
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
 from orders.models import Order, OrderLine
 from orders.services import apply_status_update
 from orders.status import LineStatus
+from tests.admin_forms import form_as_shown
 from tests.factories import OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class FormFields(HTMLParser):
-    """What a browser posts from a page's forms as shown: every named input, checked box,
-    selected option and text area."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, str] = {}
-        self._select = self._textarea = ""
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        name = attrs.get("name") or ""
-        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
-            if attrs.get("type") not in ("checkbox", "radio") or "checked" in attrs:
-                self.data[name] = attrs.get("value") or ("on" if attrs.get("type") == "checkbox" else "")
-        elif tag == "select":
-            self._select = name
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.data[self._select] = attrs.get("value") or ""
-        elif tag == "textarea":
-            self._textarea = name
-            self.data[name] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = ""
-        elif tag == "textarea":
-            self._textarea = ""
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea] += data
-
-
-def _form_as_shown(page: str) -> dict:
-    parser = FormFields()
-    parser.feed(page)
-    return parser.data
 
 
 @pytest.fixture
@@ -69,7 +28,7 @@ def test_the_line_change_form_saves_the_eta_and_tracking_but_not_the_status_or_c
     line = picking_line
     client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
     url = reverse("admin:orders_orderline_change", args=[line.pk])
-    shown = _form_as_shown(client.get(url).content.decode())
+    shown = form_as_shown(client.get(url).content.decode())
     before = OrderLine.objects.filter(pk=line.pk).values().get()
 
     # when they post the form with a new ETA and tracking number, and (forged: the form shows
@@ -107,7 +66,7 @@ def test_the_order_change_form_keeps_the_outbox_sequence(client, picking_line):
     assert sequence > 0
     client.force_login(UserFactory(username="boss", is_staff=True, is_superuser=True))
     url = reverse("admin:orders_order_change", args=[order.pk])
-    shown = _form_as_shown(client.get(url).content.decode())
+    shown = form_as_shown(client.get(url).content.decode())
 
     answer = client.post(url, {**shown, "customer_reference": "PO-77", "outbox_sequence": "0"})
 

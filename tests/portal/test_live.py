@@ -8,13 +8,17 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from config.middleware import TIME_ZONE_COOKIE
+from orders.models import OrderLine
 from orders.services import apply_status_update
 from portal.consumers import PortalOrderConsumer, StatusLinkConsumer
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue, status_link_revoke
+from tests.admin_forms import form_as_shown
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -224,3 +228,82 @@ def test_sockets_of_one_order_in_two_languages_each_get_their_own_words(order, s
     assert german["sequence"] == english["sequence"] == order.outbox_sequence + 1
     assert german["lines"][0]["label"] == "Für Sie reserviert"
     assert english["lines"][0]["label"] != german["lines"][0]["label"]
+
+
+def _admin_line_edit(line, **changes) -> None:
+    """Staff open the line's change form in the admin and save it with `changes`."""
+    client = Client()
+    client.force_login(UserFactory(username="planner", is_staff=True, is_superuser=True))
+    url = reverse("admin:orders_orderline_change", args=[line.pk])
+    answer = client.post(url, {**form_as_shown(client.get(url).content.decode()), **changes})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+
+
+def test_an_eta_and_tracking_edited_in_the_admin_reach_open_pages_of_every_audience(
+    order, showcase, customer, technician
+):
+    # given a customer's page, a technician's page and a customer's status link open, up to date
+    line = showcase["20"]
+    link = status_link_issue(order=order, audience=LinkAudience.CUSTOMER)
+    since = f"since={order.outbox_sequence}"
+
+    async def follow():
+        sockets = [
+            _portal_socket(customer, order, since),
+            _portal_socket(technician, order, since),
+            _link_socket(link.path, since),
+        ]
+        for socket in sockets:
+            assert (await socket.connect())[0]
+            assert await socket.receive_nothing(timeout=0.2)
+        # when staff change the line's planned ETA and tracking number in the admin
+        await database_sync_to_async(_admin_line_edit)(
+            line, eta_0="2026-12-01", eta_1="09:30:00", carrier="DHLF", tracking_number="JD0142"
+        )
+        messages = [await socket.receive_json_from(timeout=5) for socket in sockets]
+        for socket in sockets:
+            await socket.disconnect()
+        return messages
+
+    as_customer, as_technician, as_link = async_to_sync(follow)()
+
+    # then each page is pushed the line with its new ETA, next in the order's sequence
+    eta = OrderLine.objects.get(pk=line.pk).eta.isoformat()
+    assert eta.startswith("2026-12-01")
+    for message in (as_customer, as_technician, as_link):
+        assert message["sequence"] == order.outbox_sequence + 1
+        assert [(changed["number"], changed["eta"]) for changed in message["lines"]] == [("20", eta)]
+    # and the technician also its carrier and tracking, which customers are not shown
+    assert (as_technician["lines"][0]["carrier_display"], as_technician["lines"][0]["tracking_number"]) == (
+        "DHL Freight (DHLF)",
+        "JD0142",
+    )
+    assert "tracking_number" not in as_customer["lines"][0] and "tracking_number" not in as_link["lines"][0]
+
+
+def test_a_page_that_missed_an_admin_eta_edit_catches_up_by_sequence(order, showcase, customer):
+    # given a customer's page that has seen the order up to now
+    line = showcase["20"]
+    seen = order.outbox_sequence
+
+    # when staff change the line's planned ETA in the admin while the page is disconnected
+    _admin_line_edit(line, eta_0="2026-12-01", eta_1="09:30:00")
+
+    # then polling, and a socket resuming, from what the page saw both bring the new ETA
+    eta = OrderLine.objects.get(pk=line.pk).eta.isoformat()
+    client = Client()
+    client.force_login(customer)
+    polled = client.get(f"/portal/orders/{order.public_id}/live/?since={seen}").json()
+    assert polled["sequence"] == seen + 1
+    assert eta in str(polled)
+
+    async def resume():
+        communicator = _portal_socket(customer, order, f"since={seen}")
+        await communicator.connect()
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    resumed = async_to_sync(resume)()
+    assert resumed["sequence"] == seen + 1
+    assert {line["number"]: line["eta"] for line in resumed["state"]["lines"]}["20"] == eta

@@ -246,6 +246,39 @@ def test_a_technician_on_a_phone_confirms_delivery_offline_once(
     expect(customer_page.locator(f"#line-{line.public_id} .line-status")).to_have_text("Received on site")
 
 
+def test_an_eta_and_tracking_edited_in_the_admin_show_on_an_open_technician_page(
+    new_page, sign_in, server, showcase, technician
+):
+    from playwright.sync_api import expect
+
+    from orders.models import OrderLine
+    from tests.e2e.conftest import sign_in_at
+
+    # given a technician's page of line 20 open, following it live
+    line = showcase["20"]
+    page = new_page(phone=True)
+    sign_in(page, "technician", f"/tech/parts/{line.public_id}/")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "connected")
+    row = page.locator(f"#line-{line.public_id}")
+    expect(row.locator(".line-eta")).to_have_text("")
+
+    # when a planner changes its planned ETA, carrier and tracking number in the admin
+    UserFactory(username="planner", is_staff=True, is_superuser=True)
+    admin = new_page()
+    sign_in_at(admin, server.url, "/admin/login/", "planner", f"/admin/orders/orderline/{line.pk}/change/")
+    admin.fill("#id_eta_0", "2026-12-01")
+    admin.fill("#id_eta_1", "09:30:00")
+    admin.fill("#id_carrier", "DHLF")
+    admin.fill("#id_tracking_number", "JD0142")
+    admin.click("input[name=_save]")
+    admin.wait_for_url(f"{server.url}/admin/orders/orderline/")
+
+    # then the technician's page shows them without a reload
+    eta = OrderLine.objects.get(pk=line.pk).eta.isoformat()
+    expect(row.locator(".line-eta time")).to_have_attribute("datetime", eta)
+    expect(row.locator(".line-carrier")).to_have_text("DHL Freight (DHLF) JD0142")
+
+
 def test_after_signing_out_the_phone_keeps_no_technician_page_offline(new_page, sign_in, server, showcase, technician):
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import expect
