@@ -1,8 +1,9 @@
 """The back office's live feed: one websocket per page, subscribed to the signed-in person's
 scope (a group per region, account and site they work on, or one for everything), fed with the
-changes that move their queue or the pages they look at: status changes and splits, stale alerts
-opened or escalated, discrepancies opened (through the core's outbox), and cases or requests
-people take, resolve or ask for (right after their commit).
+changes that move their queue or the pages they look at: status changes and splits, lines
+edited in the admin (ETA, site, carrier, tracking), stale alerts opened or escalated,
+discrepancies opened (through the core's outbox), and cases or requests people take, resolve or
+ask for (right after their commit).
 
 A message names only the order's public id and what happened; the page fetches itself again to
 show it, through the same scoped views as any request."""
@@ -25,6 +26,7 @@ TOPICS = [
     Topic.LINE_STATUS_CHANGED,
     Topic.LINE_SPLIT,
     Topic.LINE_ETA_CHANGED,
+    Topic.LINE_EDITED,
     Topic.ALERT_OPENED,
     Topic.ALERT_ESCALATED,
     Topic.DISCREPANCY_OPENED,

@@ -14,6 +14,7 @@ from guardian.shortcuts import assign_perm
 
 from config.asgi import application
 from orders.services import apply_status_update
+from orders.services.lines import line_edit_save
 from overrides.consumers import BackOfficeChangesConsumer
 from overrides.models import StaleStatusRule
 from overrides.services.alerts import stale_alerts_scan
@@ -111,6 +112,25 @@ def test_status_changes_discrepancies_and_cases_taken_reach_the_page(advance, sa
     topics = [message["topic"] for message in messages if message["order"] == order]
     assert {"line.status_changed", "discrepancy.opened", "case.changed"} <= set(topics)
     assert all(set(message) == {"topic", "order"} for message in messages)
+
+
+def test_a_line_edited_in_the_admin_reaches_the_page(advance, t0):
+    # given a planner of EMEA and a line there
+    emea = RegionFactory(code="emea")
+    line = OrderLineFactory(order__account__region=emea)
+    advance(line, "allocated")
+    planner = _person("planner", emea)
+
+    def edit_eta():
+        line.refresh_from_db()
+        line.eta = t0 + timedelta(days=3)
+        line_edit_save(line=line, fields=["eta"])
+
+    # when staff change its planned ETA in the admin
+    messages = _received(planner, edit_eta)
+
+    # then her page hears of it and fetches itself again
+    assert {"topic": "line.edited", "order": str(line.order.public_id)} in messages
 
 
 def test_someone_seeing_every_region_hears_of_every_order(advance):
