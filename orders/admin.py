@@ -10,7 +10,6 @@ import json
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -39,9 +38,8 @@ from orders.models import (
     StatusEvent,
 )
 from orders.publication import registered_handlers
-from orders.read_models.freshness import views_changed
 from orders.scoping import lines_visible_to, orders_visible_to, sees_every_order
-from orders.services.lines import line_edit_save
+from orders.services.lines import LINE_FIELDS_EDITABLE, LINE_FIELDS_EDITABLE_ON_ADD, line_edit_save
 from orders.services.outbox import outbox_redeliver
 from orders.services.reference import REGIONS, SITES
 
@@ -63,14 +61,6 @@ EVENT_FIELDS = (
 )
 # The inline timeline shows a reason by its label (see reason_labels_register), never as `carrier_confirmed`.
 TIMELINE_FIELDS = tuple("reason_shown" if name == "reason_code" else name for name in EVENT_FIELDS)
-# What a person may change on a line in the admin: where it ships from, the planned ETA and the
-# carrier's tracking (saved with the views' version, OrderLineAdmin.save_model). Every other field
-# (status and its times, split flags, the decision's start and latest fact, the held override,
-# the audit chain) changes only through orders.services, and a new field is read-only until it
-# is named here.
-LINE_FIELDS_EDITABLE = ("site", "eta", "tracking_number", "carrier")
-# A new line also needs where it belongs and what it is.
-LINE_FIELDS_EDITABLE_ON_ADD = ("order", "number", "part", "quantity", *LINE_FIELDS_EDITABLE)
 
 
 @admin.display(description=_("inbound message"))
@@ -301,12 +291,13 @@ class OrderLineAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         # Its site, ETA, tracking and carrier show on the order's pages: published in the order's
         # sequence, so open pages change at once (who saved it: simple-history's middleware).
+        # Only what the form changed is saved, onto the line as it is now: a source may have
+        # moved it since the form was loaded.
         line_edit_save(line=obj, fields=form.changed_data, adding=not change)
 
-    def delete_model(self, request, obj):
-        with transaction.atomic():
-            views_changed(obj.order_id)
-            super().delete_model(request, obj)
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A line is part of the order's record (its events are append-only): it is cancelled, not deleted.
+        return False
 
 
 @admin.register(StatusEvent)

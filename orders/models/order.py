@@ -72,9 +72,10 @@ class Order(models.Model):
     latest_eta = models.DateTimeField(_("latest ETA"), null=True, blank=True)
     # Per-order sequence of outbox rows, so a consumer can order and deduplicate the changes.
     outbox_sequence = models.PositiveBigIntegerField(_("changes published"), default=0)
-    # What the order's views show but no outbox event versions changed (a contact, a line deleted
-    # in the admin): part of every view's version (orders.read_models.cache.view_version). Not
-    # updated_at: the order's place in "newest change first" lists must not move for it.
+    # What the order's views show but no outbox event versions changed (a contact): part of every
+    # view's version (orders.read_models.cache.view_version). Not updated_at: the order's place in
+    # "newest change first" lists must not move for it. (A line edited in the admin is published
+    # as line.edited; one whose ETA changes or a new line refreshes the rollup, moving updated_at.)
     view_changed_at = models.DateTimeField(_("views changed at"), null=True, blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["outbox_sequence", "view_changed_at"])
@@ -154,7 +155,9 @@ class OrderLine(FSMModelMixin, models.Model):
         related_name="children",
         verbose_name=_("split from"),
     )
-    number = models.CharField(_("line number"), max_length=30, help_text=_("Children of a split: 10.1, 10.2"))
+    number = models.CharField(
+        _("line number"), max_length=30, help_text=_("A split's children are numbered 10.1, 10.2, …")
+    )
     part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="order_lines", verbose_name=_("part"))
     quantity = models.PositiveIntegerField(_("quantity"))
     site = models.ForeignKey(

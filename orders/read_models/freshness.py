@@ -1,6 +1,6 @@
 """What an order's views show but no outbox event versions. A contact saved or deleted (the
-technician's view lists them, in the admin or by an upsert), or a line deleted in the admin (one
-edited there publishes line.edited: orders.services.lines), marks the order's views changed
+technician's view lists them, in the admin or by an upsert; a line edited there publishes
+line.edited instead: orders.services.lines) marks the order's views changed
 (view_changed_at), which is part of every view's version (orders.read_models.cache.view_version):
 the next read shows the change, and a removed person's name or number is never shown again.
 Reference data no order carries (a part's description, a site's or an account's name) shows
