@@ -57,11 +57,15 @@ def order_group_names(order_id: int) -> tuple[str, list[str]]:
     return str(order["public_id"]), names
 
 
-def backoffice_push(*, order_id: int, topic: str) -> None:
+def backoffice_push(*, order_id: int, topic: str, left_site_id: int | None = None) -> None:
+    """Tell every group whose people may see the order; `left_site_id`: a site the order's line
+    just left, whose people saw the order until now (their pages drop it)."""
     layer = get_channel_layer()
     if layer is None:
         return
     public_id, names = order_group_names(order_id)
+    if left_site_id is not None and public_id and f"backoffice-site-{left_site_id}" not in names:
+        names.append(f"backoffice-site-{left_site_id}")
     message = {"type": "backoffice.changed", "topic": topic, "order": public_id}
     for name in names:
         async_to_sync(layer.group_send)(name, message)
@@ -69,7 +73,9 @@ def backoffice_push(*, order_id: int, topic: str) -> None:
 
 def backoffice_push_change(event: OutboxEvent) -> None:
     if event.order_id is not None:
-        backoffice_push(order_id=event.order_id, topic=event.topic)
+        # A line moved to another site (line.edited) names the site it left.
+        left_site_id = event.payload.get("previous_site_id")
+        backoffice_push(order_id=event.order_id, topic=event.topic, left_site_id=left_site_id)
 
 
 def backoffice_nudge(*, line_ids) -> None:

@@ -19,7 +19,7 @@ from overrides.consumers import BackOfficeChangesConsumer
 from overrides.models import StaleStatusRule
 from overrides.services.alerts import stale_alerts_scan
 from overrides.services.discrepancies import discrepancy_open_for_contested_override, discrepancy_take
-from tests.factories import OrderLineFactory, RegionFactory, UserFactory
+from tests.factories import OrderLineFactory, RegionFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,6 +130,26 @@ def test_a_line_edited_in_the_admin_reaches_the_page(advance, t0):
     messages = _received(planner, edit_eta)
 
     # then her page hears of it and fetches itself again
+    assert {"topic": "line.edited", "order": str(line.order.public_id)} in messages
+
+
+def test_a_line_moved_to_another_site_in_the_admin_reaches_the_people_of_the_site_it_left(advance):
+    # given a line shipping from one site, and someone who works at that site only
+    line = OrderLineFactory()
+    advance(line, "allocated")
+    left, other = line.site, SiteFactory()
+    dispatcher = _person("planner")
+    assign_perm("orders.work_at_site", dispatcher, left)
+
+    def move_site():
+        line.refresh_from_db()
+        line.site = other
+        line_edit_save(line=line, fields=["site"])
+
+    # when staff move the line to another site in the admin
+    messages = _received(dispatcher, move_site)
+
+    # then the page of the site it left hears of it (and drops the order it no longer shows)
     assert {"topic": "line.edited", "order": str(line.order.public_id)} in messages
 
 
