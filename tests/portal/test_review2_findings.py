@@ -8,12 +8,14 @@ import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience
 from portal.services.links import status_link_issue
+from tests.admin_forms import form_as_shown
 from tests.factories import OrderFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,17 +31,14 @@ def test_a_line_moved_to_another_site_in_the_admin_shows_on_the_technicians_link
     before = Client().get(issued.path).content.decode()
     assert showcase["20"].site.name in before and "Werk Süd" not in before
 
-    from django.contrib import admin
-    from django.test import RequestFactory
-
-    from orders.models import OrderLine
-
     line = showcase["20"]
-    line.site = SiteFactory(name="Werk Süd")
-    line_admin = admin.site._registry[OrderLine]
-    request = RequestFactory().post("/admin/")
-    request.user = UserFactory(username="integrator", is_staff=True, is_superuser=True)
-    line_admin.save_model(request, line, form=None, change=True)  # as the admin saves it
+    moved_to = SiteFactory(name="Werk Süd")
+    staff = Client()
+    staff.force_login(UserFactory(username="integrator", is_staff=True, is_superuser=True))
+    url = reverse("admin:orders_orderline_change", args=[line.pk])
+    shown = form_as_shown(staff.get(url).content.decode())
+    answer = staff.post(url, {**shown, "site": str(moved_to.pk)})  # as the admin's form posts it
+    assert answer.status_code == 302, answer.content.decode()[:2000]
 
     assert "Werk Süd" in Client().get(issued.path).content.decode()
 
