@@ -135,8 +135,10 @@ def test_a_delivered_part_is_listed_where_it_is_now_not_at_the_depot_it_left(ord
     for listed in delivered:
         assert "Delivered " in listed and "On site: Quarry Nord, crusher 2" in listed
         assert "Venlo hub" not in listed and shipping_site not in listed and "Last seen" not in listed
-    # and a part still to come says where it is
+    # and a part still to come says where it is; in German, the place is "Vor Ort"
     assert line_10_2.site.name in _text(_listed_part(parts, line_10_2))
+    german = signed_in(technician, "de").get("/tech/").content.decode()
+    assert "Vor Ort: Quarry Nord, crusher 2" in _text(_listed_part(german, line_30))
 
     # when the equipment's location is not known, a delivered part names no place at all
     order.asset.location = ""
