@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -228,7 +229,7 @@ def customer_link_rows(order_id: int, *, page: int, viewer_id: int, now: datetim
     """Page `page` (from 1) of the order's customer links (customer_links), each said as the
     portal's table says it to the person `viewer_id`: one query."""
     start = (page - 1) * LINKS_PAGE_SIZE
-    links = customer_links(order_id).select_related("line").annotate(issued_by_staff=F("issued_by__is_staff"))
+    links = customer_links(order_id).select_related("line").annotate(issued_by_service_team=_issued_by_service_team())
     return [customer_link_row(link, viewer_id=viewer_id, now=now) for link in links[start : start + LINKS_PAGE_SIZE]]
 
 
@@ -238,13 +239,13 @@ def customer_link(public_id) -> StatusLink | None:
     return (
         StatusLink.objects.filter(public_id=public_id, audience=LinkAudience.CUSTOMER)
         .select_related("order", "line")
-        .annotate(issued_by_staff=F("issued_by__is_staff"), successor_public_id=F("replaced_by__public_id"))
+        .annotate(issued_by_service_team=_issued_by_service_team(), successor_public_id=F("replaced_by__public_id"))
         .first()
     )
 
 
 def customer_link_row(link: StatusLink, *, viewer_id: int, now: datetime) -> LinkRow:
-    """The link (with issued_by_staff and successor_public_id) as the portal says it to `viewer_id`."""
+    """The link (with issued_by_service_team and successor_public_id) as the portal says it to `viewer_id`."""
     return LinkRow(
         link=link,
         state=link.state(now),
@@ -279,14 +280,28 @@ def _for_whom(link: StatusLink) -> str:
     return LINK_FOR_WHOM[link.audience]
 
 
+def _issued_by_service_team():
+    """Whether the link's maker works for the service organisation: a back-office role (the
+    permission that opens the back office, as portal.doors says), a superuser, or staff (the
+    admin's configuration people). A customer's or dealer's people have none of these."""
+    back_office = Permission.objects.filter(content_type__app_label="orders", codename="view_order")
+    maker = OuterRef("issued_by_id")
+    return (
+        Q(issued_by__is_staff=True)
+        | Q(issued_by__is_superuser=True)
+        | Exists(back_office.filter(user=maker))
+        | Exists(back_office.filter(group__user=maker))
+    )
+
+
 def _made_by(link: StatusLink, viewer_id: int) -> str:
-    # Never a name: a link made by the service team must not show who they are. Staff who
+    # Never a name: a link made by the service team must not show who they are. A planner who
     # replaced a link made it anew: it is still the service team's, not a colleague's.
     if link.issued_by_id == viewer_id:
         return _("Made by you")
     if link.sent_by_our_messages():
         return _("Made by our automatic messages")
-    if link.issued_by_id is None or link.issued_by_staff:
+    if link.issued_by_id is None or link.issued_by_service_team:
         return _("Sent by our service team")
     return _("Made by someone else")
 

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from orders.scoping import orders_visible_to
 from overrides.views.actions import post_action
@@ -61,10 +62,12 @@ def order_links_url(order_id: int, links_page: int = 1) -> str:
     return reverse("backoffice:order", args=[order_id]) + query + "#status-links"
 
 
-def _links_page_posted(request) -> int:
-    """The page of links the action's form was on (the order page goes back there)."""
+def _links_page_asked(request) -> int:
+    """The page of links the person was on (the order page goes back there): posted by the
+    action's form, or in the query of the confirmation page's address."""
+    data = request.POST if request.method == "POST" else request.GET
     try:
-        return min(max(int(request.POST.get(LINKS_PAGE_PARAMETER, "1")), 1), 1_000_000)
+        return min(max(int(data.get(LINKS_PAGE_PARAMETER, "1")), 1), 1_000_000)
     except ValueError:
         return 1
 
@@ -80,7 +83,7 @@ def new_link_pop(request, order) -> str:
 
 def _link_for(user, public_id) -> StatusLink:
     """The link, when its order is in the person's scope (else 404, as if it did not exist)."""
-    link = StatusLink.objects.filter(public_id=public_id).select_related("order", "line", "issued_by").first()
+    link = StatusLink.objects.filter(public_id=public_id).select_related("order__account", "line", "issued_by").first()
     if link is None or not orders_visible_to(user).filter(pk=link.order_id).exists():
         raise Http404
     return link
@@ -90,18 +93,21 @@ def _order_page(request, public_id) -> str:
     return order_links_url(_link_for(request.user, public_id).order_id)
 
 
-@post_action(_order_page)
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 @permission_required("portal.change_statuslink", raise_exception=True)
 def link_revoke(request, public_id):
+    """Revoking cannot be undone: a GET (the address opened again, or pasted) and an unconfirmed
+    POST show the page that names the link; only its confirmed POST revokes."""
     link = _link_for(request.user, public_id)
-    links_page = _links_page_posted(request)
+    links_page = _links_page_asked(request)
     back = order_links_url(link.order_id, links_page)
-    if request.POST.get("confirmed") != "1" and link.revoked_at is None:
-        # Revoking cannot be undone: say which link, first.
+    confirmed = request.method == "POST" and request.POST.get("confirmed") == "1"
+    if not confirmed and link.revoked_at is None:
         context = {"link": link, "now": timezone.now(), "links_page": links_page, "back_url": back}
         return render(request, "backoffice/link_revoke_confirm.html", context)
-    status_link_revoke(link=link, revoked_by=request.user)
+    if request.method == "POST":  # revoking a revoked link changes nothing
+        status_link_revoke(link=link, revoked_by=request.user)
     messages.success(request, _("The link is revoked: it no longer opens the order."))
     return redirect(back)
 
@@ -119,7 +125,7 @@ def link_rotate(request, public_id):
             "order": str(link.order.public_id),
             "url": request.build_absolute_uri(issued.path),
         }
-    return redirect(order_links_url(link.order_id, _links_page_posted(request)))
+    return redirect(order_links_url(link.order_id, _links_page_asked(request)))
 
 
 urlpatterns = [

@@ -1,8 +1,11 @@
 """Back-office screen: my language and time zone (blank: as my browser says), and the header's
 language switcher, which a signed-in person's choice is kept for (their profile wins over it)."""
 
+import functools
 import unicodedata
 import zoneinfo
+from importlib import resources
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -24,17 +27,49 @@ class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=gettext_lazy("Language"), required=False)
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
 
-    def __init__(self, *args, browser_zone: str = "", **kwargs):
+    def __init__(self, *args, browser_zone: str = "", saved_zone: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("As my browser says")), *settings.LANGUAGES]
         browser = _("As my browser says")
         if browser_zone:
             browser = _("As my browser says (now %(zone)s)") % {"zone": browser_zone}
-        self.fields["time_zone"].choices = [("", browser), *_zones_by_area()]
+        # A zone the person saved stays theirs to keep, even an old name no longer offered.
+        saved = saved_zone if time_zone_named(saved_zone) else ""
+        self.fields["time_zone"].choices = [("", browser), *_zones_by_area(saved)]
 
 
-def _zones() -> list[str]:
-    return sorted(zone for zone in zoneinfo.available_timezones() if "/" in zone and not zone.startswith("Etc/"))
+# The zones of the tz database's own lists of zones by country: zone1970.tab, and zone.tab for
+# the zones of countries it merged (Europe/Oslo, Europe/Amsterdam). The other names are links kept
+# for old software (Europe/Kiev, Asia/Calcutta, US/Eastern, Australia/ACT): offered, each place
+# would be listed twice or more.
+ZONE_TABLES = ("zone1970.tab", "zone.tab")
+
+
+@functools.cache
+def _listed_zone_names() -> frozenset[str]:
+    available = zoneinfo.available_timezones()
+    listed = {name for table in ZONE_TABLES for name in _zone_table(table)} & available
+    if not listed:  # no table on this machine: every name, as it comes
+        listed = {zone for zone in available if "/" in zone and not zone.startswith("Etc/")}
+    return frozenset(listed | {"UTC"})
+
+
+def _zone_table(name: str) -> set[str]:
+    """The zone names a table of the tz database lists (third column), read where zoneinfo reads
+    the zones: the system's zone directories first, then the tzdata package."""
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / name
+        if path.is_file():
+            return _zone_table_names(path.read_text(encoding="utf-8"))
+    try:
+        return _zone_table_names(resources.files("tzdata.zoneinfo").joinpath(name).read_text(encoding="utf-8"))
+    except (ModuleNotFoundError, FileNotFoundError):
+        return set()
+
+
+def _zone_table_names(text: str) -> set[str]:
+    rows = (line.split("\t") for line in text.splitlines() if line and not line.startswith("#"))
+    return {row[2].strip() for row in rows if len(row) > 2}
 
 
 # The areas of the IANA zone names, in the viewer's language; the places stay as the database
@@ -58,17 +93,23 @@ AREA_NAMES = {
 }
 
 
-def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
+def _zones_by_area(saved: str = "") -> list[tuple[str, str | list[tuple[str, str]]]]:
     """The zones grouped by their area (Europe, America, ...), the areas named in the viewer's
     language and in its alphabetical order, each zone named by its place ("Berlin",
-    "Argentina / Buenos Aires"): a list one can scan, instead of six hundred names in a row."""
+    "Argentina / Buenos Aires"): a list one can scan, instead of four hundred names in a row.
+    UTC comes first, on its own; `saved` (a zone the person holds) is listed too."""
     areas: dict[str, list[tuple[str, str]]] = {}
-    for zone in _zones():
+    alone: list[tuple[str, str]] = []
+    for zone in sorted(_listed_zone_names() | ({saved} if saved else set())):
+        if "/" not in zone:
+            alone.append((zone, zone))
+            continue
         area, place = zone.split("/", 1)
         areas.setdefault(str(AREA_NAMES.get(area, area)), []).append(
             (zone, place.replace("_", " ").replace("/", " / "))
         )
-    return sorted(areas.items(), key=lambda item: _sort_key(item[0]))
+    alone.sort(key=lambda choice: choice[0] != "UTC")
+    return [*alone, *sorted(areas.items(), key=lambda item: _sort_key(item[0]))]
 
 
 def _sort_key(name: str) -> str:
@@ -89,7 +130,12 @@ def preferences_page(request, *, template: str, page: str):
     )
     profile = user_preferences(request.user)
     initial = {"language": profile.language, "time_zone": profile.time_zone} if profile else {}
-    form = PreferencesForm(request.POST or None, initial=initial, browser_zone=browser_zone)
+    form = PreferencesForm(
+        request.POST or None,
+        initial=initial,
+        browser_zone=browser_zone,
+        saved_zone=profile.time_zone if profile else "",
+    )
     if request.method == "POST" and form.is_valid():
         user_preferences_update(
             user=request.user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]

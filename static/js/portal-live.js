@@ -130,7 +130,16 @@
     }
     // A technician is also shown where it ships from, its carrier and tracking (as the page writes them).
     if ("site" in line) setText(row, ".line-site", line.site);
-    if ("carrier_display" in line) setText(row, ".line-carrier", [line.carrier_display, line.tracking_number].join(" ").trim());
+    if ("carrier_display" in line) {
+      // The tracking number in an element of its own, as the page writes it: it never breaks in two.
+      var carrier = setText(row, ".line-carrier", line.carrier_display || "");
+      if (carrier && line.tracking_number) {
+        var tracking = document.createElement("span");
+        tracking.className = "tracking-number"; tracking.textContent = line.tracking_number;
+        carrier.appendChild(document.createTextNode(line.carrier_display ? " " : ""));
+        carrier.appendChild(tracking);
+      }
+    }
   }
   function applyShipment(shipment) {
     var container = document.getElementById("shipments");

@@ -104,6 +104,28 @@ def test_revoking_asks_first_naming_the_link(client, emea, order, issued):
     assert client.get(issued.path).status_code == 200
 
 
+def test_opening_the_revoke_address_shows_the_page_that_asks_naming_the_order(client, emea, order, issued):
+    # given a supervisor opens the revoke address (a reload, a pasted address) instead of posting
+    client.force_login(_person("supervisor", emea))
+
+    response = client.get(f"/backoffice/links/{issued.link.public_id}/revoke/")
+
+    # then the page asks first, styled as the back office's other pages, naming the order
+    page = response.content.decode()
+    assert response.status_code == 200 and "Revoke this status link?" in page
+    assert '<dl class="bo-facts" id="revoke-link">' in page
+    facts = page.split('id="revoke-link"')[1].split("</dl>")[0]
+    assert "<dt>Order</dt>" in facts and "SO-4711" in facts and order.account.name in facts
+    form = page.split('id="revoke-link"')[1].split("</form>")[0]
+    assert f'<form method="post" action="/backoffice/links/{issued.link.public_id}/revoke/" class="bo-form">' in form
+    assert 'name="csrfmiddlewaretoken"' in form and '<input type="hidden" name="confirmed" value="1">' in form
+    # and opening it revoked nothing, even with the confirmation in the address
+    client.get(f"/backoffice/links/{issued.link.public_id}/revoke/", {"confirmed": "1"})
+    issued.link.refresh_from_db()
+    assert issued.link.revoked_at is None
+    assert client.get(issued.path).status_code == 200
+
+
 def test_a_planner_gives_a_link_a_new_token_shown_once_on_the_order_page(client, emea, order, issued):
     planner = _person("planner", emea)
     client.force_login(planner)
@@ -145,6 +167,7 @@ def test_a_link_of_an_order_outside_the_scope_is_not_found(client, emea, issued)
 
     for action in ("revoke", "rotate"):
         assert client.post(f"/backoffice/links/{issued.link.public_id}/{action}/").status_code == 404
+        assert client.get(f"/backoffice/links/{issued.link.public_id}/{action}/").status_code == 404
     issued.link.refresh_from_db()
     assert issued.link.revoked_at is None and issued.link.replaced_by is None
 

@@ -119,6 +119,38 @@ def test_a_part_on_site_shows_when_it_arrived_and_no_eta(order, showcase, custom
     assert (line["eta"], line["delivered_at"]) == (None, confirmed.isoformat())
 
 
+def test_a_delivered_part_is_listed_where_it_is_now_not_at_the_depot_it_left(order, showcase, technician, sap, t0):
+    # given the equipment's location is known; line 10.1 (shipped from its site, last scanned at
+    # the Venlo hub) was delivered, and line 30 (no shipment recorded) too
+    order.asset.location = "Quarry Nord, crusher 2"
+    order.asset.save()
+    apply_status_update(line_id=showcase["10.1"].pk, status="delivered", occurred_at=t0 + timedelta(hours=3), actor=sap)
+    line_10_2, line_30 = showcase["10.2"], showcase["30"]
+    shipping_site = line_30.site.name
+
+    parts = signed_in(technician).get("/tech/").content.decode()
+
+    # then each delivered part says it is on site, by the equipment's location, not at the depot
+    delivered = [_text(_listed_part(parts, line)) for line in (showcase["10.1"], line_30)]
+    for listed in delivered:
+        assert "Delivered " in listed and "On site: Quarry Nord, crusher 2" in listed
+        assert "Venlo hub" not in listed and shipping_site not in listed and "Last seen" not in listed
+    # and a part still to come says where it is; in German, the place is "Vor Ort"
+    assert line_10_2.site.name in _text(_listed_part(parts, line_10_2))
+    german = signed_in(technician, "de").get("/tech/").content.decode()
+    assert "Vor Ort: Quarry Nord, crusher 2" in _text(_listed_part(german, line_30))
+
+    # when the equipment's location is not known, a delivered part names no place at all
+    order.asset.location = ""
+    order.asset.save()
+    listed = _text(_listed_part(signed_in(technician).get("/tech/").content.decode(), line_30))
+    assert "Delivered " in listed and shipping_site not in listed and "On site" not in listed
+
+
+def _listed_part(parts: str, line) -> str:
+    return re.search(rf'id="part-{line.public_id}".*?</li>', parts, re.S).group(0)
+
+
 @pytest.mark.parametrize("arrival", ["in source order", "the later scan first"])
 def test_a_parts_arrival_time_is_the_same_whatever_order_the_scans_came_in(
     order, showcase, customer, technician, sap, t0, arrival

@@ -76,6 +76,27 @@ def test_a_link_the_service_team_replaced_is_the_service_teams(order, showcase, 
     assert "Made by someone else" not in row
 
 
+@pytest.mark.parametrize("role", ["planner", "supervisor"])
+def test_a_link_a_back_office_person_made_is_the_service_teams(order, showcase, customer, customer_account, role):
+    # given a back-office person (a role, not a configuration person of the admin: no is_staff)
+    # replaced the customer's link, and a dealer's colleague of the customer made another
+    person = UserFactory(username=f"{role}.person", first_name="Robin", is_staff=False)
+    person.groups.add(Group.objects.get(name=role))
+    assign_perm("orders.work_for_account", person, order.account)
+    colleague = UserFactory(username="kim.colleague", first_name="Kim")
+    assign_perm("orders.follow_account_orders", colleague, customer_account)
+    made = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=customer)
+    replacement = status_link_rotate(link=made.link, rotated_by=person)
+    theirs = status_link_issue(order=order, audience=LinkAudience.CUSTOMER, issued_by=colleague)
+
+    page = _page(signed_in(customer), order)
+
+    # then the back office's link is the service team's, unnamed; the colleague's is someone else's
+    row = _row(page, replacement.link)
+    assert "Sent by our service team" in row and "Robin" not in row
+    assert "Made by someone else" in _row(page, theirs.link)
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [

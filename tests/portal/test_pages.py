@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from orders.models import LineReference
 from orders.services import apply_status_update
+from orders.services.preferences import user_preferences_update
 from portal.models import PortalProfile, StatusLink
 from tests.e2e.conftest import PASSWORD
 from tests.factories import OrderFactory, OrderLineFactory, UserFactory
@@ -220,8 +221,9 @@ def test_the_portals_language_switch_wins_over_the_profiles_language(order, show
 
 
 def test_the_time_zone_areas_are_named_in_the_customers_language(customer):
-    # given a customer reading the portal in German, and one in French
+    # given a customer reading the portal in German, and in French with an old US zone saved
     german = _client(customer, HTTP_ACCEPT_LANGUAGE="de").get("/portal/preferences/").content.decode()
+    user_preferences_update(user=customer, language="", time_zone="US/Eastern")
     french = _client(customer, HTTP_ACCEPT_LANGUAGE="fr").get("/portal/preferences/").content.decode()
 
     # then the areas are in their language, in its alphabetical order; the places stay as named
@@ -229,7 +231,50 @@ def test_the_time_zone_areas_are_named_in_the_customers_language(customer):
     assert german.index('<optgroup label="Amerika">') < german.index('<optgroup label="Indischer Ozean">')
     assert '<option value="Europe/Berlin">Berlin</option>' in german
     areas = re.findall(r'<optgroup label="([^"]+)">', french)
-    assert areas.index("Asie") < areas.index("États-Unis") < areas.index("Europe") < areas.index("Mexique")
+    assert areas.index("Asie") < areas.index("États-Unis") < areas.index("Europe")
+
+
+def _zone_options(page: str) -> list[tuple[str, str]]:
+    chooser = page.split('name="time_zone"')[1].split("</select>")[0]
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', chooser)
+
+
+def test_the_time_zone_chooser_lists_each_place_once_under_its_current_name(customer):
+    page = _client(customer).get("/portal/preferences/").content.decode()
+
+    # then the places are there under the names the tz database lists them by, and UTC
+    zones = dict(_zone_options(page))
+    for current in ("Europe/Kyiv", "Asia/Kolkata", "Asia/Ho_Chi_Minh", "Africa/Asmara", "America/Nuuk", "UTC"):
+        assert current in zones
+    for place in ("Europe/Amsterdam", "Europe/Oslo", "America/Indiana/Knox", "Australia/Sydney"):
+        assert place in zones
+    # not the old names kept as links, nor the pseudo-areas that name a place again
+    for old in ("Europe/Kiev", "Asia/Calcutta", "Asia/Saigon", "Africa/Asmera", "America/Godthab"):
+        assert old not in zones
+    for link in ("US/Eastern", "America/Knox_IN", "Australia/ACT", "Australia/NSW", "Australia/North"):
+        assert link not in zones
+    assert not [zone for zone in zones if zone.startswith(("US/", "Brazil/", "Canada/", "Chile/", "Mexico/"))]
+    assert "Brazil/General" not in zones and "Asia/Istanbul" not in zones and "Europe/Nicosia" not in zones
+    places = [place for zone, place in _zone_options(page) if zone]
+    assert places.count("Istanbul") == 1 and places.count("Nicosia") == 1
+    assert len(zones) < 450
+
+
+def test_a_saved_time_zone_under_an_old_name_stays_chosen_and_saves_again(customer):
+    # given a customer whose profile holds an old name of a zone (saved before the list was pruned)
+    user_preferences_update(user=customer, language="en", time_zone="Europe/Kiev")
+    client = _client(customer)
+
+    page = client.get("/portal/preferences/").content.decode()
+
+    # then the chooser shows it chosen, and saving the form unchanged keeps it
+    chooser = page.split('name="time_zone"')[1].split("</select>")[0]
+    assert '<option value="Europe/Kiev" selected>Kiev</option>' in chooser
+    assert '<option value="Europe/Kyiv">Kyiv</option>' in chooser
+    saved = client.post("/portal/preferences/", {"language": "de", "time_zone": "Europe/Kiev"})
+    assert saved.status_code == 302
+    customer.profile.refresh_from_db()
+    assert (customer.profile.language, customer.profile.time_zone) == ("de", "Europe/Kiev")
 
 
 def test_a_cancelled_line_shows_a_dash_as_delivered_not_0(order, showcase, customer, sap, t0):

@@ -1,6 +1,6 @@
 """On a 390 px phone in German (the longest labels): the order's parts are cards whose numbers
 are labelled (ordered, delivered, ETA), and the status links fit the screen with their buttons
-reachable."""
+reachable; a technician reads a tracking number whole."""
 
 import pytest
 
@@ -10,6 +10,19 @@ from portal.services.links import status_link_issue
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LABEL = "(element) => getComputedStyle(element, '::before').content"
+# How many lines of the screen the text `number` takes in the element.
+LINES_TAKEN = """(element, number) => {
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(number);
+    if (at < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + number.length);
+    return new Set(Array.from(range.getClientRects(), (rect) => Math.round(rect.top))).size;
+  }
+  return 0;
+}"""
 
 
 def test_parts_and_links_on_a_german_phone(new_page, sign_in, order, showcase, customer):
@@ -61,3 +74,19 @@ def test_the_link_forms_errors_read_across_the_whole_section(new_page, sign_in, 
     assert box["width"] >= section["width"] - 2  # the section's whole width, not one of the form's columns
     assert box["y"] + box["height"] <= page.locator("#link-form").bounding_box()["y"]  # above the form
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+def test_a_technician_on_a_phone_reads_the_tracking_number_unbroken(new_page, sign_in, order, showcase, technician):
+    # given line 10.1 shipped with UPS, tracking number 1Z999AA10123456784
+    line = showcase["10.1"]
+    page = new_page(locale="de-DE", phone=True)
+
+    sign_in(page, "technician", f"/tech/parts/{line.public_id}/")
+
+    # then its carrier cell shows the tracking number on one line, on the screen
+    carrier = page.locator(f"#line-{line.public_id} .line-carrier")
+    assert "1Z999AA10123456784" in carrier.inner_text()
+    assert carrier.evaluate(LINES_TAKEN, "1Z999AA10123456784") == 1
+    box = carrier.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

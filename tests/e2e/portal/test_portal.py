@@ -277,6 +277,7 @@ def test_an_eta_and_tracking_edited_in_the_admin_show_on_an_open_technician_page
     eta = OrderLine.objects.get(pk=line.pk).eta.isoformat()
     expect(row.locator(".line-eta time")).to_have_attribute("datetime", eta)
     expect(row.locator(".line-carrier")).to_have_text("DHL Freight (DHLF) JD0142")
+    expect(row.locator(".line-carrier .tracking-number")).to_have_text("JD0142")  # kept whole, as the page writes it
 
 
 def test_after_signing_out_the_phone_keeps_no_technician_page_offline(new_page, sign_in, server, showcase, technician):
