@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from notifications.models import Channel, Notification, NotificationStatus, RecipientLink
+from notifications.phones import phone_normalised
 from notifications.recipient_links import recipient_link_path, recipient_link_token
 from orders.models import ContactRole, Order, OrderContact
 from portal.models import LinkAudience, LinkPurpose, StatusLink
@@ -140,6 +141,7 @@ SMS_REACHING = (
     NotificationStatus.QUEUED,
     NotificationStatus.SENDING,
     NotificationStatus.SENT,
+    NotificationStatus.UNCONFIRMED,
     NotificationStatus.DELIVERED,
 )
 
@@ -148,19 +150,41 @@ def links_undelivered_record(notification: Notification) -> None:
     """After the provider reported the SMS of `notification` undelivered or failed: note on each
     link of the message (message_links) that it did not reach the number, unless another SMS of
     ours to the number carries it too and was delivered or is still on its way (a recipient keeps
-    one link per order across messages: an earlier SMS may have brought it)."""
+    one link per order across messages: an earlier SMS may have brought it), or the link was
+    sent to another number since. Called inside the caller's transaction, which holds
+    `notification`'s row."""
     if notification.channel != Channel.SMS:
         return
     texts = (notification.subject, notification.body, notification.body_html)
-    for link in message_links(notification, *texts):
+    linked = [link.pk for link in message_links(notification, *texts)]
+    # Locked (in a fixed order) before looking at the other messages: two reports about SMS
+    # with the same link take turns, so the second sees the first's outcome.
+    links = StatusLink.objects.select_for_update().filter(pk__in=linked).order_by("pk")
+    number = phone_normalised(notification.address)
+    for link in links:
+        reference = f"[status-link:{link.public_id}]"
+        # Through the index on (address, channel, status): this number's SMS still reaching it.
         elsewhere = Notification.objects.filter(
-            channel=Channel.SMS,
-            address=notification.address,
-            status__in=SMS_REACHING,
-            body__contains=f"[status-link:{link.public_id}]",
+            channel=Channel.SMS, address=notification.address, status__in=SMS_REACHING, body__contains=reference
         ).exclude(pk=notification.pk)
-        if not elsewhere.exists():
-            status_link_sms_undelivered_record(link=link, address=notification.address)
+        if not elsewhere.exists() and phone_normalised(_sms_recorded_to(link)) == number:
+            status_link_sms_undelivered_record(link=link)
+
+
+def _sms_recorded_to(link: StatusLink) -> str:
+    """The number of the latest SMS of ours the provider took with `link` (the one whose number
+    the link's "sent by SMS to" shows, masked), or "". Looked for among the messages of the
+    link's recipient (the contact it was issued for)."""
+    contacts = RecipientLink.objects.filter(link=link).values("contact_id")
+    latest = (
+        Notification.objects.filter(channel=Channel.SMS, sent_at__isnull=False)
+        .filter(Q(contact_id__in=contacts) | Q(folded__contact_id__in=contacts))
+        .filter(body__contains=f"[status-link:{link.public_id}]")
+        .order_by("-sent_at", "-pk")
+        .values_list("address", flat=True)
+        .first()
+    )
+    return latest or ""
 
 
 def links_opened(notification: Notification, *texts: str) -> list[str]:

@@ -15,6 +15,7 @@ STEPS = {
     "late error": _("Error after another attempt took over"),
     "found at provider": _("Found at the provider, not sent again"),
     "superseded": _("Replaced by a new attempt"),
+    "recipient removed": _("Without the updates of a removed contact"),
 }
 # What Twilio's status callbacks say (the log keeps Twilio's word).
 PROVIDER_STATUSES = {

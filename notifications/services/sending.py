@@ -25,7 +25,7 @@ from notifications.channels.email import email_send
 from notifications.channels.sms import Accepted, sms_find, sms_send
 from notifications.context import message_context
 from notifications.links import links_masked, links_opened, links_sealed, links_sent_record
-from notifications.models import BlockedAddress, Channel, Notification, NotificationStatus
+from notifications.models import BlockedAddress, Channel, EventKind, Notification, NotificationStatus
 from notifications.models.deliveries import RANK
 from notifications.phones import phone_normalised
 from notifications.rendering import message_render
@@ -51,6 +51,11 @@ TWILIO_STATUSES = {
 
 class RecipientRemoved(Exception):
     """The message's recipient is no longer among the order's contacts: it is not sent."""
+
+
+class RecipientsChanged(Exception):
+    """Some of the people a digest or summary was written for were removed from their orders:
+    it is written again for the others."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
             accepted = Accepted(provider_id="", status="sent")
     except RecipientRemoved as removed:
         return _not_sent(claim, reason=str(removed))
+    except RecipientsChanged:
+        return _written_again(claim)
     except DeliveryError as error:
         return _failed(claim, error)
     except Exception as error:  # noqa: BLE001  (a bug or a library's surprise: counted, retried, never a loop)
@@ -158,11 +165,17 @@ def _claim(notification_id: int, *, now: datetime) -> Claim | None:
         if notification.channel == Channel.SMS and _blocked(notification.address):
             _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=_("the number is blocked"))
             return None
-        removed = _recipient_removed(notification)
-        if removed and not (notification.send_started_at is not None and notification.channel == Channel.SMS):
-            # An SMS an earlier attempt may have handed to Twilio is looked up first (_sms).
-            _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=removed, email_instead=False)
-            return None
+        if notification.send_started_at is None:
+            # A message an earlier attempt may have handed over is not judged here: an SMS is
+            # looked up at Twilio first (_sms), an email ended "sent, unconfirmed" above.
+            gone, kept = _recipients(notification)
+            if gone and not kept:
+                reason = _removed_reason(gone[0], notification)
+                _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=reason, email_instead=False)
+                return None
+            if gone:
+                _removed_dropped(notification, gone=gone, kept=kept, now=now)
+                notification.subject = notification.body = notification.body_html = ""  # written without them
         fresh = not notification.body
         if fresh:
             rendered = message_render(
@@ -224,9 +237,11 @@ def _sms(claim: Claim) -> Accepted:
         if found is not None:
             log_add(notification, "found at provider", provider_id=found.provider_id, detail=_("not sent again"))
             return found
-        removed = _recipient_removed(notification)
-        if removed:
-            raise RecipientRemoved(removed)
+        gone, kept = _recipients(notification)
+        if gone and not kept:
+            raise RecipientRemoved(_removed_reason(gone[0], notification))
+        if gone:
+            raise RecipientsChanged
     text = claim.text or (links_opened(notification, notification.body)[0] if claim.recovering else notification.body)
     return sms_send(to=notification.address, body=text, status_callback=status_callback_url(notification))
 
@@ -354,25 +369,91 @@ def email_fallback_create(notification: Notification, *, now: datetime) -> Notif
     return fallback
 
 
-def _recipient_removed(notification: Notification) -> str:
-    """Why the message must not go because a recipient it was written for (its contact, or that
-    of a message folded into it) was removed from the order's contacts since (by a person, or by
-    the source naming another), or "". Such a person no longer follows the order: their message
-    would carry the order's news and a link they no longer hold (removing the contact removed
-    it), so it is not sent at all rather than sent with a link that opens nothing."""
-    gone = (
-        Notification.objects.filter(Q(pk=notification.pk) | Q(folded_into=notification), contact__isnull=True)
+def _recipients(notification: Notification) -> tuple[list[Notification], list[Notification]]:
+    """The messages `notification` was written for (itself, and those folded into it: a digest
+    or summary gathers one person's, or one shared phone's, across orders) split into those whose
+    contact was removed from their order since (by a person, or by the source naming another)
+    and those whose contact is still there. A removed person no longer follows that order: their
+    part would carry the order's news and a link they no longer hold (removing the contact
+    removed it)."""
+    items = (
+        Notification.objects.filter(Q(pk=notification.pk) | Q(folded_into=notification))
         .exclude(role="")
-        .values_list("recipient_name", "role")
-        .first()
+        .select_related("contact")
+        .order_by("pk")
     )
-    if gone is None:
-        return ""
-    name, role = gone
+    gone, kept = [], []
+    for item in items:
+        (gone if item.contact_id is None else kept).append(item)
+    return gone, kept
+
+
+def _removed_reason(item: Notification, notification: Notification) -> str:
     return _("%(name)s (%(role)s) was removed from the order's contacts") % {
-        "name": name or notification.address,
-        "role": dict(ContactRole.choices).get(role, role),
+        "name": item.recipient_name or notification.address,
+        "role": dict(ContactRole.choices).get(item.role, item.role),
     }
+
+
+def _removed_dropped(
+    notification: Notification, *, gone: list[Notification], kept: list[Notification], now: datetime
+) -> None:
+    """Take the messages of removed recipients out of `notification` (each ends "Not sent" with
+    the reason, and no longer counts as carried by it), which then goes to those left, written
+    for the newest of them. Changes `notification` in memory only: the caller saves it."""
+    reasons = []
+    for item in gone:
+        reason = _removed_reason(item, notification)
+        if reason not in reasons:
+            reasons.append(reason)
+        if item.pk != notification.pk:
+            item.status, item.folded_into, item.last_error, item.final_at = (
+                NotificationStatus.SKIPPED,
+                None,
+                reason[:500],
+                now,
+            )
+            item.save(update_fields=["status", "folded_into", "last_error", "final_at"])
+            log_add(item, NotificationStatus.SKIPPED, detail=reason, at=now)
+    for reason in reasons:
+        log_add(notification, "recipient removed", detail=reason, at=now)
+    newest = kept[-1]
+    if notification.contact_id is None:
+        notification.contact, notification.role, notification.recipient_name = (
+            newest.contact,
+            newest.role,
+            newest.recipient_name,
+        )
+        notification.locale, notification.time_zone = newest.locale, newest.time_zone
+    if notification.kind in (EventKind.DIGEST, EventKind.MAINTENANCE_SUMMARY):
+        orders = {item.order_id for item in kept if item.pk != notification.pk}
+        # About one order now: it is that order's message (its page and scope show it).
+        if len(orders) == 1:
+            notification.order_id = orders.pop()
+
+
+def _written_again(claim: Claim) -> str:
+    """An SMS Twilio does not have after all, some of whose recipients were removed meanwhile:
+    it goes back to be written again for the others (a fresh claim renders it)."""
+    now = timezone.now()
+    with transaction.atomic():
+        notification = Notification.objects.select_for_update().get(pk=claim.notification.pk)
+        if notification.claim_token != claim.token:
+            return "late"
+        notification.claim_token = ""
+        gone, kept = _recipients(notification)
+        if not kept:
+            reason = _removed_reason(gone[0], notification) if gone else ""
+            _give_up(notification, now=now, status=NotificationStatus.SKIPPED, reason=reason, email_instead=False)
+            return "not sent"
+        if gone:
+            _removed_dropped(notification, gone=gone, kept=kept, now=now)
+        notification.subject = notification.body = notification.body_html = ""
+        notification.status, notification.due_at = NotificationStatus.PENDING, now
+        notification.lease_expires_at = notification.send_started_at = None
+        notification.save()
+        send_after_commit([notification.pk])
+    return "written again"
 
 
 def _not_sent(claim: Claim, *, reason: str) -> str:

@@ -196,11 +196,11 @@ def status_link_sent_record(*, link: StatusLink, channel: str, address: str) -> 
             setattr(link, name, value)
 
 
-def status_link_sms_undelivered_record(*, link: StatusLink, address: str) -> None:
-    """Note on the link that our SMS to `address` came back undelivered, so the order page no
-    longer says the link was sent there. Only about the number the link names: an SMS to an
-    older number leaves what a later one to the new number says."""
-    if link.sms_undelivered or not address or link.sent_by_sms_to != masked_phone(address):
+def status_link_sms_undelivered_record(*, link: StatusLink) -> None:
+    """Note on the link that our SMS to the number it names came back undelivered, so the order
+    page no longer says the link was sent there. The caller checks that the SMS went to that
+    number (an SMS to an older number leaves what a later one to the new number says)."""
+    if link.sms_undelivered or not link.sent_by_sms_to:
         return
     StatusLink.objects.filter(pk=link.pk).update(sms_undelivered=True)
     link.sms_undelivered = True

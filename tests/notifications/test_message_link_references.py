@@ -4,10 +4,12 @@ neither stops the message, nor marks another account's link as sent to this reci
 gives this recipient a working link to another account's order. A link counts as sent only once
 the provider took the message."""
 
+import threading
 from datetime import timedelta
 from importlib import import_module
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
@@ -211,3 +213,73 @@ def test_the_backfill_of_whom_links_were_sent_to_trusts_only_the_messages_own_li
     assert StatusLink.objects.get(pk=our_link.pk).sent_by_sms_to == "+49•••88"
     assert StatusLink.objects.get(pk=their_link.pk).sent_by_sms_to == "+49•••99"
     assert not StatusLink.objects.filter(order=refused.order).exclude(sent_by_sms_to="").exists()
+
+
+def test_a_link_whose_sms_to_an_old_number_came_back_is_still_sent_to_the_new_one(
+    rules, twilio, contact_for, boss, client
+):
+    # given a customer who follows the account, and an A part whose requester is texted
+    line = OrderLineFactory(part__criticality="A")
+    customer = UserFactory(username="customer")
+    assign_perm("orders.follow_account_orders", customer, line.order.account)
+    requester = contact_for(line, phone="+4915100000088", email="")
+    ship(line)
+    first = Notification.objects.get(address=requester.phone, channel="sms")
+    # and staff correct the number to another one ending in the same two digits
+    requester.phone = "+4915177777788"
+    requester.save()
+    move(line, "out_for_delivery", timezone.now())
+    [later] = sms_to(twilio, requester.phone)
+    _url, link = status_link_in(later["body"])
+
+    # when Twilio reports the SMS to the old number undelivered
+    _twilio_says(first, "undelivered", "30003")
+
+    # then both pages still say the link was sent by SMS (to the new number, on its way)
+    back_office, portal = _pages_say(client, customer, line.order, link)
+    assert "sent by our messages: SMS to +49•••88" in back_office and "not delivered" not in back_office
+    assert "Sent by SMS to the contact on file (+49•••88)" in portal and "not delivered" not in portal
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+def test_two_undelivered_reports_at_once_about_sms_with_the_same_link_mark_it_not_delivered(rules, twilio, contact_for):
+    # given ten A parts whose requesters each got two SMS with their order's link
+    pairs = []
+    for number in range(10):
+        line = OrderLineFactory(part__criticality="A")
+        requester = contact_for(line, phone=f"+49151888880{number:02d}", email="")
+        ship(line)
+        move(line, "out_for_delivery", timezone.now())
+        first, second = Notification.objects.filter(address=requester.phone, channel="sms").order_by("pk")
+        pairs.append((status_link_in(sms_to(twilio, requester.phone)[0]["body"])[1], first, second))
+
+    # when Twilio reports both SMS of each undelivered at the same moment
+    reports = [notification for _link, first, second in pairs for notification in (first, second)]
+    barrier = threading.Barrier(len(reports))
+    errors = []
+
+    def report(notification) -> None:
+        try:
+            barrier.wait(timeout=30)
+            twilio_status_record(
+                notification_id=notification.pk,
+                sid=notification.provider_id,
+                status="undelivered",
+                error_code="30003",
+                token=f"{notification.provider_id}-undelivered",
+            )
+        except Exception as error:  # noqa: BLE001  (handed back to the test to fail on)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report, args=(notification,)) for notification in reports]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then every link says its SMS did not reach the phone: neither report counted on the other SMS
+    assert errors == []
+    assert [StatusLink.objects.get(pk=link.pk).sms_undelivered for link, _first, _second in pairs] == [True] * 10
