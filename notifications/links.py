@@ -124,7 +124,9 @@ def message_links(notification: Notification, *texts: str) -> list[StatusLink]:
         return []
     contacts = Notification.objects.filter(Q(pk=notification.pk) | Q(folded_into=notification), contact__isnull=False)
     ours = RecipientLink.objects.filter(contact__in=contacts.values("contact_id"), link__public_id__in=public_ids)
-    return list(StatusLink.objects.filter(pk__in=ours.values("link_id")))
+    # In pk order: every writer of these rows locks them in that order (no deadlock between a
+    # send recording its links and an undelivered report marking them).
+    return list(StatusLink.objects.filter(pk__in=ours.values("link_id")).order_by("pk"))
 
 
 def links_sent_record(notification: Notification) -> None:

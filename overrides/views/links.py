@@ -108,7 +108,9 @@ def link_revoke(request, public_id):
         return render(request, "backoffice/link_revoke_confirm.html", context)
     if request.method == "POST":  # revoking a revoked link changes nothing
         status_link_revoke(link=link, revoked_by=request.user)
-    messages.success(request, _("The link is revoked: it no longer opens the order."))
+        messages.success(request, _("The link is revoked: it no longer opens the order."))
+    else:  # the address of a link revoked before, opened again: this visit revoked nothing
+        messages.info(request, _("This link was already revoked: it no longer opens the order."))
     return redirect(back)
 
 

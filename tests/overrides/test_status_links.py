@@ -126,6 +126,21 @@ def test_opening_the_revoke_address_shows_the_page_that_asks_naming_the_order(cl
     assert client.get(issued.path).status_code == 200
 
 
+def test_opening_the_revoke_address_of_a_revoked_link_says_it_was_revoked_before(client, emea, order, issued):
+    # given a link a supervisor revoked
+    client.force_login(_person("supervisor", emea))
+    client.post(f"/backoffice/links/{issued.link.public_id}/revoke/", {"confirmed": "1"})
+    client.get(f"/backoffice/orders/{order.pk}/")  # the revocation's own message, shown once
+
+    # when the revoke address is opened again later
+    response = client.get(f"/backoffice/links/{issued.link.public_id}/revoke/", follow=True)
+
+    # then the order page says the link was revoked before, not that this visit revoked it
+    page = response.content.decode()
+    assert "This link was already revoked" in page
+    assert "The link is revoked: it no longer opens the order." not in page
+
+
 def test_a_planner_gives_a_link_a_new_token_shown_once_on_the_order_page(client, emea, order, issued):
     planner = _person("planner", emea)
     client.force_login(planner)
