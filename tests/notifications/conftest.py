@@ -14,9 +14,11 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from notifications.channels.email import email_send
 from notifications.defaults import default_rules_seed
 from notifications.fake_twilio import FakeTwilio
 from notifications.models import NotificationRule
+from notifications.services import sending
 from orders.services import Actor, apply_status_update
 from tests.factories import UserFactory
 from tests.notifications.factories import OrderContactFactory
@@ -134,6 +136,21 @@ def ship(line) -> None:
 def sms_to(twilio, number: str) -> list[dict]:
     """The SMS the fake Twilio took for `number`, oldest first."""
     return [message for message in twilio.sent() if message["to"] == number]
+
+
+def email_handed_over_then_worker_died(notification) -> datetime:
+    """A worker claims the email `notification` a second after it is due and hands it to the mail
+    server, then dies before it records that it did. When it claimed it."""
+    claimed_at = notification.due_at + timedelta(seconds=1)
+    claim = sending._claim(notification.pk, now=claimed_at)
+    email_send(
+        to=notification.address,
+        subject=claim.subject,
+        text=claim.text,
+        html=claim.html,
+        message_id=f"<notification-{notification.pk}@parts.example.com>",
+    )
+    return claimed_at
 
 
 def sms_undelivered_and_sent_again(twilio, notification) -> None:

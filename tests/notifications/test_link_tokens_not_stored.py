@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.html import escape
 from freezegun import freeze_time
 
-from notifications.channels.email import email_send
 from notifications.models import MaintenanceWindow, Notification, NotificationRule, NotificationStatus, RecipientLink
 from notifications.services import sending
 from notifications.services.batches import notifications_sweep
@@ -23,6 +22,7 @@ from tests.factories import OrderLineFactory, UserFactory
 from tests.notifications.conftest import (
     MONDAY_9_UTC,
     PUBLIC_BASE_URL,
+    email_handed_over_then_worker_died,
     move,
     ship,
     sms_to,
@@ -274,15 +274,7 @@ def test_an_email_that_may_have_gone_before_its_recipient_was_removed_is_not_cal
     requester = contact_for(line, name="Ann Berg")
     ship(line)
     notification = Notification.objects.get(address=requester.email)
-    claimed_at = notification.due_at + timedelta(seconds=1)
-    claim = sending._claim(notification.pk, now=claimed_at)
-    email_send(
-        to=notification.address,
-        subject=claim.subject,
-        text=claim.text,
-        html=claim.html,
-        message_id=f"<notification-{notification.pk}@parts.example.com>",
-    )
+    claimed_at = email_handed_over_then_worker_died(notification)
     # and the requester is removed from the order meanwhile
     requester.delete()
 

@@ -11,13 +11,12 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from notifications.channels.email import email_send
 from notifications.channels.sms import sms_send
 from notifications.models import MessageTemplate, Notification, NotificationRule, NotificationStatus
 from notifications.services import sending
 from notifications.services.callbacks import twilio_status_record
 from tests.factories import OrderLineFactory
-from tests.notifications.conftest import ship, text_part, throttled_sms_rule
+from tests.notifications.conftest import email_handed_over_then_worker_died, ship, text_part, throttled_sms_rule
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,15 +43,7 @@ def test_an_email_is_not_sent_twice_when_its_worker_dies_after_handing_it_over(
     requester = contact_for(line)
     ship(line)
     notification = Notification.objects.get(address=requester.email)
-    now = notification.due_at + timedelta(seconds=1)
-    claim = sending._claim(notification.pk, now=now)
-    email_send(
-        to=notification.address,
-        subject=claim.subject,
-        text=claim.text,
-        html=claim.html,
-        message_id=f"<notification-{notification.pk}@parts.example.com>",
-    )
+    now = email_handed_over_then_worker_died(notification)
 
     # when another worker takes it over after the lease
     sending.notification_send(notification_id=notification.pk, now=after_the_lease(now, settings))
