@@ -19,6 +19,7 @@ from notifications.defaults import default_rules_seed
 from notifications.fake_twilio import FakeTwilio
 from notifications.models import NotificationRule
 from notifications.services import sending
+from notifications.services.callbacks import twilio_status_record
 from orders.services import Actor, apply_status_update
 from tests.factories import UserFactory
 from tests.notifications.factories import OrderContactFactory
@@ -153,20 +154,23 @@ def email_handed_over_then_worker_died(notification) -> datetime:
     return claimed_at
 
 
-def sms_undelivered_and_sent_again(twilio, notification) -> None:
-    """Twilio reports the SMS of `notification` undelivered (a temporary error), and its retry
-    goes out with Twilio taking every SMS again."""
-    from notifications.services import sending
-    from notifications.services.callbacks import twilio_status_record
-
+def twilio_says(notification, status: str, error_code: str = "") -> None:
+    """Twilio's status callback reports `status` for the SMS of `notification` (re-read after)."""
+    notification.refresh_from_db()
     twilio_status_record(
         notification_id=notification.pk,
         sid=notification.provider_id,
-        status="undelivered",
-        error_code="30003",
-        token="t1",
+        status=status,
+        error_code=error_code,
+        token=f"{notification.provider_id}-{status}",
     )
     notification.refresh_from_db()
+
+
+def sms_undelivered_and_sent_again(twilio, notification) -> None:
+    """Twilio reports the SMS of `notification` undelivered (a temporary error), and its retry
+    goes out with Twilio taking every SMS again."""
+    twilio_says(notification, "undelivered", "30003")
     twilio.configure({"outcomes": {}})
     sending.notification_send(notification_id=notification.pk, now=notification.due_at + timedelta(seconds=1))
 

@@ -16,7 +16,6 @@ from freezegun import freeze_time
 from notifications.models import MaintenanceWindow, Notification, NotificationRule, NotificationStatus, RecipientLink
 from notifications.services import sending
 from notifications.services.batches import notifications_sweep
-from notifications.services.callbacks import twilio_status_record
 from orders.services import Actor, apply_status_update
 from tests.factories import OrderLineFactory, UserFactory
 from tests.notifications.conftest import (
@@ -30,6 +29,7 @@ from tests.notifications.conftest import (
     status_link_in,
     text_part,
     throttled_sms_rule,
+    twilio_says,
 )
 from tests.notifications.test_sending import after_the_lease
 
@@ -98,14 +98,7 @@ def test_an_sms_whose_recipient_was_removed_is_not_sent_again(rules, twilio, con
     requester = contact_for(line, name="Ann Berg")
     ship(line)
     notification = Notification.objects.get(address=requester.phone, channel="sms")
-    twilio_status_record(
-        notification_id=notification.pk,
-        sid=notification.provider_id,
-        status="undelivered",
-        error_code="30003",
-        token="t",
-    )
-    notification.refresh_from_db()
+    twilio_says(notification, "undelivered", "30003")
     # and staff remove the requester from the order (the order's admin page deletes the contact)
     requester.delete()
 

@@ -28,6 +28,7 @@ from tests.notifications.conftest import (
     sms_undelivered_and_sent_again,
     status_link_in,
     text_part,
+    twilio_says,
 )
 from tests.portal.fixtures import signed_in
 
@@ -127,32 +128,26 @@ def _pages_say(client, customer, order, link) -> tuple[str, str]:
     return back_office.split(row)[1].split("</tr>")[0], portal.split(row)[1].split("</tr>")[0]
 
 
-def _twilio_says(notification, status: str, error_code: str = "") -> None:
-    notification.refresh_from_db()
-    twilio_status_record(
-        notification_id=notification.pk,
-        sid=notification.provider_id,
-        status=status,
-        error_code=error_code,
-        token=f"{notification.provider_id}-{status}",
-    )
-    notification.refresh_from_db()
+def _texted(contact_for, *, phone: str):
+    """An A part shipped whose requester (at `phone`, no email) is texted, and a customer who
+    follows its account: (line, customer, requester, the SMS)."""
+    line = OrderLineFactory(part__criticality="A")
+    customer = UserFactory(username="customer")
+    assign_perm("orders.follow_account_orders", customer, line.order.account)
+    requester = contact_for(line, phone=phone, email="")
+    ship(line)
+    return line, customer, requester, Notification.objects.get(address=requester.phone, channel="sms")
 
 
 def test_a_link_whose_sms_came_back_undelivered_is_not_shown_as_sent_until_an_sms_brings_it(
     rules, twilio, contact_for, boss, client
 ):
     # given a customer who follows the account, and an A part whose requester is texted
-    line = OrderLineFactory(part__criticality="A")
-    customer = UserFactory(username="customer")
-    assign_perm("orders.follow_account_orders", customer, line.order.account)
-    requester = contact_for(line, phone="+4915188888888", email="")
-    ship(line)
-    first = Notification.objects.get(address=requester.phone, channel="sms")
+    line, customer, requester, first = _texted(contact_for, phone="+4915188888888")
     _url, link = status_link_in(sms_to(twilio, requester.phone)[0]["body"])
 
     # when Twilio reports the SMS undelivered (a temporary error: it is tried again later)
-    _twilio_says(first, "undelivered", "30003")
+    twilio_says(first, "undelivered", "30003")
 
     # then neither the back office nor the portal says the link was sent to the phone
     back_office, portal = _pages_say(client, customer, line.order, link)
@@ -163,7 +158,7 @@ def test_a_link_whose_sms_came_back_undelivered_is_not_shown_as_sent_until_an_sm
 
     # when the SMS is sent again, Twilio takes it and the phone gets it
     sending.notification_send(notification_id=first.pk, now=first.due_at + timedelta(seconds=1))
-    _twilio_says(first, "delivered")
+    twilio_says(first, "delivered")
 
     # then both say it was sent by SMS again
     back_office, portal = _pages_say(client, customer, line.order, link)
@@ -174,7 +169,7 @@ def test_a_link_whose_sms_came_back_undelivered_is_not_shown_as_sent_until_an_sm
     move(line, "out_for_delivery", timezone.now())
     later = Notification.objects.exclude(pk=first.pk).get(address=requester.phone, channel="sms")
     assert status_link_in(sms_to(twilio, requester.phone)[-1]["body"])[1] == link
-    _twilio_says(later, "undelivered", "30003")
+    twilio_says(later, "undelivered", "30003")
 
     # then the link still counts as sent: the first SMS brought it to the phone
     back_office, portal = _pages_say(client, customer, line.order, link)
@@ -219,12 +214,7 @@ def test_a_link_whose_sms_to_an_old_number_came_back_is_still_sent_to_the_new_on
     rules, twilio, contact_for, boss, client
 ):
     # given a customer who follows the account, and an A part whose requester is texted
-    line = OrderLineFactory(part__criticality="A")
-    customer = UserFactory(username="customer")
-    assign_perm("orders.follow_account_orders", customer, line.order.account)
-    requester = contact_for(line, phone="+4915100000088", email="")
-    ship(line)
-    first = Notification.objects.get(address=requester.phone, channel="sms")
+    line, customer, requester, first = _texted(contact_for, phone="+4915100000088")
     # and staff correct the number to another one ending in the same two digits
     requester.phone = "+4915177777788"
     requester.save()
@@ -233,7 +223,7 @@ def test_a_link_whose_sms_to_an_old_number_came_back_is_still_sent_to_the_new_on
     _url, link = status_link_in(later["body"])
 
     # when Twilio reports the SMS to the old number undelivered
-    _twilio_says(first, "undelivered", "30003")
+    twilio_says(first, "undelivered", "30003")
 
     # then both pages still say the link was sent by SMS (to the new number, on its way)
     back_office, portal = _pages_say(client, customer, line.order, link)
