@@ -14,9 +14,9 @@ no celery beat: the benchmark re-queues its own due retries, as the sweep would.
 It measures, and prints as a table (also written to bench/results.json):
 1. webhook accepted/s: signed canonical JSON messages POSTed by a pool of client threads to a
    real HTTP server, with no worker running: they pile up in the inbox and the broker. The
-   default, uvicorn serving config.wsgi in 2 processes, was the fastest here: its thread pool
-   keeps persistent database connections, which Django cannot keep across ASGI's per-request
-   threads (--web-server uvicorn-asgi runs config.asgi with CONN_MAX_AGE=0, at about half the rate);
+   default, uvicorn serving config.asgi in 2 processes (as production runs it, websockets
+   included), serves HTTP on a fixed pool of threads per process that keep persistent database
+   connections (config.http_threads); --web-server uvicorn-wsgi serves config.wsgi instead;
 2. applied/s end to end: N celery workers (concurrency 2) work off that backlog, once per
    INBOUND_BATCH_SIZE tried, timed from the first to the last processed_at;
 3. the raw ceiling: a plain psycopg loop doing the same writes per event (an inbox row, an event

@@ -34,7 +34,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--trial-messages", type=int, default=1_000, help="backlog of each further batch size (default 1000)"
     )
     parser.add_argument("--workers", type=int, default=1, help="celery workers, concurrency 2 each (default 1)")
-    parser.add_argument("--web-server", choices=sorted(processes.WEB_SERVERS), default="uvicorn-wsgi")
+    parser.add_argument("--web-server", choices=sorted(processes.WEB_SERVERS), default="uvicorn-asgi")
     parser.add_argument("--web-processes", type=int, default=2, help="web server processes (default 2)")
     parser.add_argument("--client-threads", type=int, default=8, help="concurrent HTTP clients (default 8)")
     parser.add_argument(
@@ -186,7 +186,7 @@ def measure(options: argparse.Namespace, *, run: str, queue: str, logs: Path, st
 
     # 1. The webhook alone: no worker runs, tasks pile up in the broker.
     port = processes.free_port()
-    web_env = {**env, "CONN_MAX_AGE": "0" if options.web_server == "uvicorn-asgi" else "60"}
+    web_env = {**env, "CONN_MAX_AGE": "60"}
     server = processes.start_web_server(
         options.web_server, port=port, processes=options.web_processes, env=web_env, log=logs / "web.log"
     )

@@ -144,16 +144,20 @@ def _page_load(port: int, path: str, *, cookie: str, clients: int, requests: int
         thread.start()
     started.wait()
     cpu_before = processes.group_cpu_seconds(server_group)
+    client_before = time.process_time()
     begun = time.perf_counter()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - begun
     cpu = processes.group_cpu_seconds(server_group) - cpu_before
+    client_cpu = time.process_time() - client_before
     return _stats(latencies) | {
         "requests": len(latencies),
         "failed": len(failures),
         "per_second": round(len(latencies) / seconds, 1),
         "server_cpu_ms": round(cpu / max(1, len(latencies)) * 1000, 2),
+        # The clients (this process) share the machine's CPUs with the server.
+        "client_cpu_ms": round(client_cpu / max(1, len(latencies)) * 1000, 2),
     }
 
 
@@ -171,8 +175,10 @@ def _stats(seconds: list[float]) -> dict:
 def pages_scenario(
     *, setup: dict, env: dict, logs: Path, server: str, web_processes: int, clients: int, requests: int
 ) -> dict:
+    from django.conf import settings
+
     port = processes.free_port()
-    web_env = {**env, "CONN_MAX_AGE": "0" if server == "uvicorn-asgi" else "60"}
+    web_env = {**env, "CONN_MAX_AGE": "60"}
     web = processes.start_web_server(
         server, port=port, processes=web_processes, env=web_env, log=logs / "portal-web.log"
     )
@@ -181,6 +187,8 @@ def pages_scenario(
         return {
             "server": server,
             "processes": web_processes,
+            # HTTP threads per process: config.http_threads' pool, or uvicorn's own for WSGI.
+            "threads": settings.WEB_THREADS if server == "uvicorn-asgi" else 10,
             "clients": clients,
             "portal order page (4 lines)": _page_load(
                 port,
@@ -215,7 +223,7 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
     order = setup["small"]
     line_ids = list(order.lines.order_by("number").values_list("pk", flat=True))
     port = processes.free_port()
-    web_env = {**env, "CONN_MAX_AGE": "0"}
+    web_env = {**env, "CONN_MAX_AGE": "60"}
     web = processes.start_web_server("uvicorn-asgi", port=port, processes=2, env=web_env, log=logs / "portal-ws.log")
     workers = processes.start_workers(1, queue=queue, env=env, log=logs / "portal-worker.log")
     committed: dict[int, float] = {}
@@ -333,17 +341,21 @@ def portal_scenario(options, *, run: str, queue: str, env: dict, logs: Path) -> 
 
 def portal_table(results: dict) -> str:
     pages = results["pages"]
-    rows = [f"Portal pages ({pages['server']}, {pages['processes']} processes, {pages['clients']} concurrent clients):"]
+    rows = [
+        f"Portal pages ({pages['server']}, {pages['processes']} processes of {pages.get('threads', '?')} threads, "
+        f"{pages['clients']} concurrent clients):"
+    ]
     rows.append(
         f"  {'page':32} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'failed':>6} "
-        f"{'server CPU ms/req':>17}"
+        f"{'server CPU ms/req':>17} {'client CPU ms/req':>17}"
     )
     for name, figures in pages.items():
         if not isinstance(figures, dict):
             continue
         rows.append(
             f"  {name:32} {figures['requests']:>8} {figures['per_second']:>7} {figures['p50_ms']:>7} "
-            f"{figures['p95_ms']:>7} {figures['max_ms']:>7} {figures['failed']:>6} {figures['server_cpu_ms']:>17}"
+            f"{figures['p95_ms']:>7} {figures['max_ms']:>7} {figures['failed']:>6} {figures['server_cpu_ms']:>17} "
+            f"{figures.get('client_cpu_ms', ''):>17}"
         )
     sockets = results["sockets"]
     rows.append(

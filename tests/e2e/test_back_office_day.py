@@ -17,7 +17,7 @@ from orders.services import Actor, SplitPart, split_line
 from orders.services.shipments import ShipmentData, shipment_record
 from overrides.models import OverrideRequest
 from overrides.services.requests import override_request_create
-from tests.e2e.asgi import asgi_server_start
+from tests.e2e.asgi_server import AsgiServer
 from tests.e2e.conftest import PASSWORD
 from tests.factories import AssetFactory, OrderFactory, OrderLineFactory, PartFactory, RegionFactory, UserFactory
 
@@ -30,7 +30,7 @@ TRACKING = "1Z999AA10123456784"
 @pytest.fixture
 def site(live_server):
     """The site over ASGI (HTTP + websockets), on the test database."""
-    server = asgi_server_start()
+    server = AsgiServer().start()
     yield server.url
     server.stop()
 

@@ -15,7 +15,7 @@ from orders.services import apply_status_update
 from overrides.models import StaleStatusRule
 from overrides.services.alerts import stale_alerts_scan
 from overrides.services.discrepancies import discrepancy_open_for_contested_override, discrepancy_take
-from tests.e2e.asgi import asgi_server_start
+from tests.e2e.asgi_server import AsgiServer
 from tests.e2e.conftest import PASSWORD
 from tests.factories import OrderLineFactory, RegionFactory, UserFactory
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def site(live_server):
     """The site over ASGI (HTTP + websockets), on the test database."""
-    server = asgi_server_start()
+    server = AsgiServer().start()
     yield server.url
     server.stop()
 

@@ -207,8 +207,7 @@ class Stack:
     def start_web(self, **env: str) -> Service:
         port = free_port()
         args = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-        # One connection per request: Django's persistent connections do not survive ASGI's threads.
-        service = self._spawn("web", [*args, "--log-level", "warning", "--no-access-log"], {"CONN_MAX_AGE": "0", **env})
+        service = self._spawn("web", [*args, "--log-level", "warning", "--no-access-log"], env)
         service.url = f"http://127.0.0.1:{port}"
         self._wait_ready(service, lambda: requests.get(f"{service.url}/health/", timeout=2).status_code)
         return service
