@@ -36,7 +36,7 @@ def notifications_scenario(*, run: str, queue: str, env: dict, logs, triggers: i
     lines = _lines(run, max(triggers, 1))
     workers = processes.start_workers(1, queue=queue, env=worker_env, log=logs / "notifications-worker.log")
     try:
-        _wait_ready(f"{queue}-0@bench")
+        processes.worker_wait_ready(f"{queue}-0@bench")
         latency = _latency(fake, lines[:triggers])
         throughput = _throughput(fake, run, lines, sends)
     finally:
@@ -143,16 +143,6 @@ def _throughput(fake, run: str, lines: list, count: int) -> dict:
         "seconds": round(seconds, 2),
         "per_second": round(len(received) / seconds, 1) if received else 0.0,
     }
-
-
-def _wait_ready(node: str, timeout: float = 60) -> None:
-    """Measured from a running worker, not from its start-up."""
-    from config.celery import app
-
-    deadline = time.monotonic() + timeout
-    while not app.control.ping(destination=[node], timeout=0.5):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the worker {node} did not answer within {timeout:.0f} s")
 
 
 def _wait_for(fake, phones: set[str], *, timeout: float) -> dict[str, float]:

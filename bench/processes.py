@@ -98,3 +98,13 @@ def start_workers(count: int, *, queue: str, env: dict[str, str], log: Path) -> 
         args += ["-Q", queue, "-n", f"{queue}-{number}@bench", "--without-gossip", "--without-mingle"]
         workers.append(spawn(args, env=env, log=log))
     return workers
+
+
+def worker_wait_ready(node: str, timeout: float = 60) -> None:
+    """Measured from a running worker, not from its start-up: wait until `node` answers a ping."""
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while not app.control.ping(destination=[node], timeout=0.5):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker {node} did not answer within {timeout:.0f} s")
