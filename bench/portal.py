@@ -226,7 +226,6 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
     web_env = {**env, "CONN_MAX_AGE": "60"}
     web = processes.start_web_server("uvicorn-asgi", port=port, processes=2, env=web_env, log=logs / "portal-ws.log")
     workers = processes.start_workers(1, queue=queue, env=env, log=logs / "portal-worker.log")
-    processes.worker_wait_ready(f"{queue}-0@bench")  # a change is not timed from the worker's start-up
     committed: dict[int, float] = {}
     arrivals: list[tuple[int, float, int]] = []
     url = f"ws://127.0.0.1:{port}/ws/portal/orders/{order.public_id}/?since={order.outbox_sequence}&lang=en"
@@ -282,6 +281,7 @@ def sockets_scenario(*, setup: dict, env: dict, logs: Path, queue: str, sockets:
         return len(opened), open_seconds
 
     try:
+        processes.worker_wait_ready(f"{queue}-0@bench")  # a change is not timed from the worker's start-up
         opened, open_seconds = asyncio.run(run())
     finally:
         for worker in workers:

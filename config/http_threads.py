@@ -32,7 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import trans_real
 
 
 class ThreadPoolHTTP:
@@ -71,17 +73,18 @@ class ThreadPoolHTTP:
         try:
             body = await _body_read(scope, receive)
         except BodyTooLarge:
-            await _too_large(send)
+            await _too_large(scope, send)
             return
         if body is None:  # the client left before its request was whole
             return
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(self.executor, self._respond, scope, body, loop)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
         if isinstance(content, bytes):
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
             return
         try:  # a streamed response, kept in a file: sent from here, the thread is free
+            await send({"type": "http.response.start", "status": status, "headers": headers})
             while chunk := content.read(STREAM_CHUNK_BYTES):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
@@ -102,6 +105,7 @@ class ThreadPoolHTTP:
             started["headers"] = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
             return _no_write
 
+        content = None
         try:
             result = self.app(wsgi_environ(scope, body), start_response)
             try:
@@ -116,6 +120,12 @@ class ThreadPoolHTTP:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
+            if not started:
+                raise RuntimeError("the WSGI application returned without calling start_response")
+        except BaseException:
+            if content is not None and not isinstance(content, bytes):
+                content.close()
+            raise
         finally:
             body.close()
         return started["status"], started["headers"], content
@@ -148,6 +158,8 @@ async def _body_read(scope: dict, receive):
     if message["type"] == "http.disconnect":
         return None
     if not message.get("more_body", False):
+        if len(message.get("body", b"")) > limit:
+            raise BodyTooLarge
         return io.BytesIO(message.get("body", b""))
     body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")  # noqa: SIM115
     received = 0
@@ -168,8 +180,9 @@ async def _body_read(scope: dict, receive):
     return body
 
 
-async def _too_large(send) -> None:
-    message = _("The request is larger than %(limit)s bytes.") % {"limit": settings.WEB_MAX_BODY_BYTES}
+async def _too_large(scope: dict, send) -> None:
+    with translation.override(_language_asked(scope)):
+        message = _("The request is larger than %(limit)s bytes.") % {"limit": settings.WEB_MAX_BODY_BYTES}
     await send(
         {
             "type": "http.response.start",
@@ -178,6 +191,16 @@ async def _too_large(send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": message.encode()})
+
+
+def _language_asked(scope: dict) -> str:
+    """The language of the request's Accept-Language that the site speaks (no request object
+    exists yet for Django's own negotiation), else the default."""
+    header = dict(scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
+    for code, _quality in trans_real.parse_accept_lang_header(header):
+        with contextlib.suppress(LookupError):
+            return translation.get_supported_language_variant(code)
+    return settings.LANGUAGE_CODE
 
 
 def wsgi_environ(scope: dict, body) -> dict:

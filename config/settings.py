@@ -156,9 +156,10 @@ else:
     # Django's backend with a health check that polls the socket instead of a round trip.
     DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Persistent: the ASGI application's HTTP runs on a fixed pool of threads per process
-    # (config.http_threads), websockets' queries on one thread, workers one task at a time; a
-    # connection opened per request cost more than the portal's cached page (130 against 930
-    # requests/s here). 0 opens one per request (behind a pooler that wants it).
+    # (config.http_threads) and websockets' queries on one thread, each keeping its connection
+    # (Celery's workers close theirs around each task); a connection opened per request cost
+    # more than the portal's cached page (130 against 930 requests/s here). 0 opens one per
+    # request (behind a pooler that wants it).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A worker killed while its session waits (for a lock, on a long query) would leave that session

@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -238,11 +239,14 @@ def test_a_body_over_the_limit_is_refused_413_and_never_reaches_the_application(
     pool = ThreadPoolHTTP(app, threads=1)
     declared = _serve(pool, method="POST", headers=[(b"content-length", b"11")], parts=(b"x" * 11,))
     streamed = _serve(pool, method="POST", parts=(b"x" * 6, b"x" * 6))
+    in_one_part = _serve(pool, method="POST", parts=(b"x" * 11,))  # chunked, no length, all at once
+    german = _serve(pool, method="POST", headers=[(b"accept-language", b"de-CH,de;q=0.9")], parts=(b"x" * 11,))
     within = _serve(pool, method="POST", parts=(b"x" * 5, b"x" * 5))
     pool.close()
 
-    assert _response(declared)[0] == _response(streamed)[0] == 413
-    assert b"10 bytes" in _response(declared)[2]
+    assert _response(declared)[0] == _response(streamed)[0] == _response(in_one_part)[0] == 413
+    assert _response(declared)[2] == b"The request is larger than 10 bytes."
+    assert _response(german)[2] == "Die Anfrage ist größer als 10 Bytes.".encode()
     assert _response(within)[0] == 200 and called == ["/"]
 
 
@@ -303,6 +307,28 @@ def test_a_client_gone_before_its_body_was_whole_never_reaches_the_application()
     assert sent == [] and called == []
 
 
+def _server_process() -> int:
+    """This thread's PostgreSQL server process (its connection opened if it had none)."""
+    from django.db import connection as mine
+
+    mine.ensure_connection()
+    return mine.connection.info.backend_pid
+
+
+def _gone(pids: list[int]) -> bool:
+    """Whether no session of `pids` is left (a closed connection's server process ends soon
+    after, not at once)."""
+    deadline = time.monotonic() + 5
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+            if cursor.fetchone()[0] == 0:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_thread_keeps_its_database_connection_from_one_request_to_the_next(settings):
     """The pool's point: a page read is not a new database session (CONN_MAX_AGE)."""
@@ -311,21 +337,35 @@ def test_a_thread_keeps_its_database_connection_from_one_request_to_the_next(set
     assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0  # the default
     pool = ThreadPoolHTTP(get_wsgi_application(), threads=1)
 
-    def server_process() -> int | None:
-        from django.db import connection as theirs
-
-        return theirs.connection.info.backend_pid if theirs.connection is not None else None
-
     def webhook_answered() -> int:
         return _response(_serve(pool, method="POST", path="/api/v1/inbound/nobody/", parts=(b"{}",)))[0]
 
     assert webhook_answered() == 404  # an unknown source: read from the database
-    first = pool.executor.submit(server_process).result()
+    first = pool.executor.submit(_server_process).result()
     assert webhook_answered() == 404
-    second = pool.executor.submit(server_process).result()
+    second = pool.executor.submit(_server_process).result()
     pool.close()
 
-    assert first is not None and first == second
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [first])
-        assert cursor.fetchone()[0] == 0  # closed with the pool
+    assert first == second
+    assert _gone([first])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_the_pool_closes_every_threads_connection():
+    """A test server's pool closed before the test database is dropped: no session of any of
+    its threads is left (one would stop the database from being dropped)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the sessions are PostgreSQL's")
+    pool = ThreadPoolHTTP(get_wsgi_application(), threads=2)
+    both = threading.Barrier(2)
+
+    def opened() -> int:
+        both.wait(timeout=10)  # each thread of the pool opens one
+        return _server_process()
+
+    pids = [done.result() for done in [pool.executor.submit(opened) for _ in range(2)]]
+    assert len(set(pids)) == 2
+
+    pool.close()
+
+    assert _gone(pids)
