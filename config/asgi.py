@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.http_threads import ThreadPoolHTTP  # noqa: E402
 from orders.routing import websocket_urlpatterns  # noqa: E402
@@ -19,9 +20,12 @@ from overrides.routing import websocket_urlpatterns as backoffice_websocket_urlp
 from portal.routing import websocket_urlpatterns as portal_websocket_urlpatterns  # noqa: E402
 
 routes = [*websocket_urlpatterns, *portal_websocket_urlpatterns, *backoffice_websocket_urlpatterns]
+http = ThreadPoolHTTP(django_wsgi_app, threads=settings.WEB_THREADS)
+# In DEBUG, static files as runserver serves them (in production, the proxy does).
+http_served = ASGIStaticFilesHandler(http) if settings.DEBUG else http
 application = ProtocolTypeRouter(
     {
-        "http": ThreadPoolHTTP(django_wsgi_app, threads=settings.WEB_THREADS),
+        "http": http_served,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes))),
     }
 )

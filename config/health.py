@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from integrations.selectors import source_freshness
 from orders.selectors import outbox_backlog
@@ -85,7 +85,7 @@ CHECKS: dict[str, Callable[[], str | dict]] = {
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
     results = {}
     healthy = True

@@ -24,6 +24,7 @@ once is the server's to bound (uvicorn's --limit-concurrency answers 503 past it
 import asyncio
 import contextlib
 import io
+import json
 import os
 import sys
 import tempfile
@@ -78,7 +79,15 @@ class ThreadPoolHTTP:
         if body is None:  # the client left before its request was whole
             return
         loop = asyncio.get_running_loop()
-        status, headers, content = await loop.run_in_executor(self.executor, self._respond, scope, body, loop)
+        gone = threading.Event()
+        watcher = asyncio.create_task(_disconnect_watch(receive, gone))
+        try:
+            answer = await loop.run_in_executor(self.executor, self._respond, scope, body, loop, gone)
+        finally:
+            watcher.cancel()
+        if answer is None:  # the client left while the request waited for a thread: not run
+            return
+        status, headers, content = answer
         if isinstance(content, bytes):
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
@@ -91,9 +100,12 @@ class ThreadPoolHTTP:
         finally:
             content.close()
 
-    def _respond(self, scope: dict, body, loop):
+    def _respond(self, scope: dict, body, loop, gone: threading.Event):
         """In a thread of the pool: (status, headers, body as bytes or, for a streaming response,
-        a file holding it)."""
+        a file holding it); None when the client left before the request's turn came."""
+        if gone.is_set():
+            body.close()
+            return None
         # As in asgiref's SyncToAsync: async_to_sync in a view (a channel layer's group_send)
         # runs on this process's event loop, not on a new loop of its own.
         SyncToAsync.threadlocal.main_event_loop = loop
@@ -145,6 +157,14 @@ class BodyTooLarge(Exception):
     pass
 
 
+async def _disconnect_watch(receive, gone: threading.Event) -> None:
+    """Sets `gone` when the client disconnects (after its body, nothing else arrives): requests
+    that clients gave up on while they waited for a thread (a backlog, retries) are not run."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
 async def _body_read(scope: dict, receive):
     """The request's body as a file, or None when the client disconnected first; BodyTooLarge
     past WEB_MAX_BODY_BYTES (as declared, or as it comes). A body in one message (every GET)
@@ -181,16 +201,22 @@ async def _body_read(scope: dict, receive):
 
 
 async def _too_large(scope: dict, send) -> None:
+    """413 naming the limit: JSON under /api/ (as the API's and the webhooks' own errors), else
+    text."""
     with translation.override(_language_asked(scope)):
         message = _("The request is larger than %(limit)s bytes.") % {"limit": settings.WEB_MAX_BODY_BYTES}
+    if scope["path"].startswith("/api/"):
+        content_type, body = b"application/json", json.dumps({"error": message}).encode()
+    else:
+        content_type, body = b"text/plain; charset=utf-8", message.encode()
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+            "headers": [(b"content-type", content_type), (b"connection", b"close")],
         }
     )
-    await send({"type": "http.response.body", "body": message.encode()})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _language_asked(scope: dict) -> str:

@@ -190,6 +190,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Django's database sessions, read with one plain query (config/sessions.py).
 SESSION_ENGINE = "config.sessions"
+# Failed sign-ins in a window before more are refused unchecked (config.sign_in_limits): per
+# account name from one network, and per network.
+SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=15 * 60)
+SIGN_IN_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_FAILURES_PER_ACCOUNT", default=10)
+SIGN_IN_FAILURES_PER_NETWORK = env.int("SIGN_IN_FAILURES_PER_NETWORK", default=100)
 
 AUTHENTICATION_BACKENDS = [
     "config.auth.ModelBackend",  # Django's, the person read by one plain query

@@ -14,6 +14,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.sign_in_limits import RefusedSignInForm
 from overrides.selectors import real_people
 
 NOT_FOR_THE_ADMIN = _(
@@ -22,7 +23,7 @@ NOT_FOR_THE_ADMIN = _(
 )
 
 
-class AdminSignInForm(AdminAuthenticationForm):
+class AdminSignInForm(RefusedSignInForm, AdminAuthenticationForm):
     """Django's admin sign-in, telling someone with a valid back-office account where to go."""
 
     error_messages = {**AdminAuthenticationForm.error_messages, "back_office": NOT_FOR_THE_ADMIN}

@@ -8,6 +8,7 @@ class OverridesConfig(AppConfig):
     verbose_name = _("Overrides and escalations")
 
     def ready(self) -> None:
+        from config import sign_in_limits
         from orders.publication import register_status_change_hook
         from orders.suppression_approvals import suppression_approval_lookup_register
         from overrides import handlers, live
@@ -16,6 +17,7 @@ class OverridesConfig(AppConfig):
 
         handlers.register()
         live.register()
+        sign_in_limits.connect()  # every sign-in (portal, back office, admin, API) counts
         register_status_change_hook(name="overrides.stale_alerts", hook=stale_alerts_resolve_for_lines)
         suppression_approval_lookup_register(suppressions_with_approved_request)
         # The role groups are reference data every installation needs, like Django's permissions.

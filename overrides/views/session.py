@@ -4,6 +4,7 @@ Django admin (which is for configuration people)."""
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse
 
+from config import sign_in_limits
 from overrides.views.actions import post_action
 
 # What signing out deletes from the browser besides the session: the back-office pages it kept
@@ -23,7 +24,7 @@ class LogoutView(auth_views.LogoutView):
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        sign_in_limits.LoginView.as_view(
             template_name="backoffice/login.html", redirect_authenticated_user=True, next_page="backoffice:queue"
         ),
         name="login",

@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone, translation
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from orders.models import Order, OrderLine
 from orders.read_models import with_view_version
@@ -50,7 +50,7 @@ def _narrow(link):
     return lambda view: view_for_line(view, line_public_id)
 
 
-@require_GET
+@require_safe
 def link_page(request, token: str):
     response = _link_page(request, token)
     # The time zone's reload (static/js/time-zone.js) is over: later reloads are openings again.
@@ -134,7 +134,7 @@ def _usable_link(request, token: str):
     return link
 
 
-@require_GET
+@require_safe
 def link_live(request, token: str):
     link = _usable_link(request, token)
     if link is None:

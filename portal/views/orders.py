@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from orders.models import Order, OrderLine
 from orders.read_models import Audience, localize_change, order_view
@@ -43,7 +43,7 @@ LOGIN = "portal:login"
 PAGE_SIZE = 25
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN)
 def order_list(request):
     query = request.GET.get("q", "")[:100]
@@ -265,7 +265,7 @@ def link_rotate(request, public_id):
     return _to_links(link.order)
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN)
 def order_live(request, public_id):
     """Polling fallback of the websocket: the state when the order moved past `since`."""

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import resolve_url
 from django.urls import path
 
+from config import sign_in_limits
 from portal.doors import technician_only
 
 # What signing out deletes from the browser besides the session: the technician pages kept for
@@ -12,7 +13,7 @@ from portal.doors import technician_only
 CLEAR_SITE_DATA = '"cache", "storage"'
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(sign_in_limits.LoginView):
     """Without a `next`, a field technician (jobs, no followed accounts) lands on their
     incoming parts; everyone else on their orders."""
 

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from orders.models import Order
 from orders.read_models import Audience, customer_labels, with_view_version
@@ -27,7 +27,7 @@ LOGIN = "portal:login"
 VIEWER_HEADER = "X-Tech-Viewer"
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN)
 def parts(request):
     labels = customer_labels()
@@ -39,7 +39,7 @@ def parts(request):
     return _kept_for(request.user, render(request, "tech/parts.html", {"rows": rows}))
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN)
 def part(request, public_id):
     line = get_object_or_404(lines_for_technician(request.user).select_related("order"), public_id=public_id)
@@ -60,7 +60,7 @@ def _kept_for(user, response):
     return response
 
 
-@require_GET
+@require_safe
 @login_required(login_url=LOGIN)
 def part_live(request, public_id):
     """Polling fallback of the part page's websocket."""
@@ -99,7 +99,7 @@ def confirm(request):
     return confirmation_answer(result)
 
 
-@require_GET
+@require_safe
 def service_worker(request):
     """Served from /tech/ so that it may control the technician pages (and nothing else)."""
     response = HttpResponse(render_to_string("tech/sw.js"), content_type="application/javascript")

@@ -21,6 +21,12 @@ def test_health_is_ok_when_everything_answers(client):
     assert all(check["status"] == "ok" for check in body["checks"].values())
 
 
+def test_an_uptime_monitors_head_request_gets_the_state_without_a_body(client):
+    response = client.head("/health/")
+
+    assert response.status_code == 200 and response.content == b""
+
+
 def test_health_is_503_naming_the_broken_part(client, settings):
     # given a broker nobody listens on (a real connection attempt, refused)
     settings.CELERY_TASK_ALWAYS_EAGER = False

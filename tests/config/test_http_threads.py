@@ -24,7 +24,9 @@ def production_http():
     """The ASGI application of config.asgi; its pool's connections closed afterwards (the test
     database is dropped at the end)."""
     yield application
-    application.application_mapping["http"].connections_close()
+    from config.asgi import http
+
+    http.connections_close()
 
 
 def _serve(app, *, method="GET", path="/", headers=(), parts=(b"",), query=b"", gone_after=None) -> list[dict]:
@@ -248,6 +250,62 @@ def test_a_body_over_the_limit_is_refused_413_and_never_reaches_the_application(
     assert _response(declared)[2] == b"The request is larger than 10 bytes."
     assert _response(german)[2] == "Die Anfrage ist größer als 10 Bytes.".encode()
     assert _response(within)[0] == 200 and called == ["/"]
+
+
+def test_a_request_whose_client_left_while_it_waited_for_a_thread_is_not_run():
+    """One thread, busy; a login posted behind it whose client gives up: when the thread is
+    free, the abandoned request is skipped (a backlog of retries is not worked off twice)."""
+    ran: list[str] = []
+    release = threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow/":
+            release.wait(timeout=10)
+        ran.append(environ["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b""]
+
+    pool = ThreadPoolHTTP(app, threads=1)
+
+    async def scenario() -> None:
+        slow = asyncio.create_task(pool(_scope("/slow/"), _one_message([_request()]), _discard))
+        await asyncio.sleep(0.1)
+        left = asyncio.Event()
+
+        async def receive():
+            if not left.is_set():
+                left.set()
+                return _request()
+            return {"type": "http.disconnect"}  # the client closed its connection
+
+        abandoned = asyncio.create_task(pool(_scope("/portal/login/"), receive, _discard))
+        await asyncio.sleep(0.1)
+        release.set()
+        await asyncio.wait_for(asyncio.gather(slow, abandoned), timeout=10)
+
+    asyncio.run(scenario())
+    pool.close()
+
+    assert ran == ["/slow/"]
+
+
+def test_an_api_body_over_the_limit_is_refused_in_json(settings):
+    settings.WEB_MAX_BODY_BYTES = 10
+    pool = ThreadPoolHTTP(_environ_echo, threads=1)
+
+    status, headers, body = _response(_serve(pool, method="POST", path="/api/v1/inbound/crm/", parts=(b"x" * 11,)))
+    pool.close()
+
+    assert status == 413 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "The request is larger than 10 bytes."}
+
+
+def _scope(path: str) -> dict:
+    return {"type": "http", "method": "POST", "path": path, "query_string": b"", "headers": []}
+
+
+def _request() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def test_a_view_that_calls_async_code_runs_it_on_the_servers_event_loop():
