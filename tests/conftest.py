@@ -125,6 +125,14 @@ def tasks_run_in_process():
 
 
 @pytest.fixture(autouse=True)
+def sign_in_limits_out_of_the_way(settings):
+    """Every test client signs in from 127.0.0.1, and failed sign-ins are counted for 15 minutes
+    in a cache shared across tests: the limits are tested in tests/config/test_sign_in_limits.py
+    (which sets its own), not tripped here by the order tests run in."""
+    settings.SIGN_IN_FAILURES_PER_ACCOUNT = settings.SIGN_IN_FAILURES_PER_NETWORK = 10**6
+
+
+@pytest.fixture(autouse=True)
 def audit_anchor_dir(settings, tmp_path):
     """Each test's digest files in a directory of its own, never the checkout's."""
     settings.AUDIT_ANCHOR_DIR = tmp_path / "audit-anchors"
