@@ -229,16 +229,21 @@ def test_a_client_that_never_reads_its_download_holds_no_thread():
     assert _response(page) == (200, {"Content-Type": "application/octet-stream"}, b"page")
 
 
-def test_a_body_over_the_limit_is_refused_413_and_never_reaches_the_application(settings):
-    settings.WEB_MAX_BODY_BYTES = 10
-    called = []
+def _recording(called: list[str]):
+    """A WSGI application that notes each path it is asked for."""
 
     def app(environ, start_response):
         called.append(environ["PATH_INFO"])
         start_response("200 OK", [])
         return [b""]
 
-    pool = ThreadPoolHTTP(app, threads=1)
+    return app
+
+
+def test_a_body_over_the_limit_is_refused_413_and_never_reaches_the_application(settings):
+    settings.WEB_MAX_BODY_BYTES = 10
+    called: list[str] = []
+    pool = ThreadPoolHTTP(_recording(called), threads=1)
     declared = _serve(pool, method="POST", headers=[(b"content-length", b"11")], parts=(b"x" * 11,))
     streamed = _serve(pool, method="POST", parts=(b"x" * 6, b"x" * 6))
     in_one_part = _serve(pool, method="POST", parts=(b"x" * 11,))  # chunked, no length, all at once
@@ -351,14 +356,8 @@ async def _discard(message) -> None:
 
 
 def test_a_client_gone_before_its_body_was_whole_never_reaches_the_application():
-    called = []
-
-    def app(environ, start_response):
-        called.append(environ["PATH_INFO"])
-        start_response("200 OK", [])
-        return [b""]
-
-    pool = ThreadPoolHTTP(app, threads=1)
+    called: list[str] = []
+    pool = ThreadPoolHTTP(_recording(called), threads=1)
     sent = _serve(pool, method="POST", path="/api/v1/inbound/x/", parts=(b"{", b"}"), gone_after=1)
     pool.close()
 
