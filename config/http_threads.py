@@ -24,6 +24,7 @@ once is the server's to bound (uvicorn's --limit-concurrency answers 503 past it
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import os
 import sys
@@ -111,11 +112,12 @@ class ThreadPoolHTTP:
         SyncToAsync.threadlocal.main_event_loop = loop
         SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
         started: dict = {}
+        written: list[bytes] = []  # what the application gave write() (PEP 3333), before its body
 
         def start_response(status: str, headers, exc_info=None):
             started["status"] = int(status.split(" ", 1)[0])
             started["headers"] = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-            return _no_write
+            return written.append
 
         content = None
         try:
@@ -123,9 +125,10 @@ class ThreadPoolHTTP:
             try:
                 if not getattr(result, "streaming", False):
                     content = b"".join(result)
+                    content = b"".join([*written, content]) if written else content
                 else:  # read whole here: a slow reader must not hold a thread of the pool
                     content = tempfile.SpooledTemporaryFile(max_size=STREAM_MEMORY_BYTES, mode="w+b")  # noqa: SIM115
-                    for chunk in result:
+                    for chunk in itertools.chain(written, result):
                         content.write(chunk)
                     content.seek(0)
             finally:
@@ -147,10 +150,6 @@ class ThreadPoolHTTP:
 # sent in parts of this size.
 STREAM_MEMORY_BYTES = 4 * 1024 * 1024
 STREAM_CHUNK_BYTES = 64 * 1024
-
-
-def _no_write(data: bytes) -> None:
-    raise NotImplementedError("the WSGI write() callable is not offered: return the body")
 
 
 class BodyTooLarge(Exception):

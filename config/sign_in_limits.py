@@ -8,12 +8,10 @@ locked out by someone guessing their password elsewhere. Every way in is covered
 the back office's and the admin's sign-in pages and the API's HTTP Basic (all go through
 config.auth.ModelBackend; the API answers 429 too, config.api_auth). A successful sign-in clears its account's count.
 
-An IPv4 client counts by its address, an IPv6 client by its /64 (one host often holds a whole
-/64)."""
+A client counts by its network (config.client_networks: an IPv4 address, an IPv6 /64)."""
 
 import contextlib
 import hashlib
-import ipaddress
 import time
 
 from django.conf import settings
@@ -24,6 +22,7 @@ from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.client_networks import rate_limited_network
 from orders.caching import CACHE_ERRORS
 
 TOO_MANY = _("Too many failed sign-ins from your network. Wait a few minutes, then try again.")
@@ -82,24 +81,12 @@ def _keys(request, username: str) -> list[str]:
     client address (a server on a unix socket with no proxy headers) the account name alone:
     one shared bucket would let anyone lock everyone out."""
     window = int(time.time() // settings.SIGN_IN_WINDOW_SECONDS)
-    network = _network(request.META.get("REMOTE_ADDR", ""))
+    network = rate_limited_network(request.META.get("REMOTE_ADDR", ""))
     account = hashlib.sha256(f"{username.strip().lower()}|{network}".encode()).hexdigest()[:32]
     keys = [f"sign-in-failures:account:{account}:{window}"]
     if network:
         keys.append(f"sign-in-failures:network:{network}:{window}")
     return keys
-
-
-def _network(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def connect() -> None:

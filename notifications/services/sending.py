@@ -70,6 +70,18 @@ class Claim:
     html: str = ""
 
 
+def _email(claim) -> "Accepted":
+    """Hand the claimed email to the mail server (its Message-ID names the notification)."""
+    email_send(
+        to=claim.notification.address,
+        subject=claim.subject,
+        text=claim.text,
+        html=claim.html,
+        message_id=f"<notification-{claim.notification.pk}@{_mail_domain()}>",
+    )
+    return Accepted(provider_id="", status="sent")
+
+
 def notification_send(*, notification_id: int, now: datetime | None = None) -> str:
     """Send the notification if it is due and nobody holds it. Returns what happened (for logs
     and tests). Idempotent: a sent, held, folded or claimed notification is left alone."""
@@ -78,17 +90,7 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
         return "nothing to do"
     notification = claim.notification
     try:
-        if notification.channel == Channel.SMS:
-            accepted = _sms(claim)
-        else:
-            email_send(
-                to=notification.address,
-                subject=claim.subject,
-                text=claim.text,
-                html=claim.html,
-                message_id=f"<notification-{notification.pk}@{_mail_domain()}>",
-            )
-            accepted = Accepted(provider_id="", status="sent")
+        accepted = _sms(claim) if notification.channel == Channel.SMS else _email(claim)
     except RecipientRemoved as removed:
         return _not_sent(claim, reason=str(removed))
     except RecipientsChanged:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.client_networks import rate_limited_network
 from orders.models import Order, OrderLine, Shipment
 from orders.prepared import model_columns, prepared_cursor, prepared_instance
 from orders.read_models.cache import aware, view_version
@@ -416,19 +417,7 @@ def address_attempt_counted(ip_address: str) -> bool:
 
 
 def _address_subject(ip_address: str) -> str:
-    return f"ip:{_rate_limited_network(ip_address)}"
-
-
-def _rate_limited_network(address: str) -> str:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if ip.version == 4:
-        return str(ip)
-    if ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return f"ip:{rate_limited_network(ip_address)}"
 
 
 def _opens_counted(subjects: list[str]) -> list[int]:

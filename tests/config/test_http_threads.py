@@ -182,6 +182,21 @@ def test_a_streaming_response_arrives_whole_and_is_closed_in_its_thread():
     assert stream.closed_in.startswith("http")  # Django's end of request runs where its connections live
 
 
+def test_an_application_that_writes_through_write_sends_that_before_its_body():
+    """PEP 3333's write() callable (older WSGI applications): what it was given comes first."""
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written, ")
+        return [b"returned"]
+
+    pool = ThreadPoolHTTP(app, threads=1)
+    sent = _serve(pool)
+    pool.close()
+
+    assert _response(sent) == (200, {"Content-Type": "text/plain"}, b"written, returned")
+
+
 def test_a_client_that_never_reads_its_download_holds_no_thread():
     """One thread: a download whose client stops reading, then a page; the page is served."""
 
